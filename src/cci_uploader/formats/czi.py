@@ -1,0 +1,105 @@
+"""Zeiss CZI (LSM 700/710/880/980, Celldiscoverer 7, Axio, Elyra): imported as-is.
+
+Metadata comes from the file's own XML segment via pylibCZIrw, Zeiss's
+reader, without decoding any pixels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from cci_uploader.formats.base import FileMetadata, FormatError
+
+NAME = "czi"
+EXTENSIONS = (".czi",)
+CONVERTS = False
+
+_MAGIC = b"ZISRAWFILE"
+
+
+def is_supported(path: Path) -> bool:
+    """Say whether ``path`` is a CZI file: ``.czi`` suffix and the ZISRAW header."""
+    if path.suffix.lower() not in EXTENSIONS:
+        return False
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(_MAGIC)) == _MAGIC
+    except OSError:
+        return False
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    """Parse a ZEN timestamp; one without an offset is this PC's local time."""
+    if not text or not text.strip():
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.astimezone()
+
+
+def _microscope(meta: ET.Element) -> str | None:
+    node = meta.find("Information/Instrument/Microscopes/Microscope")
+    if node is None:
+        return None
+    for candidate in (node.findtext("UserDefinedName"), node.get("Name"), node.findtext("System")):
+        if candidate and candidate.strip():
+            return candidate.strip()
+    return None
+
+
+def _pixel_size(meta: ET.Element) -> tuple[float, float] | None:
+    sizes: dict[str, float] = {}
+    for distance in meta.findall("Scaling/Items/Distance"):
+        axis, value = distance.get("Id"), distance.findtext("Value")
+        if axis in ("X", "Y") and value:
+            try:
+                sizes[axis] = float(value)
+            except ValueError:
+                return None
+    if "X" in sizes and "Y" in sizes:
+        return sizes["X"], sizes["Y"]
+    return None
+
+
+def read_raw_xml(path: Path) -> str:
+    """Return the CZI's metadata XML, or raise :class:`FormatError`."""
+    from pylibCZIrw import czi
+
+    if not is_supported(path):
+        raise FormatError(f"{path.name} is not a Zeiss CZI file (its header is missing).")
+    try:
+        with czi.open_czi(str(path)) as document:
+            xml_text: str = document.raw_metadata
+    except Exception as exc:  # pylibCZIrw raises bare RuntimeError for damaged files
+        raise FormatError(f"{path.name} is damaged or incomplete and cannot be read ({exc}).") from exc
+    return xml_text
+
+
+def read_metadata(path: Path) -> FileMetadata:
+    """Read microscope, acquisition time and pixel size from the CZI's XML."""
+    try:
+        root = ET.fromstring(read_raw_xml(path))
+    except ET.ParseError as exc:
+        raise FormatError(f"{path.name} has unreadable metadata ({exc}).") from exc
+    meta = root.find("Metadata")
+    if meta is None:
+        raise FormatError(f"{path.name} has no metadata section.")
+    acquired = _parse_time(meta.findtext("Information/Image/AcquisitionDateAndTime"))
+    if acquired is None:
+        # ZEN black (several LSM 880 files) writes only the document creation time.
+        acquired = _parse_time(meta.findtext("Information/Document/CreationDate"))
+    return FileMetadata(
+        microscope=_microscope(meta),
+        acquired=acquired,
+        pixel_size_m=_pixel_size(meta),
+        images=1,
+    )
+
+
+def convert(path: Path, out_dir: Path) -> list[Path]:
+    """CZI is uploaded as-is; nothing to convert."""
+    raise FormatError("CZI files are imported as they are and are never converted.")
