@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One entry point for developers and CI.
+#   ./dev.sh start   set up (if needed) and start the app on the training sandbox
+#   ./dev.sh test    set up (if needed) and run lint, types, contracts and tests
+#   ./dev.sh setup   only set up
+#   ./dev.sh bench   run the benchmarks
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/cci-uploader"
+STAMP="$VENV/.setup-stamp"
+
+find_python() {
+  # python3.12 may be a pyenv shim that refuses when 3.12 is not the global version.
+  if python3.12 -c 'import sys' >/dev/null 2>&1; then echo python3.12; return; fi
+  if command -v pyenv >/dev/null 2>&1; then
+    local v
+    v=$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.[0-9]+)?$' | tail -1 || true)
+    if [ -n "$v" ]; then echo "$(pyenv root)/versions/$v/bin/python3.12"; return; fi
+  fi
+  echo "Python 3.12 is required but was not found (looked for python3.12 and pyenv)." >&2
+  exit 1
+}
+
+setup() {
+  local hash
+  hash=$(cat pyproject.toml tools/build_ice_wheel.py | sha1sum | cut -d' ' -f1)
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$hash" ] && [ -x "$VENV/bin/cci-uploader" ]; then
+    return
+  fi
+  local py
+  py=$(find_python)
+  [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
+  # zeroc-ice 3.6.5 only builds on 3.12 with three source fixes; built once, cached.
+  local wheel
+  wheel=$("$VENV/bin/python" tools/build_ice_wheel.py "$CACHE/wheels" | tail -1)
+  "$VENV/bin/python" -m pip install --quiet "$wheel"
+  "$VENV/bin/python" -m pip install --quiet -e ".[gui,dev]"
+  echo "$hash" > "$STAMP"
+}
+
+ensure_java() {
+  if ! command -v java >/dev/null 2>&1; then
+    echo "Installing Java 17 for Bio-Formats validation..." >&2
+    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  fi
+}
+
+cmd="${1:-start}"
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  start)
+    setup
+    exec "$VENV/bin/cci-uploader" demo "$@"
+    ;;
+  test)
+    setup
+    ensure_java
+    export QT_QPA_PLATFORM=offscreen
+    "$VENV/bin/ruff" check src tests bench tools
+    "$VENV/bin/ruff" format --check src tests bench tools
+    "$VENV/bin/mypy"
+    "$VENV/bin/lint-imports"
+    "$VENV/bin/python" -m pytest "$@"
+    ;;
+  bench)
+    setup
+    "$VENV/bin/python" bench/upload.py "$@"
+    ;;
+  *)
+    echo "usage: ./dev.sh [start|test|setup|bench]" >&2
+    exit 2
+    ;;
+esac
