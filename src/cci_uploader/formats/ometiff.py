@@ -1,0 +1,352 @@
+"""The OME-TIFF writer every converting format shares.
+
+Pixels are streamed tile by tile from the source array (often a read-only
+``numpy.memmap``), so memory stays bounded whatever the image size. The
+OME-XML is built with ome-types; tifffile writes tiled, deflate-compressed
+pages with a SubIFD pyramid for large images.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mmap
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tifffile
+from numpy.typing import NDArray
+from ome_types import to_xml
+from ome_types.model import (
+    OME,
+    AnnotationRef,
+    Channel,
+    Image,
+    Instrument,
+    InstrumentRef,
+    Map,
+    MapAnnotation,
+    Microscope,
+    Pixels,
+    Pixels_DimensionOrder,
+    PixelType,
+    StructuredAnnotations,
+    TiffData,
+    UnitsLength,
+)
+
+from cci_uploader.formats.base import FormatError
+
+TILE = 512
+"""Tile edge in pixels, for every level."""
+
+PYRAMID_ABOVE = 2048
+"""Images with a side longer than this get a SubIFD pyramid."""
+
+MAP_NAMESPACE = "openmicroscopy.org/omero/client/mapAnnotation"
+"""Namespace OMERO.web shows (and lets users edit) as key-value pairs."""
+
+# Classic TIFF offsets are 32-bit; many readers break past 2 GiB, so switch
+# to BigTIFF well before that, counting raw bytes (deflate rarely grows data).
+_BIGTIFF_ABOVE = 2**31 - 2**27
+# Encoded tiles tifffile may hold at once while compressing in threads.
+_ENCODE_BUFFER = 16 * 2**20
+
+_PIXEL_TYPES = {
+    np.dtype(np.int8): PixelType.INT8,
+    np.dtype(np.int16): PixelType.INT16,
+    np.dtype(np.int32): PixelType.INT32,
+    np.dtype(np.uint8): PixelType.UINT8,
+    np.dtype(np.uint16): PixelType.UINT16,
+    np.dtype(np.uint32): PixelType.UINT32,
+    np.dtype(np.float32): PixelType.FLOAT,
+    np.dtype(np.float64): PixelType.DOUBLE,
+}
+
+
+@dataclass(frozen=True)
+class OmeImage:
+    """One image to write: one OME Image with one channel.
+
+    Attributes
+    ----------
+    name : str
+        Image name shown in OMERO, e.g. ``"HAADF"`` or ``"Atlas_1"``.
+    data : numpy.ndarray
+        Pixels, shaped (Y, X) or (planes, Y, X); planes become Z. May be a
+        ``numpy.memmap``: it is read tile by tile, never loaded whole.
+    pixel_size_m : tuple of float or None
+        Physical pixel size (x, y) in metres.
+    """
+
+    name: str
+    data: NDArray[Any]
+    pixel_size_m: tuple[float, float] | None
+
+
+def _as_planes(data: NDArray[Any]) -> NDArray[Any]:
+    """Return ``data`` as a (planes, Y, X) view, without copying."""
+    if data.ndim == 2:
+        return data[np.newaxis]
+    if data.ndim == 3:
+        return data
+    raise FormatError(f"Cannot write an image with {data.ndim} dimensions; expected 2 or 3.")
+
+
+def _stored_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """Return the native-order dtype pixels are written as."""
+    native = dtype.newbyteorder("=")
+    if native == np.dtype(np.float16):
+        return np.dtype(np.float32)  # OME has no half floats
+    if native not in _PIXEL_TYPES:
+        raise FormatError(f"Pixels of type {dtype} cannot be stored in OME-TIFF.")
+    return native
+
+
+def _levels(height: int, width: int) -> list[int]:
+    """Return the subsampling factors of the pyramid levels below full size."""
+    factors: list[int] = []
+    if max(height, width) <= PYRAMID_ABOVE:
+        return factors
+    factor = 2
+    while max(height, width) / factor > TILE / 2:
+        factors.append(factor)
+        factor *= 2
+    return factors
+
+
+def _level_shape(planes: int, height: int, width: int, factor: int) -> tuple[int, int, int]:
+    return planes, -(-height // factor), -(-width // factor)
+
+
+def _drop_pages(data: NDArray[Any], start: int, stop: int) -> None:
+    """Tell the kernel we are done with bytes ``start:stop`` of a read-only memmap.
+
+    Pages read through a memory map count towards the process's resident
+    memory until the kernel reclaims them; dropping them keeps a scan over a
+    file larger than RAM within a fixed budget. Only read-only maps are
+    dropped, where this can never lose data.
+    """
+    mapped = getattr(data, "_mmap", None)
+    if not (
+        isinstance(data, np.memmap)
+        and data.mode == "r"
+        and isinstance(mapped, mmap.mmap)
+        and hasattr(mapped, "madvise")
+        and hasattr(mmap, "MADV_DONTNEED")
+    ):
+        return
+    try:
+        base = np.frombuffer(mapped, dtype=np.uint8).ctypes.data
+        first = (start - base) // mmap.PAGESIZE * mmap.PAGESIZE
+        last = min(stop - base, len(mapped))
+        if last > first >= 0:
+            mapped.madvise(mmap.MADV_DONTNEED, first, last - first)
+    except (ValueError, BufferError, OSError):
+        return  # a closed or unusual map: memory is only less tightly bounded
+
+
+def _tiles(data: NDArray[Any], factor: int, dtype: np.dtype[Any]) -> Iterator[NDArray[Any]]:
+    """Yield the tiles of every plane at one pyramid level, in TIFF order.
+
+    Rows are read one band of tiles at a time, subsampled by ``factor``.
+    """
+    planes, height = data.shape[:2]
+    contiguous = data.flags.c_contiguous
+    band_rows = TILE * factor
+    for plane in range(planes):
+        for top in range(0, height, band_rows):
+            bottom = min(top + band_rows, height)
+            band = np.asarray(data[plane, top:bottom:factor, ::factor]).astype(dtype, copy=True)
+            for left in range(0, band.shape[1], TILE):
+                yield band[:, left : left + TILE]
+            if contiguous:
+                start = data.ctypes.data + plane * data.strides[0] + top * data.strides[1]
+                _drop_pages(data, start, start + (bottom - top) * data.strides[1])
+
+
+def _raw_bytes(shapes: Sequence[tuple[int, int, int]], dtypes: Sequence[np.dtype[Any]]) -> int:
+    total = 0
+    for (planes, height, width), dtype in zip(shapes, dtypes, strict=True):
+        for factor in [1, *_levels(height, width)]:
+            level = _level_shape(planes, height, width, factor)
+            total += level[0] * level[1] * level[2] * dtype.itemsize
+    return total
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """Return ``moment`` in UTC; a naive time is taken as this computer's local time."""
+    return moment.astimezone(dt.UTC)
+
+
+def build_ome(
+    images: Sequence[OmeImage],
+    *,
+    microscope_model: str | None,
+    manufacturer: str | None,
+    acquired: dt.datetime | None,
+    original_metadata: Mapping[str, str],
+) -> OME:
+    """Return the OME model describing ``images`` as written by :func:`write_ome_tiff`.
+
+    Parameters
+    ----------
+    images : sequence of OmeImage
+        The images, in file order.
+    microscope_model, manufacturer : str or None
+        Stored in the Instrument's Microscope, referenced by every image.
+    acquired : datetime or None
+        Acquisition time; written in UTC because Bio-Formats drops offsets.
+    original_metadata : mapping of str to str
+        Written as one MapAnnotation, referenced by every image.
+
+    Returns
+    -------
+    OME
+        The ome-types model.
+    """
+    ome = OME(creator="cci-omero-uploader")
+    instrument_ref = None
+    if microscope_model or manufacturer:
+        ome.instruments.append(
+            Instrument(
+                id="Instrument:0",
+                microscope=Microscope(model=microscope_model, manufacturer=manufacturer),
+            )
+        )
+        instrument_ref = InstrumentRef(id="Instrument:0")
+    annotation_refs = []
+    if original_metadata:
+        pairs = [Map.M(k=str(key), value=str(value)) for key, value in original_metadata.items()]
+        ome.structured_annotations = StructuredAnnotations(
+            map_annotations=[
+                MapAnnotation(id="Annotation:0", namespace=MAP_NAMESPACE, value=Map(ms=pairs))
+            ]
+        )
+        annotation_refs.append(AnnotationRef(id="Annotation:0"))
+    first_ifd = 0
+    for index, image in enumerate(images):
+        planes, height, width = _as_planes(image.data).shape
+        size_um: tuple[float | None, float | None] = (None, None)
+        if image.pixel_size_m is not None:
+            size_um = (image.pixel_size_m[0] * 1e6, image.pixel_size_m[1] * 1e6)
+        pixels = Pixels(
+            id=f"Pixels:{index}",
+            dimension_order=Pixels_DimensionOrder.XYZCT,
+            type=_PIXEL_TYPES[_stored_dtype(image.data.dtype)],
+            size_x=width,
+            size_y=height,
+            size_z=planes,
+            size_c=1,
+            size_t=1,
+            big_endian=False,
+            channels=[Channel(id=f"Channel:{index}:0", samples_per_pixel=1)],
+            tiff_data_blocks=[TiffData(ifd=first_ifd, plane_count=planes)],
+            physical_size_x=size_um[0],
+            physical_size_x_unit=UnitsLength.MICROMETER,
+            physical_size_y=size_um[1],
+            physical_size_y_unit=UnitsLength.MICROMETER,
+        )
+        first_ifd += planes
+        ome.images.append(
+            Image(
+                id=f"Image:{index}",
+                name=image.name,
+                acquisition_date=None if acquired is None else _utc(acquired),
+                instrument_ref=instrument_ref,
+                annotation_refs=list(annotation_refs),
+                pixels=pixels,
+            )
+        )
+    return ome
+
+
+def write_ome_tiff(
+    out_path: Path,
+    images: Sequence[OmeImage],
+    *,
+    microscope_model: str | None,
+    manufacturer: str | None,
+    acquired: dt.datetime | None,
+    original_metadata: Mapping[str, str],
+) -> Path:
+    """Write ``images`` into one OME-TIFF file at ``out_path``.
+
+    The file appears under its final name only once complete: it is written
+    to a hidden temporary name in the same folder and renamed at the end.
+
+    Parameters
+    ----------
+    out_path : Path
+        Where the OME-TIFF goes (conventionally ``*.ome.tif``).
+    images : sequence of OmeImage
+        One OME Image each, in this order.
+    microscope_model, manufacturer : str or None
+        The instrument, as stored in the source file.
+    acquired : datetime or None
+        Acquisition time, time-zone aware (a naive value is taken as local).
+    original_metadata : mapping of str to str
+        The source file's metadata, kept as key-value pairs.
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+
+    Raises
+    ------
+    FormatError
+        If an image has a shape or pixel type OME-TIFF cannot hold.
+    """
+    if not images:
+        raise FormatError(f"Nothing to write into {out_path.name}: the file holds no images.")
+    planes = [_as_planes(image.data) for image in images]
+    dtypes = [_stored_dtype(data.dtype) for data in planes]
+    ome = build_ome(
+        images,
+        microscope_model=microscope_model,
+        manufacturer=manufacturer,
+        acquired=acquired,
+        original_metadata=original_metadata,
+    )
+    # OME-TIFF stores the XML as UTF-8 ("µm"); Bio-Formats mangles character references.
+    xml = to_xml(ome).encode("utf-8")
+    bigtiff = _raw_bytes([data.shape for data in planes], dtypes) > _BIGTIFF_ABOVE
+    options: dict[str, Any] = {
+        "tile": (TILE, TILE),
+        "compression": "zlib",
+        "photometric": "minisblack",
+        "metadata": None,
+        "buffersize": _ENCODE_BUFFER,
+    }
+    partial = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with tifffile.TiffWriter(partial, bigtiff=bigtiff, ome=False) as writer:
+            for index, (data, dtype) in enumerate(zip(planes, dtypes, strict=True)):
+                shape = (data.shape[0], data.shape[1], data.shape[2])
+                factors = _levels(shape[1], shape[2])
+                writer.write(
+                    _tiles(data, 1, dtype),
+                    shape=shape,
+                    dtype=dtype,
+                    subifds=len(factors),
+                    description=xml if index == 0 else None,
+                    software="cci-omero-uploader",
+                    **options,
+                )
+                for factor in factors:
+                    writer.write(
+                        _tiles(data, factor, dtype),
+                        shape=_level_shape(*shape, factor),
+                        dtype=dtype,
+                        subfiletype=1,
+                        **options,
+                    )
+        partial.replace(out_path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return out_path
