@@ -1,0 +1,350 @@
+"""Thermo Fisher Velox EMD (Talos, Titan, Themis, Spectra): converted to one OME-TIFF.
+
+Every real-valued image in the file (HAADF, DF4, BF, EDS element maps, TEM
+camera stacks) becomes one OME Image named after its Velox title. Spectra,
+spectrum images and complex images (FFT, DPC) are not images OMERO can show;
+they are listed in :attr:`FileMetadata.skipped` instead.
+
+Reading images without ``sparse``
+---------------------------------
+rosettasciio reads Velox files, but for a file with an EDS spectrum stream its
+``FeiEMDReader._read_data`` insists that the ``sparse`` package is importable
+even when only images are asked for (``select_type="images"``): it checks
+``importlib.util.find_spec("sparse")`` before a spectrum-image step that then
+returns at once without using it. ``sparse`` pulls in numba and llvmlite
+(about 200 MB), which the installer must not carry. (The documented value
+``select_type="image"`` is rejected with ``ValueError`` by rosettasciio 0.15.)
+
+Rather than faking a ``sparse`` module in ``sys.modules`` (process-wide state,
+visible to other threads while a conversion runs), :class:`_ImagesOnlyReader`
+subclasses rosettasciio's reader and replaces only ``_read_data`` with its
+images-only branch. Everything else, the metadata parsing, titles, axes and
+unit scaling, stays rosettasciio's. We open the HDF5 file ourselves, read-only,
+and close it when done: ``rsciio.emd.file_reader(lazy=True)`` never closes it,
+which on Windows would keep the microscope's file locked. The subclass relies
+on a private API, so ``pyproject.toml`` pins rosettasciio to 0.15.x and
+``tests/formats/test_emd.py`` reads a file with a spectrum stream without
+``sparse`` installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cci_uploader.formats.base import FileMetadata, FormatError
+
+NAME = "emd"
+EXTENSIONS = (".emd",)
+CONVERTS = True
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+# Units per metre, for the axis units rosettasciio produces. Dividing (not
+# multiplying by 1e-9) undoes rosettasciio's scaling without a rounding step.
+_PER_METRE = {"m": 1.0, "mm": 1e3, "µm": 1e6, "um": 1e6, "nm": 1e9, "pm": 1e12, "Å": 1e10}
+
+# Data groups that hold no images, with how a skipped entry is described.
+_NOT_IMAGES = {"Spectrum": "spectrum", "SpectrumImage": "spectrum image"}
+
+# Raw metadata sections copied into the OME-TIFF as original metadata.
+_KEPT_SECTIONS = ("Instrument", "Acquisition", "Optics", "Stage", "Scan", "Sample")
+
+# Library errors that mean "this file is damaged", as opposed to our bugs.
+_READ_ERRORS = (OSError, KeyError, ValueError, IndexError, TypeError, AttributeError)
+
+
+@dataclass(frozen=True)
+class _Signal:
+    """One image signal as rosettasciio read it; ``data`` is a lazy dask array."""
+
+    title: str
+    data: Any
+    pixel_size_m: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class _Contents:
+    signals: list[_Signal]
+    skipped: list[str]
+    raw: Mapping[str, Any]
+
+
+def is_supported(path: Path) -> bool:
+    """Say whether ``path`` is an EMD file: ``.emd`` suffix and an HDF5 signature."""
+    if path.suffix.lower() not in EXTENSIONS:
+        return False
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC
+    except OSError:
+        return False
+
+
+def _images_only_reader() -> Any:
+    """Return a rosettasciio Velox reader that reads images and nothing else."""
+    from rsciio.emd._emd_velox import FeiEMDReader
+
+    class _ImagesOnlyReader(FeiEMDReader):  # type: ignore[misc]
+        def _read_data(self, select_type: object) -> None:
+            # rosettasciio's own "images" branch, minus its check for `sparse`.
+            self.load_images = True
+            self.load_SI = self.load_single_spectrum = False
+            self._read_images()
+
+    return _ImagesOnlyReader(lazy=True, select_type="images", load_SI_image_stack=True)
+
+
+def _group_metadata(group: Any) -> dict[str, Any]:
+    """Decode the JSON metadata Velox stores as a zero-padded byte array."""
+    raw = bytes(np.asarray(group["Metadata"][:, 0], dtype=np.uint8)).rstrip(b"\0")
+    value = json.loads(raw.decode("utf-8"))
+    if not isinstance(value, dict):
+        raise ValueError("metadata is not a JSON object")
+    return value
+
+
+def _skipped_parts(data_group: Any) -> list[str]:
+    """Describe the spectra and spectrum images the upload leaves out."""
+    skipped: list[str] = []
+    for group_name, kind in _NOT_IMAGES.items():
+        group = data_group.get(group_name)
+        if group is None:
+            continue
+        for key in group:
+            if group_name == "SpectrumImage":
+                title = "EDS"
+            else:
+                binary = _group_metadata(group[key]).get("BinaryResult", {})
+                title = str(binary.get("Detector") or key)
+            skipped.append(f"skipped {kind} '{title}'")
+    if "EelsSpectrumImage" in data_group:
+        skipped.append("skipped spectrum image 'EELS'")
+    return skipped
+
+
+def _pixel_size(signal: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Return the (x, y) pixel size in metres.
+
+    Velox's own value (``BinaryResult.PixelSize``, in ``PixelUnitX``) comes
+    first: rosettasciio's axes rescale it to nm or pm for a readable scale bar,
+    which can change the last digit. The axes are the fallback.
+    """
+    binary = signal["original_metadata"].get("BinaryResult", {})
+    size, unit = binary.get("PixelSize"), binary.get("PixelUnitX")
+    if isinstance(size, Mapping) and unit in _PER_METRE:
+        try:
+            x, y = float(size["width"]), float(size["height"])
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            if x > 0 and y > 0:
+                return x / _PER_METRE[unit], y / _PER_METRE[unit]
+    by_name = {axis.get("name"): axis for axis in signal["axes"]}
+    sizes = []
+    for name in ("x", "y"):
+        axis = by_name.get(name)
+        if axis is None or axis.get("units") not in _PER_METRE:
+            return None  # reciprocal space (diffraction, FFT) or uncalibrated
+        sizes.append(float(axis["scale"]) / _PER_METRE[str(axis["units"])])
+    return sizes[0], sizes[1]
+
+
+def _check_velox(handle: Any, path: Path) -> None:
+    """Raise :class:`FormatError` unless ``handle`` is a Velox file with a data group."""
+    import h5py
+
+    version = handle.get("Version")
+    if not isinstance(version, h5py.Dataset) or version.shape != (1,):
+        raise FormatError(
+            f"{path.name} is an HDF5 file but not a Velox EMD file; export it again from Velox."
+        )
+    fmt = json.loads(version[0]).get("format")
+    if fmt not in ("Velox", "DevelopersKit"):
+        raise FormatError(
+            f"{path.name} is an EMD file written by {fmt or 'unknown software'}, "
+            "not by Velox; only Velox EMD files can be converted."
+        )
+    if not isinstance(handle.get("Data"), h5py.Group):
+        raise FormatError(f"{path.name} has no data section; export it again from Velox.")
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[_Contents]:
+    """Open ``path`` read-only and yield its images, lazily; close it afterwards."""
+    import h5py
+
+    if not is_supported(path):
+        raise FormatError(f"{path.name} is not an EMD file (it has no HDF5 signature).")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise FormatError(f"{path.name} is damaged or incomplete and cannot be read.") from exc
+    with handle:
+        try:
+            _check_velox(handle, path)
+            reader = _images_only_reader()
+            with warnings.catch_warnings():
+                # Velox files with unusual units make pint and numpy warn; the
+                # values we use are validated below, so these are not errors.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                reader.read_file(handle)
+            signals, skipped = [], _skipped_parts(handle["Data"])
+            for signal in reader.dictionaries:
+                title = str(signal["metadata"]["General"].get("title") or "image")
+                if np.iscomplexobj(signal["data"]):
+                    skipped.append(f"skipped complex image '{title}'")
+                    continue
+                signals.append(_Signal(title, signal["data"], _pixel_size(signal)))
+            raw = reader.dictionaries[0]["original_metadata"] if reader.dictionaries else {}
+        except FormatError:
+            raise
+        except _READ_ERRORS as exc:
+            raise FormatError(
+                f"{path.name} is damaged or incomplete and cannot be read ({exc})."
+            ) from exc
+        yield _Contents(signals, skipped, raw)
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    elif value not in (None, ""):
+        out[prefix] = str(value)
+
+
+def _acquired(raw: Mapping[str, Any]) -> dt.datetime | None:
+    """Return the acquisition start; Velox stores it as unix seconds (UTC)."""
+    acquisition = raw.get("Acquisition", {})
+    for key in ("AcquisitionStartDatetime", "AcquisitionDatetime"):
+        try:
+            seconds = int(acquisition.get(key, {}).get("DateTime", 0))
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if seconds > 0:
+            try:
+                return dt.datetime.fromtimestamp(seconds, dt.UTC)
+            except (OverflowError, OSError, ValueError):
+                continue
+    return None
+
+
+def _microscope(raw: Mapping[str, Any]) -> str | None:
+    """Return the instrument model and serial number, e.g. ``Themis 3678``."""
+    instrument = raw.get("Instrument", {})
+    if not isinstance(instrument, Mapping):
+        return None
+    parts = [str(instrument.get(key) or "").strip() for key in ("InstrumentModel", "InstrumentId")]
+    return " ".join(part for part in parts if part) or None
+
+
+def _manufacturer(raw: Mapping[str, Any]) -> str | None:
+    instrument = raw.get("Instrument", {})
+    value = instrument.get("Manufacturer") if isinstance(instrument, Mapping) else None
+    text = str(value or "").strip()
+    return text or None
+
+
+def _original_metadata(raw: Mapping[str, Any]) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for section in _KEPT_SECTIONS:
+        _flatten(section, raw.get(section), kept)
+    return kept
+
+
+def _metadata(path: Path, contents: _Contents) -> FileMetadata:
+    sizes = [s.pixel_size_m for s in contents.signals if s.pixel_size_m is not None]
+    return FileMetadata(
+        microscope=_microscope(contents.raw),
+        acquired=_acquired(contents.raw),
+        pixel_size_m=sizes[0] if sizes else None,
+        images=len(contents.signals),
+        skipped=tuple(contents.skipped),
+        extra=_original_metadata(contents.raw),
+    )
+
+
+def read_metadata(path: Path) -> FileMetadata:
+    """Read microscope, acquisition time, pixel size and image count from a Velox EMD.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.emd`` file; opened read-only.
+
+    Returns
+    -------
+    FileMetadata
+        ``microscope`` is ``InstrumentModel InstrumentId`` from the raw metadata;
+        ``pixel_size_m`` is the first image's.
+
+    Raises
+    ------
+    FormatError
+        If the file is not a readable Velox EMD file.
+    """
+    with _opened(path) as contents:
+        return _metadata(path, contents)
+
+
+def _pixels(signal: _Signal, path: Path) -> NDArray[Any]:
+    try:
+        data: NDArray[Any] = np.asarray(signal.data.compute())
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"The '{signal.title}' image in {path.name} is damaged and cannot be read ({exc})."
+        ) from exc
+    if data.ndim not in (2, 3) or data.shape[-1] == 0 or data.shape[-2] == 0:
+        raise FormatError(f"The '{signal.title}' image in {path.name} has an unusable shape.")
+    return data
+
+
+def convert(path: Path, out_dir: Path) -> list[Path]:
+    """Write the file's images into one OME-TIFF in ``out_dir``.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.emd`` file; opened read-only.
+    out_dir : Path
+        Existing folder for the output, ``<stem>.ome.tif``.
+
+    Returns
+    -------
+    list of Path
+        The one OME-TIFF written.
+
+    Raises
+    ------
+    FormatError
+        If the file cannot be read or holds no images (only spectra).
+    """
+    from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
+
+    with _opened(path) as contents:
+        if not contents.signals:
+            raise FormatError(
+                f"{path.name} holds no images, only spectra; upload it as an attachment instead."
+            )
+        meta = _metadata(path, contents)
+        images = [OmeImage(s.title, _pixels(s, path), s.pixel_size_m) for s in contents.signals]
+        return [
+            write_ome_tiff(
+                out_dir / f"{path.stem}.ome.tif",
+                images,
+                microscope_model=meta.microscope,
+                manufacturer=_manufacturer(contents.raw),
+                acquired=meta.acquired,
+                original_metadata=meta.extra,
+            )
+        ]

@@ -1,0 +1,343 @@
+"""FEI TIA (TEM Imaging & Analysis) EMI+SER pairs: converted to one OME-TIFF.
+
+TIA writes ``X.emi`` (acquisition metadata: date, microscope, high tension)
+and one ``X_1.ser``, ``X_2.ser``, ... per signal (the pixels). Each image
+series becomes one OME Image named after its ``.ser``; spectra are skipped.
+
+rosettasciio reads both halves: ``get_xml_info_from_emi`` for the EMI's
+ObjectInfo blocks and ``ser_reader`` for each SER. We pair them ourselves
+instead of calling ``rsciio.tia.file_reader`` on the ``.emi``, which finds the
+SERs with a glob: it misses ``_10.ser`` and above, and finds nothing when the
+name holds ``[`` (``grid [2].emi``). Before a SER reaches rosettasciio its
+header is checked against the file size (:func:`_check_ser`): rosettasciio
+trusts the element count and offsets, so a damaged header would make it
+allocate gigabytes or loop for hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import struct
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cci_uploader.formats.base import FileMetadata, FormatError
+
+NAME = "emi_ser"
+EXTENSIONS = (".emi",)
+CONVERTS = True
+
+_SER_NAME = re.compile(r"^(?P<stem>.+)_(?P<index>[0-9]+)\.ser$", re.IGNORECASE)
+_SER_VERSIONS = {0x0210: ("<I", 30), 0x0220: ("<Q", 34)}  # offset format, header size
+_SPECTRUM, _IMAGE = 0x4120, 0x4122
+_TAG_SIZES = {0x4152: 8, 0x4142: 24}  # time only; time and stage position
+_ITEM_SIZES = {1: 1, 2: 2, 3: 4, 4: 1, 5: 2, 6: 4, 7: 4, 8: 8, 9: 8, 10: 16}
+# A SER's first time tag and the EMI's local date differ by the PC's UTC
+# offset (at most 14 h) plus the acquisition time; beyond this they are from
+# different acquisitions.
+_MAX_CLOCK_GAP = dt.timedelta(hours=15)
+_READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError)
+
+
+@dataclass(frozen=True)
+class _SerHeader:
+    """What :func:`_check_ser` learns from a SER's header and first element."""
+
+    images: bool
+    elements: int
+    pixel_size_m: tuple[float, float] | None
+    first_time: int
+
+
+@dataclass(frozen=True)
+class _Series:
+    name: str
+    path: Path
+    header: _SerHeader
+    signal: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """An EMI's first ObjectInfo, all its ``.ser`` files, and what they hold."""
+
+    info: dict[str, Any]
+    sers: list[Path]
+    series: list[_Series]
+    skipped: list[str]
+
+
+def is_supported(path: Path) -> bool:
+    """Say whether ``path`` is a TIA ``.emi`` file; its ``.ser`` files are companions."""
+    try:
+        return path.suffix.lower() in EXTENSIONS and path.is_file()
+    except OSError:
+        return False
+
+
+def companion_of(path: Path) -> Path | None:
+    """Return the ``.emi`` that a ``X_<n>.ser`` belongs to, if it exists beside it."""
+    match = _SER_NAME.match(path.name)
+    if match is None:
+        return None
+    for suffix in (".emi", ".EMI", ".Emi"):
+        candidate = path.with_name(match["stem"] + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def ser_files(emi: Path) -> list[Path]:
+    """Return the ``.ser`` files of ``emi`` (``X_1.ser``, ``X_2.ser``, ...) in order."""
+    found = []
+    for candidate in emi.parent.iterdir():
+        match = _SER_NAME.match(candidate.name)
+        if match and match["stem"] == emi.stem and candidate.is_file():
+            found.append((int(match["index"]), candidate))
+    return [candidate for _, candidate in sorted(found)]
+
+
+def _check_ser(path: Path) -> _SerHeader:
+    """Validate a SER's header against its size; raise :class:`FormatError` if damaged."""
+    damaged = FormatError(f"{path.name} is damaged or incomplete; copy it again from the PC.")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(34)
+            if len(head) < 30 or head[:4] != b"II\x97\x01":
+                raise FormatError(f"{path.name} is not a TIA series (.ser) file.")
+            size = path.stat().st_size
+            version = struct.unpack_from("<H", head, 4)[0]
+            if version not in _SER_VERSIONS:
+                raise FormatError(f"{path.name} is a TIA series of an unknown version.")
+            offset_format, header_end = _SER_VERSIONS[version]
+            if len(head) < header_end:
+                raise damaged
+            data_type, tag_type, total, valid = struct.unpack_from("<IIII", head, 6)
+            table = struct.unpack_from(offset_format, head, 22)[0]
+            step = struct.calcsize(offset_format)
+            if (
+                data_type not in (_SPECTRUM, _IMAGE)
+                or tag_type not in _TAG_SIZES
+                or not 0 < valid <= total
+                or not header_end <= table <= size - 2 * total * step
+            ):
+                raise damaged
+            fh.seek(table)
+            offsets = np.frombuffer(fh.read(valid * step), dtype=offset_format)
+            fh.seek(table + total * step)
+            tag_offsets = np.frombuffer(fh.read(valid * step), dtype=offset_format)
+            header_size = 50 if data_type == _IMAGE else 26
+            fh.seek(int(offsets[0]))
+            element = fh.read(header_size)
+            if len(element) < header_size:
+                raise damaged
+            if data_type == _IMAGE:
+                dx, dy, kind, nx, ny = struct.unpack_from("<8xd4x8xd4xHII", element)
+                pixels, calibration = nx * ny, (dx, dy)
+            else:
+                kind, pixels = struct.unpack_from("<20xHI", element)
+                calibration = (0.0, 0.0)
+            if kind not in _ITEM_SIZES or pixels == 0:
+                raise damaged
+            span = header_size + pixels * _ITEM_SIZES[kind]
+            tag_span = _TAG_SIZES[tag_type]
+            if (
+                np.any(offsets < header_end)
+                or np.any(offsets > size - span - tag_span)
+                or np.any(tag_offsets > size - tag_span)
+            ):
+                raise damaged
+            fh.seek(int(tag_offsets[0]) + 4)
+            first_time = struct.unpack("<I", fh.read(4))[0]
+    except OSError as exc:
+        raise FormatError(f"{path.name} cannot be opened ({exc.strerror or exc}).") from exc
+    except (struct.error, ValueError) as exc:
+        raise damaged from exc
+    pixel_size = calibration if all(0 < d < 1 for d in calibration) else None
+    return _SerHeader(data_type == _IMAGE, valid, pixel_size, first_time)
+
+
+def _object_infos(emi: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Return the EMI's ObjectInfo blocks, as XML and as parsed by rosettasciio."""
+    from rsciio.tia._api import convert_xml_to_dict, get_xml_info_from_emi
+
+    try:
+        blocks: list[str] = get_xml_info_from_emi(str(emi))
+        infos = [convert_xml_to_dict(block).to_dict().get("ObjectInfo") for block in blocks]
+    except OSError as exc:
+        raise FormatError(f"{emi.name} cannot be opened ({exc.strerror or exc}).") from exc
+    except (ET.ParseError, *_READ_ERRORS) as exc:
+        raise FormatError(f"{emi.name} has damaged metadata and cannot be read.") from exc
+    if not infos or not all(isinstance(info, dict) for info in infos):
+        raise FormatError(f"{emi.name} is not a TIA .emi file (it holds no acquisition metadata).")
+    return blocks, infos
+
+
+def _acquired(info: Mapping[str, Any]) -> dt.datetime | None:
+    """Return the acquisition time; TIA writes the microscope PC's local time."""
+    text = str(info.get("AcquireDate") or "").strip()
+    try:
+        naive = dt.datetime.strptime(text, "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    return naive.astimezone()
+
+
+def _microscope(info: Mapping[str, Any]) -> str | None:
+    description = info.get("ExperimentalDescription")
+    if not isinstance(description, Mapping):
+        return None
+    value = str(description.get("Microscope") or "").strip()
+    return value.removeprefix("Microscope ").strip() or None
+
+
+def _check_pair(emi: Path, ser: Path, header: _SerHeader, acquired: dt.datetime | None) -> None:
+    """Refuse a ``.ser`` whose clock says it belongs to another acquisition."""
+    if acquired is None or header.first_time == 0:
+        return
+    recorded = dt.datetime.fromtimestamp(header.first_time, dt.UTC).replace(tzinfo=None)
+    if abs(recorded - acquired.replace(tzinfo=None)) > _MAX_CLOCK_GAP:
+        raise FormatError(
+            f"{ser.name} was recorded on {recorded:%Y-%m-%d}, not with {emi.name}; "
+            "put the matching .ser files beside it."
+        )
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    elif value not in (None, ""):
+        out[prefix] = str(value)
+
+
+def _read(emi: Path, *, lazy: bool) -> _Pair:
+    """Read the EMI's metadata and its SERs (pixels only if not ``lazy``)."""
+    from rsciio.tia._api import ser_reader
+
+    if not emi.is_file():
+        raise FormatError(f"{emi.name} does not exist or is not a file.")
+    sers = ser_files(emi)
+    if not sers:
+        raise FormatError(
+            f"{emi.name} has no {emi.stem}_1.ser beside it; copy the .ser file(s) too."
+        )
+    blocks, infos = _object_infos(emi)
+    series, skipped = [], []
+    for index, ser in enumerate(sers):
+        header = _check_ser(ser)
+        # TIA writes one ObjectInfo per signal, in .ser order.
+        block = min(index, len(blocks) - 1)
+        _check_pair(emi, ser, header, _acquired(infos[block]))
+        if not header.images:
+            skipped.append(f"skipped spectrum '{ser.stem}'")
+            continue
+        try:
+            with warnings.catch_warnings():
+                # rosettasciio warns when the EMI lacks the imaging mode and it
+                # has to assume real-space units; the header check covers that.
+                warnings.simplefilter("ignore", UserWarning)
+                signal = ser_reader(str(ser), objects=[blocks[block]], lazy=lazy)[0]
+        except (ET.ParseError, *_READ_ERRORS) as exc:
+            raise FormatError(f"{ser.name} is damaged and cannot be read.") from exc
+        if np.iscomplexobj(signal["data"]):
+            skipped.append(f"skipped complex image '{ser.stem}'")
+        elif signal["data"].ndim not in (2, 3):
+            skipped.append(f"skipped {signal['data'].ndim}-D scan '{ser.stem}'")
+        else:
+            series.append(_Series(ser.stem, ser, header, signal))
+    return _Pair(infos[0], sers, series, skipped)
+
+
+def _pixel_size(series: _Series) -> tuple[float, float] | None:
+    """Return the SER's calibration (metres) unless rosettasciio found reciprocal space."""
+    units = {axis.get("units") for axis in series.signal["axes"] if axis.get("name") in ("x", "y")}
+    return series.header.pixel_size_m if units == {"nm"} else None
+
+
+def _metadata(pair: _Pair) -> FileMetadata:
+    extra: dict[str, str] = {}
+    _flatten("", {k: v for k, v in pair.info.items() if k != "TrueImageHeaderInfo"}, extra)
+    sizes = [size for size in map(_pixel_size, pair.series) if size is not None]
+    return FileMetadata(
+        microscope=_microscope(pair.info),
+        acquired=_acquired(pair.info),
+        pixel_size_m=sizes[0] if sizes else None,
+        companions=tuple(pair.sers),
+        images=len(pair.series),
+        skipped=tuple(pair.skipped),
+        extra=extra,
+    )
+
+
+def read_metadata(path: Path) -> FileMetadata:
+    """Read microscope, local acquisition time and pixel size of an EMI+SER pair.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.emi`` file; it and its ``.ser`` files are opened read-only.
+
+    Returns
+    -------
+    FileMetadata
+        ``companions`` lists the ``.ser`` files in order.
+
+    Raises
+    ------
+    FormatError
+        If the ``.emi`` or a ``.ser`` is missing, damaged or mismatched.
+    """
+    return _metadata(_read(path, lazy=True))
+
+
+def convert(path: Path, out_dir: Path) -> list[Path]:
+    """Write the pair's image series into one OME-TIFF in ``out_dir``.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.emi`` file; it and its ``.ser`` files are opened read-only.
+    out_dir : Path
+        Existing folder for the output, ``<stem>.ome.tif``.
+
+    Returns
+    -------
+    list of Path
+        The one OME-TIFF written.
+
+    Raises
+    ------
+    FormatError
+        If the pair cannot be read or holds no images.
+    """
+    from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
+
+    pair = _read(path, lazy=False)
+    if not pair.series:
+        raise FormatError(
+            f"{path.name} holds no images, only spectra; upload it as an attachment instead."
+        )
+    meta = _metadata(pair)
+    images = [
+        OmeImage(s.name, np.ascontiguousarray(s.signal["data"]), _pixel_size(s))
+        for s in pair.series
+    ]
+    manufacturer = str(pair.info.get("Manufacturer") or "").strip() or None
+    return [
+        write_ome_tiff(
+            out_dir / f"{path.stem}.ome.tif",
+            images,
+            microscope_model=meta.microscope,
+            manufacturer=manufacturer,
+            acquired=meta.acquired,
+            original_metadata=meta.extra,
+        )
+    ]
