@@ -1,0 +1,46 @@
+"""Exceptions the OMERO adapter raises; each message is meant for the user."""
+
+from __future__ import annotations
+
+
+class OmeroError(Exception):
+    """Base class: ``str(error)`` says what happened and what to do."""
+
+
+class LoginFailed(OmeroError):
+    """The server refused the token."""
+
+
+class SessionExpired(OmeroError):
+    """The session behind the token ended; a new token is needed."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "Your OMERO session has expired. Log in to OMERO.web again, copy a new "
+            "token and paste it here; the queue continues where it stopped."
+        )
+
+
+class ServerUnreachable(OmeroError):
+    """No OMERO server answered at the address."""
+
+
+class ConnectionLost(OmeroError):
+    """The connection dropped in the middle of an operation."""
+
+
+class NotAMember(OmeroError):
+    """The user asked for a group they do not belong to."""
+
+
+class ChecksumMismatch(OmeroError):
+    """The server received bytes that differ from the local file."""
+
+
+class ImportFailed(OmeroError):
+    """The server could not import a file; the message carries the server's reason."""
+
+
+class ImportTimeout(OmeroError):
+    """The server did not finish importing in time."""

@@ -1,0 +1,72 @@
+"""Maps Ice identities to servants and refuses calls on dead sessions.
+
+All objects live on one object adapter.  A servant locator looks each
+identity up and checks, before every call, that the session it belongs to
+is still alive: this is where an expired session becomes visible to the
+client, as with a real server.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import Ice
+import omero
+
+from cci_uploader.sandbox.state import Session
+
+
+class Registry(Ice.ServantLocator):  # type: ignore[misc]
+    """Identity-to-servant table used as the adapter's default servant locator."""
+
+    def __init__(self, adapter: Any) -> None:
+        self._adapter = adapter
+        self._lock = threading.Lock()
+        self._servants: dict[str, tuple[Any, Session | None]] = {}
+
+    def add(self, servant: Any, session: Session | None, category: str = "", name: str = "") -> Any:
+        """Register ``servant`` and return a proxy to it."""
+        identity = Ice.Identity(name or str(uuid.uuid4()), category)
+        key = Ice.identityToString(identity)
+        with self._lock:
+            self._servants[key] = (servant, session)
+        return self._adapter.createProxy(identity)
+
+    def remove(self, proxy_or_identity: Any) -> None:
+        identity = (
+            proxy_or_identity.ice_getIdentity()
+            if hasattr(proxy_or_identity, "ice_getIdentity")
+            else proxy_or_identity
+        )
+        with self._lock:
+            self._servants.pop(Ice.identityToString(identity), None)
+
+    def remove_session(self, session: Session) -> None:
+        with self._lock:
+            for key in [k for k, (_, s) in self._servants.items() if s is session]:
+                del self._servants[key]
+
+    # -- Ice.ServantLocator ---------------------------------------------
+
+    def locate(self, current: Any) -> tuple[Any, None]:
+        with self._lock:
+            entry = self._servants.get(Ice.identityToString(current.id))
+        if entry is None:
+            return None, None  # Ice answers ObjectNotExistException
+        servant, session = entry
+        if session is not None and not session.alive:
+            raise omero.RemovedSessionException(
+                serverStackTrace="",
+                serverExceptionClass="RemovedSessionException",
+                message="Session expired: log in to OMERO.web again and paste a new token.",
+            )
+        return servant, None
+
+    def finished(self, current: Any, servant: Any, cookie: Any) -> None:
+        pass
+
+    def deactivate(self, category: str) -> None:
+        with self._lock:
+            self._servants.clear()

@@ -1,0 +1,161 @@
+"""Glacier2 router and ServiceFactory: how a client gets in.
+
+The router servant returns a null client proxy, so the client sends every
+request to the router's own endpoints: one object adapter hosts the router
+and all services.  ``createSession(token, token)`` is how omero-py joins a
+session by its uuid (``BlitzGateway.connect(sUuid=...)``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import Glacier2
+import Ice
+import omero
+import omero.api
+
+from cci_uploader.sandbox._loud import loud
+from cci_uploader.sandbox.registry import Registry
+from cci_uploader.sandbox.state import SandboxState, Session
+
+
+@dataclass
+class ClientContext:
+    """One joined client: its session and its current security context."""
+
+    state: SandboxState
+    registry: Registry
+    session: Session
+    group_id: int
+    category: str
+
+    def group_for(self, current: Any) -> int:
+        """Group a call works in: ``omero.group`` in the call context, else the session's."""
+        value = (current.ctx or {}).get("omero.group") if current is not None else None
+        return int(value) if value not in (None, "") else self.group_id
+
+
+class Router(loud(Glacier2.Router)):  # type: ignore[misc]
+    """The one entry point, at ``OMERO.Glacier2/router``."""
+
+    def __init__(self, state: SandboxState, registry: Registry) -> None:
+        self._state = state
+        self._registry = registry
+        self._by_connection: dict[Any, Any] = {}
+
+    def getClientProxy(self, current: Any = None) -> None:
+        return None
+
+    def getServerProxy(self, current: Any = None) -> Any:
+        # Callbacks are never made; any proxy on our own endpoints will do.
+        return current.adapter.createProxy(Ice.Identity("callbacks", "sandbox"))
+
+    def addProxies(self, proxies: Any, current: Any = None) -> list[Any]:
+        return []
+
+    def getCategoryForClient(self, current: Any = None) -> str:
+        return f"client-{abs(hash(current.con.toString()))}"
+
+    def getSessionTimeout(self, current: Any = None) -> int:
+        return 600
+
+    def getACMTimeout(self, current: Any = None) -> int:
+        return 0
+
+    def createSession_async(
+        self, cb: Any, user: str, password: str, current: Any = None
+    ) -> None:
+        with self._state.lock:
+            session = self._state.sessions.get(user)
+        if session is None or password != user:
+            cb.ice_exception(Glacier2.PermissionDeniedException(
+                reason="Unknown session token: copy a fresh token from OMERO.web."))
+            return
+        if not session.alive:
+            cb.ice_exception(Glacier2.PermissionDeniedException(
+                reason="This session token has expired: copy a fresh token from OMERO.web."))
+            return
+        context = ClientContext(self._state, self._registry, session, session.group_id,
+                                f"sf-{uuid.uuid4()}")
+        factory = ServiceFactory(context)
+        proxy = self._registry.add(factory, session, context.category, session.token)
+        self._by_connection[current.con.toString()] = (proxy, context)
+        cb.ice_response(Glacier2.SessionPrx.uncheckedCast(proxy))
+
+    def refreshSession_async(self, cb: Any, current: Any = None) -> None:
+        cb.ice_response()
+
+    def destroySession(self, current: Any = None) -> None:
+        # The OMERO session outlives the connection (detachOnDestroy): only
+        # this client's service factory goes.
+        entry = self._by_connection.pop(current.con.toString(), None)
+        if entry is None:
+            raise Glacier2.SessionNotExistException()
+        self._registry.remove(entry[0])
+
+
+class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
+    """Hands out the services a client asks for, bound to its session."""
+
+    def __init__(self, context: ClientContext) -> None:
+        self._ctx = context
+        self._stateless: dict[str, Any] = {}
+
+    def _service(self, name: str, factory: Any, prx_type: Any) -> Any:
+        if name not in self._stateless:
+            servant = factory(self._ctx)
+            self._stateless[name] = self._ctx.registry.add(
+                servant, self._ctx.session, self._ctx.category, name)
+        return prx_type.uncheckedCast(self._stateless[name])
+
+    def _stateful(self, servant: Any, prx_type: Any) -> Any:
+        return prx_type.uncheckedCast(
+            self._ctx.registry.add(servant, self._ctx.session, self._ctx.category))
+
+    def getAdminService(self, current: Any = None) -> Any:
+        from cci_uploader.sandbox.services import AdminService
+        return self._service("IAdmin", AdminService, omero.api.IAdminPrx)
+
+    def getQueryService(self, current: Any = None) -> Any:
+        from cci_uploader.sandbox.services import QueryService
+        return self._service("IQuery", QueryService, omero.api.IQueryPrx)
+
+    def getUpdateService(self, current: Any = None) -> Any:
+        from cci_uploader.sandbox.services import UpdateService
+        return self._service("IUpdate", UpdateService, omero.api.IUpdatePrx)
+
+    def getSessionService(self, current: Any = None) -> Any:
+        from cci_uploader.sandbox.services import SessionService
+        return self._service("ISession", SessionService, omero.api.ISessionPrx)
+
+    def sharedResources(self, current: Any = None) -> Any:
+        from cci_uploader.sandbox.repository import SharedResources
+        return self._service("SharedResources", SharedResources, omero.grid.SharedResourcesPrx)
+
+    def setSecurityContext(self, obj: Any, current: Any = None) -> Any:
+        group_id = int(obj.getId().getValue())
+        if group_id not in self._ctx.state.users[self._ctx.session.user_id].groups:
+            raise omero.SecurityViolation(
+                serverStackTrace="", serverExceptionClass="SecurityViolation",
+                message=f"You are not a member of group {group_id}.")
+        previous = omero.model.ExperimenterGroupI(self._ctx.group_id, False)
+        self._ctx.group_id = group_id
+        return previous
+
+    def setCallback(self, callback: Any, current: Any = None) -> None:
+        pass
+
+    def detachOnDestroy(self, current: Any = None) -> None:
+        pass
+
+    def closeOnDestroy(self, current: Any = None) -> None:
+        pass
+
+    def keepAlive(self, proxy: Any, current: Any = None) -> bool:
+        return True
+
+    def keepAllAlive(self, proxies: Any, current: Any = None) -> list[Any]:
+        return []

@@ -1,0 +1,118 @@
+"""Start and stop the OMERO stand-in on 127.0.0.1, over real Ice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import Ice
+import omero
+import omero.all  # noqa: F401  (registers every generated OMERO type with Ice)
+import omero.ObjectFactoryRegistrar
+import omero.rtypes
+
+from cci_uploader.sandbox.registry import Registry
+from cci_uploader.sandbox.router import Router
+from cci_uploader.sandbox.state import Faults, Group, SandboxState, User
+
+DEMO_TOKEN = "sandbox-demo-token"
+
+
+@dataclass(frozen=True)
+class Seed:
+    """The users and groups every sandbox starts with."""
+
+    demo_user: User
+    other_user: User
+    lab_group: Group
+    core_group: Group
+    other_group: Group
+
+
+class SandboxServer:
+    """An in-memory OMERO stand-in that the unmodified omero-py client talks to.
+
+    Parameters
+    ----------
+    port : int
+        TCP port on 127.0.0.1; 0 picks a free one.
+    now : callable, optional
+        Returns the current time; tests inject one to control import dates.
+    """
+
+    def __init__(self, port: int = 0, now: Callable[[], dt.datetime] | None = None) -> None:
+        self._storage = Path(tempfile.mkdtemp(prefix="cci-sandbox-"))
+        self.state = SandboxState(self._storage, now)
+        self.seed = self._seed()
+        props = Ice.createProperties()
+        props.setProperty("Ice.MessageSizeMax", "262144")
+        props.setProperty("Ice.ThreadPool.Server.Size", "2")
+        props.setProperty("Ice.ThreadPool.Server.SizeMax", "8")
+        # Requests of one connection are dispatched in order: uploads hash as they arrive.
+        props.setProperty("Ice.ThreadPool.Server.Serialize", "1")
+        props.setProperty("Ice.ACM.Server.Timeout", "0")
+        props.setProperty("Ice.Warn.Connections", "0")
+        init = Ice.InitializationData()
+        init.properties = props
+        self._communicator = Ice.initialize(init)
+        # Unmarshal model objects as the client's *I classes, as a real server would.
+        omero.ObjectFactoryRegistrar.registerObjectFactory(self._communicator, None)
+        for factory in omero.rtypes.ObjectFactories.values():
+            factory.register(self._communicator)
+        self._adapter = self._communicator.createObjectAdapterWithEndpoints(
+            "OMEROStandIn", f"tcp -h 127.0.0.1 -p {port}")
+        self.registry = Registry(self._adapter)
+        self._adapter.addServantLocator(self.registry, "")
+        self.registry.add(Router(self.state, self.registry), None, "OMERO.Glacier2", "router")
+        self._adapter.activate()
+        self.port: int = self._adapter.getEndpoints()[0].getInfo().port
+
+    def _seed(self) -> Seed:
+        state = self.state
+        lab = state.add_group("Sandbox Lab")
+        core = state.add_group("Imaging Core")
+        other = state.add_group("Other Lab")
+        demo = state.add_user("demo", [lab, core], "Demo", "User")
+        someone = state.add_user("other", [other], "Other", "User")
+        state.new_token(demo, DEMO_TOKEN)
+        return Seed(demo, someone, lab, core, other)
+
+    @property
+    def address(self) -> str:
+        """The server address the app connects to."""
+        return f"tcp://127.0.0.1:{self.port}"
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    def new_token(self, user: User | None = None) -> str:
+        """Open a new session, as a login to OMERO.web does, and return its token."""
+        return self.state.new_token(user or self.seed.demo_user)
+
+    def expire(self, token: str) -> None:
+        self.state.expire(token)
+
+    def objects(self, kind: str) -> list[Any]:
+        """Stored objects of one model class, for tests to inspect."""
+        with self.state.lock:
+            return list(self.state.all(kind))
+
+    def wait_for_shutdown(self) -> None:
+        self._communicator.waitForShutdown()
+
+    def stop(self) -> None:
+        self._communicator.destroy()
+        shutil.rmtree(self._storage, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()

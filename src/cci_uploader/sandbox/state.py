@@ -1,0 +1,177 @@
+"""The stand-in's in-memory world: users, groups, sessions and stored objects.
+
+Objects are kept as ``omero.model`` instances with ids and details filled in,
+exactly as the server would return them.  One lock guards everything; Ice
+dispatches from several threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import omero
+import omero.model
+from omero.rtypes import rlong, rstring, rtime
+
+
+class Faults:
+    """Failures a test can arm; each is one-shot unless said otherwise."""
+
+    def __init__(self) -> None:
+        self.cut_after_bytes: int | None = None
+        self.corrupt_upload = False
+        self.import_error: str | None = None
+        self.import_delay_s = 0.0  # stays armed until reset
+
+    def reset(self) -> None:
+        """Disarm every fault."""
+        self.__init__()  # type: ignore[misc]
+
+
+@dataclass
+class User:
+    id: int
+    name: str
+    first_name: str
+    last_name: str
+    groups: list[int]
+    default_group: int
+
+
+@dataclass
+class Group:
+    id: int
+    name: str
+    permissions: str = "rwr---"
+
+
+@dataclass
+class Session:
+    token: str
+    user_id: int
+    group_id: int
+    alive: bool = True
+    # Bytes received by this session's uploads, for the connection-cut fault.
+    uploaded: int = 0
+
+
+@dataclass
+class StoredFile:
+    path: Path
+    sha1: hashlib._Hash = field(default_factory=hashlib.sha1)
+    size: int = 0
+
+
+class SandboxState:
+    """Everything the stand-in knows; safe to share between Ice threads."""
+
+    # Real OMERO's system groups; users are members of "user" as well.
+    SYSTEM_GROUP, USER_GROUP, GUEST_GROUP = 0, 1, 2
+
+    def __init__(self, storage: Path, now: Callable[[], dt.datetime] | None = None) -> None:
+        self.lock = threading.RLock()
+        self.storage = storage
+        self.now: Callable[[], dt.datetime] = now or (lambda: dt.datetime.now(dt.UTC))
+        self.faults = Faults()
+        self.users: dict[int, User] = {}
+        self.groups: dict[int, Group] = {
+            self.SYSTEM_GROUP: Group(self.SYSTEM_GROUP, "system"),
+            self.USER_GROUP: Group(self.USER_GROUP, "user"),
+            self.GUEST_GROUP: Group(self.GUEST_GROUP, "guest"),
+        }
+        self.sessions: dict[str, Session] = {}
+        self.objects: dict[str, dict[int, Any]] = {}
+        self.files: dict[int, StoredFile] = {}
+        self._next_id = 100
+
+    # -- ids, time, users -------------------------------------------------
+
+    def new_id(self) -> int:
+        with self.lock:
+            self._next_id += 1
+            return self._next_id
+
+    def now_ms(self) -> int:
+        return int(self.now().timestamp() * 1000)
+
+    def add_group(self, name: str, permissions: str = "rwr---") -> Group:
+        group = Group(self.new_id(), name, permissions)
+        self.groups[group.id] = group
+        return group
+
+    def add_user(self, name: str, groups: list[Group], first: str = "", last: str = "") -> User:
+        ids = [g.id for g in groups]
+        user = User(self.new_id(), name, first or name.title(), last or "User",
+                    [*ids, self.USER_GROUP], ids[0])
+        self.users[user.id] = user
+        return user
+
+    def new_token(self, user: User, token: str | None = None) -> str:
+        """Create a session for ``user``, as OMERO.web's token page would."""
+        token = token or secrets.token_hex(16)
+        with self.lock:
+            self.sessions[token] = Session(token, user.id, user.default_group)
+        return token
+
+    def expire(self, token: str) -> None:
+        """End a session as the server does when it times out."""
+        with self.lock:
+            self.sessions[token].alive = False
+
+    # -- objects ----------------------------------------------------------
+
+    def store(self, obj: Any, session: Session) -> Any:
+        """Give ``obj`` an id and details (owner, group, creation time) and keep it."""
+        with self.lock:
+            obj.setId(rlong(self.new_id()))
+            details = omero.model.DetailsI()
+            details.setOwner(omero.model.ExperimenterI(session.user_id, False))
+            details.setGroup(omero.model.ExperimenterGroupI(session.group_id, False))
+            event = omero.model.EventI(self.new_id(), True)
+            event.setTime(rtime(self.now_ms()))
+            details.setCreationEvent(event)
+            details.setPermissions(omero.model.PermissionsI(self.groups[session.group_id].permissions))
+            obj._details = details
+            self.objects.setdefault(kind(obj), {})[obj.getId().getValue()] = obj
+            return obj
+
+    def all(self, kind_name: str) -> Iterator[Any]:
+        return iter(list(self.objects.get(kind_name, {}).values()))
+
+    def get(self, kind_name: str, obj_id: int) -> Any:
+        try:
+            return self.objects[kind_name][obj_id]
+        except KeyError:
+            raise omero.ValidationException(
+                serverStackTrace="", serverExceptionClass="ValidationException",
+                message=f"{kind_name}:{obj_id} does not exist",
+            ) from None
+
+    def delete(self, kind_name: str, obj_id: int) -> None:
+        with self.lock:
+            self.objects.get(kind_name, {}).pop(obj_id, None)
+
+
+def kind(obj: Any) -> str:
+    """Return the OMERO model class name of ``obj`` (``ProjectI`` -> ``Project``)."""
+    name = type(obj).__name__
+    return name[:-1] if name.endswith("I") else name
+
+
+def owner_id(obj: Any) -> int:
+    return int(obj.getDetails().getOwner().getId().getValue())
+
+
+def group_id(obj: Any) -> int:
+    return int(obj.getDetails().getGroup().getId().getValue())
+
+
+def text(value: str) -> Any:
+    return rstring(value)
