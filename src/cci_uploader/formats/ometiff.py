@@ -52,6 +52,8 @@ MAP_NAMESPACE = "openmicroscopy.org/omero/client/mapAnnotation"
 # Classic TIFF offsets are 32-bit; many readers break past 2 GiB, so switch
 # to BigTIFF well before that, counting raw bytes (deflate rarely grows data).
 _BIGTIFF_ABOVE = 2**31 - 2**27
+# Source bytes read between two drops of memory-mapped pages.
+_READ_CHUNK = 8 * 2**20
 # Encoded tiles tifffile may hold at once while compressing in threads.
 _ENCODE_BUFFER = 16 * 2**20
 
@@ -149,23 +151,38 @@ def _drop_pages(data: NDArray[Any], start: int, stop: int) -> None:
         return  # a closed or unusual map: memory is only less tightly bounded
 
 
-def _tiles(data: NDArray[Any], factor: int, dtype: np.dtype[Any]) -> Iterator[NDArray[Any]]:
-    """Yield the tiles of every plane at one pyramid level, in TIFF order.
+def _read_band(
+    data: NDArray[Any], plane: int, top: int, bottom: int, factor: int, dtype: np.dtype[Any]
+) -> NDArray[Any]:
+    """Return rows ``top:bottom:factor`` of one plane, subsampled by ``factor``.
 
-    Rows are read one band of tiles at a time, subsampled by ``factor``.
+    The rows are read a few MiB at a time so that the kernel's read-ahead
+    never maps much more than that before the pages are dropped again.
     """
-    planes, height = data.shape[:2]
+    row_bytes = data.strides[1]
+    chunk = max(1, _READ_CHUNK // max(row_bytes, 1) // factor) * factor
+    band = np.empty((-(-(bottom - top) // factor), -(-data.shape[2] // factor)), dtype)
     contiguous = data.flags.c_contiguous
+    for start in range(top, bottom, chunk):
+        stop = min(start + chunk, bottom)
+        first = (start - top) // factor
+        rows = data[plane, start:stop:factor, ::factor]
+        band[first : first + rows.shape[0]] = rows
+        if contiguous:
+            address = data.ctypes.data + plane * data.strides[0] + start * row_bytes
+            _drop_pages(data, address, address + (stop - start) * row_bytes)
+    return band
+
+
+def _tiles(data: NDArray[Any], factor: int, dtype: np.dtype[Any]) -> Iterator[NDArray[Any]]:
+    """Yield the tiles of every plane at one pyramid level, in TIFF order."""
+    planes, height = data.shape[:2]
     band_rows = TILE * factor
     for plane in range(planes):
         for top in range(0, height, band_rows):
-            bottom = min(top + band_rows, height)
-            band = np.asarray(data[plane, top:bottom:factor, ::factor]).astype(dtype, copy=True)
+            band = _read_band(data, plane, top, min(top + band_rows, height), factor, dtype)
             for left in range(0, band.shape[1], TILE):
                 yield band[:, left : left + TILE]
-            if contiguous:
-                start = data.ctypes.data + plane * data.strides[0] + top * data.strides[1]
-                _drop_pages(data, start, start + (bottom - top) * data.strides[1])
 
 
 def _raw_bytes(shapes: Sequence[tuple[int, int, int]], dtypes: Sequence[np.dtype[Any]]) -> int:
