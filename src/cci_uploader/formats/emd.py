@@ -59,8 +59,9 @@ _NOT_IMAGES = {"Spectrum": "spectrum", "SpectrumImage": "spectrum image"}
 # Raw metadata sections copied into the OME-TIFF as original metadata.
 _KEPT_SECTIONS = ("Instrument", "Acquisition", "Optics", "Stage", "Scan", "Sample")
 
-# Library errors that mean "this file is damaged", as opposed to our bugs.
-_READ_ERRORS = (OSError, KeyError, ValueError, IndexError, TypeError, AttributeError)
+# Library errors that mean "this file is damaged", as opposed to our bugs. h5py
+# reports HDF5 errors it has no better class for (a bad B-tree) as RuntimeError.
+_READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError, IndexError, TypeError, AttributeError)
 
 
 @dataclass(frozen=True)
