@@ -29,7 +29,7 @@ def not_supported(what: str) -> NotImplementedByStandIn:
 def _operations(skeleton: type) -> list[str]:
     names: set[str] = set()
     for klass in skeleton.__mro__:
-        names.update(a[4:] for a in vars(klass) if a.startswith("_op_"))
+        names.update(a[4:] for a in vars(klass) if a.startswith("_op_") and not a.startswith("_op_ice_"))
     return sorted(names)
 
 
