@@ -135,7 +135,7 @@ def test_emi_without_ser_says_so(tmp_path: Path) -> None:
 def test_ser_of_another_acquisition_is_refused(tmp_path: Path) -> None:
     emi = Path(shutil.copy(TALOS, tmp_path / TALOS.name))
     shutil.copy(_ser_of(TECNAI), _ser_of(emi))
-    with pytest.raises(FormatError, match="not with 128x128_TEM_acquire-sum1.emi"):
+    with pytest.raises(FormatError, match=r"not with 128x128_TEM_acquire-sum1\.emi"):
         tia.read_metadata(emi)
 
 
