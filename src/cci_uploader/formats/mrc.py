@@ -225,7 +225,8 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
             out_dir / f"{path.stem}.ome.tif",
             [OmeImage(name=path.stem, data=data, pixel_size_m=meta.pixel_size_m)],
             microscope_model=meta.microscope,
-            manufacturer=None,
+            # The Fei.SharedObjects schema is written only by FEI / Thermo Fisher software.
+            manufacturer="Thermo Fisher Scientific",
             acquired=meta.acquired,
             original_metadata=meta.extra,
         )
