@@ -1,0 +1,58 @@
+"""The ``cci-uploader`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from cci_uploader import __version__
+from cci_uploader.logsetup import setup_logging
+
+# Each module adds its subcommands with ``register(subparsers)``.
+_COMMAND_MODULES = (
+    "cci_uploader.cli.importing",
+    "cci_uploader.cli.sandbox",
+    "cci_uploader.cli.convert",
+)
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cci-uploader",
+        description="Move microscopy data into the facility's OMERO server.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for usage errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log_path = setup_logging(args.verbose)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except Exception:
+        log.exception("unexpected error in %s", args.command)
+        print(f"Something went wrong unexpectedly. Details are in the log file: {log_path}",
+              file=sys.stderr)
+        return 1
+    return code

@@ -1,0 +1,168 @@
+"""``cci-uploader import`` and ``cci-uploader scan``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cci_uploader import omero as om
+from cci_uploader.config import ConfigError, load_config
+from cci_uploader.logsetup import register_secret
+from cci_uploader.pipeline import (
+    EntryChanged,
+    ImportQueue,
+    QueueEntry,
+    SessionLost,
+    Status,
+)
+from cci_uploader.scan import ScanEntry, scan_paths
+
+TOKEN_ENV = "CCI_OMERO_TOKEN"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("import", help="import files or folders into OMERO")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--server", help="HOST[:PORT] or tcp://HOST:PORT (default: from config)")
+    p.add_argument("--group", required=True, help="OMERO group name or id")
+    p.add_argument("--kv", action="append", default=[], metavar="KEY=VALUE",
+                   help="key-value pair for every image (repeatable)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.set_defaults(func=run_import, parser=p)
+
+    s = sub.add_parser("scan", help="show what would be uploaded, without uploading")
+    s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    s.add_argument("--json", action="store_true", help="one JSON object per file")
+    s.set_defaults(func=run_scan)
+
+
+def read_token(prompt: str = "Paste your OMERO session token: ") -> str:
+    """The token from ``CCI_OMERO_TOKEN`` or standard input; never from an argument."""
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        token = getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline()
+    token = token.strip()
+    register_secret(token)
+    return token
+
+
+def _parse_pairs(parser: argparse.ArgumentParser, items: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            parser.error(f"--kv takes KEY=VALUE, got {item!r}")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _json_status(entry: QueueEntry) -> str:
+    if entry.refused and entry.scan.format == "unsupported":
+        return "skipped"
+    return {Status.UPLOADED: "uploaded", Status.DUPLICATE: "duplicate"}.get(entry.status, "error")
+
+
+def _record(entry: QueueEntry) -> dict[str, Any]:
+    return {
+        "path": str(entry.scan.path),
+        "status": _json_status(entry),
+        "message": entry.message,
+        "image_ids": list(entry.image_ids),
+        "project": entry.scan.project,
+        "dataset": entry.scan.dataset,
+    }
+
+
+def _say(text: str, as_json: bool) -> None:
+    print(text, file=sys.stderr if as_json else sys.stdout, flush=True)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    pairs = _parse_pairs(args.parser, args.kv)
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        args.parser.error(f"no such file or folder: {', '.join(map(str, missing))}")
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        _say(f"Error: {exc}", args.json)
+        return 1
+    server = args.server or config.server
+    token = read_token()
+    try:
+        conn = om.connect(server, token)
+    except om.OmeroError as exc:
+        _say(f"Error: {exc}", args.json)
+        return 1
+    try:
+        try:
+            conn.switch_group(int(args.group) if args.group.isdigit() else args.group)
+        except om.OmeroError as exc:
+            _say(f"Error: {exc}", args.json)
+            return 1
+        queue = ImportQueue(scan_paths(args.paths, config), pairs)
+        conn = _run_queue(queue, conn, args.json)
+    finally:
+        conn.close()
+    for entry in queue.entries:
+        if args.json:
+            print(json.dumps(_record(entry)), flush=True)
+    failed = [e for e in queue.entries if e.status not in (Status.UPLOADED, Status.DUPLICATE)]
+    return 1 if failed else 0
+
+
+def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Connection:
+    while True:
+        paused = False
+        for event in queue.run(conn):
+            if isinstance(event, EntryChanged):
+                entry = event.entry
+                if entry.status is not Status.UPLOADING or entry.done_bytes == 0:
+                    _say(f"[{entry.status.value:>9}] {entry.scan.path.name}: {entry.message}",
+                         as_json)
+            elif isinstance(event, SessionLost):
+                paused = True
+                _say(event.message, as_json)
+        if not paused:
+            return conn
+        if not sys.stdin.isatty():
+            for entry in queue.entries:
+                if entry.status in (Status.QUEUED, Status.PENDING):
+                    entry.status = Status.ERROR
+                    entry.message = "not uploaded: the session expired; run again with a new token"
+            return conn
+        group = conn.group_id
+        conn.close()
+        conn = om.connect(conn.server, read_token("Paste a new token to continue: "))
+        conn.switch_group(group)
+
+
+def _describe(entry: ScanEntry) -> str:
+    if not entry.ok:
+        return f"{entry.path}: {entry.format}: REFUSED: {entry.reason}"
+    record = entry.to_json()
+    pixel = record["pixel_size_um"]
+    size = f"{pixel[0]:.4g} x {pixel[1]:.4g} µm" if pixel else "unknown pixel size"
+    companions = ", ".join(Path(c).name for c in record["companions"]) or "none"
+    return (
+        f"{entry.path}: {entry.format} (companions: {companions})\n"
+        f"    microscope {entry.microscope} ({entry.microscope_note}), "
+        f"acquired {record['acquired']}, {size}\n"
+        f"    -> {entry.project} / {entry.dataset}, {record['images']} image(s)"
+    )
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    for entry in scan_paths(args.paths, config):
+        print(json.dumps(entry.to_json()) if args.json else _describe(entry), flush=True)
+    return 0

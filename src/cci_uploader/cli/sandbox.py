@@ -1,0 +1,59 @@
+"""``cci-uploader sandbox`` (the stand-in alone) and ``cci-uploader demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
+
+SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "samples"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("sandbox", help="run the local OMERO stand-in in the foreground")
+    p.add_argument("--port", type=int, default=4064, help="TCP port on 127.0.0.1 (0: any)")
+    p.set_defaults(func=run_sandbox)
+    d = sub.add_parser("demo", help="start the sandbox and import sample data into it")
+    d.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    d.set_defaults(func=run_demo)
+
+
+def _banner(server: SandboxServer) -> None:
+    print("Training sandbox: nothing leaves this computer.", flush=True)
+    print(f"server: {server.address}", flush=True)
+    print(f"demo token: {DEMO_TOKEN}", flush=True)
+    print(f"groups: {server.seed.lab_group.name}, {server.seed.core_group.name}", flush=True)
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    with SandboxServer(port=args.port) as server:
+        _banner(server)
+        print("Press Ctrl-C to stop; everything is forgotten then.", flush=True)
+        try:
+            server.wait_for_shutdown()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from cci_uploader.cli import main
+
+    paths = args.paths or ([SAMPLES.resolve()] if SAMPLES.is_dir() else [])
+    with SandboxServer(port=0) as server:
+        _banner(server)
+        if not paths:
+            print("No sample folder found; give files or folders to import.", file=sys.stderr)
+            return 2
+        import os
+
+        os.environ.setdefault("CCI_OMERO_TOKEN", DEMO_TOKEN)
+        argv = ["import", *map(str, paths), "--server", server.address,
+                "--group", server.seed.lab_group.name, "--kv", "Sample=demo"]
+        print(f"cci-uploader {' '.join(argv)}", flush=True)
+        code = main(argv)
+        print("\nRun it again: every file is now reported as already on the server.", flush=True)
+        return code

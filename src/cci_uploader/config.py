@@ -1,0 +1,125 @@
+"""The facility config: a TOML file, machine-wide first, then the user's.
+
+Keys (all optional; defaults suit the training sandbox)::
+
+    [omero]
+    server = "omero.example.org"        # HOST[:PORT] or tcp://HOST:PORT
+    web_url = "https://omero.example.org/webclient/"
+    token_url = "https://omero.example.org/oauth/sessiontoken"
+
+    [annotations]
+    keys = ["Sample", "Project code"]   # offered in the key-value editor
+
+    [microscopes]
+    default = "LSM 980 (room 2.14)"     # this PC's microscope, for files that name none
+    [microscopes.map]                   # name or ID as stored -> OMERO Project name
+    "2635000123" = "LSM 980"
+
+    [retention]
+    days = 28
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP = "cci-uploader"
+UNKNOWN_MICROSCOPE = "Unknown microscope"
+
+
+class ConfigError(Exception):
+    """The config file has a bad value; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings from the facility config."""
+
+    server: str = "localhost"
+    web_url: str = "http://localhost:4080/webclient/"
+    token_url: str = "http://localhost:4080/oauth/sessiontoken"
+    keys: tuple[str, ...] = ("Sample",)
+    microscope_map: dict[str, str] = field(default_factory=dict)
+    default_microscope: str | None = None
+    retention_days: int = 28
+    sources: tuple[Path, ...] = ()
+
+
+def config_paths() -> list[Path]:
+    """Where config files are looked for, lowest precedence first."""
+    paths = [
+        Path(platformdirs.site_config_dir(APP, appauthor=False)) / "config.toml",
+        Path(platformdirs.user_config_dir(APP, appauthor=False)) / "config.toml",
+    ]
+    if env := os.environ.get("CCI_UPLOADER_CONFIG"):
+        paths.append(Path(env))
+    return paths
+
+
+def _expect(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{where} must be a {kind.__name__}, not {value!r}.")
+    return value
+
+
+def _merge(values: dict[str, Any], data: dict[str, Any], source: Path) -> None:
+    def where(key: str) -> str:
+        return f"{source}: {key}"
+
+    omero = _expect(data.get("omero", {}), dict, where("[omero]"))
+    for key in ("server", "web_url", "token_url"):
+        if key in omero:
+            values[key] = _expect(omero[key], str, where(f"omero.{key}"))
+    annotations = _expect(data.get("annotations", {}), dict, where("[annotations]"))
+    if "keys" in annotations:
+        keys = _expect(annotations["keys"], list, where("annotations.keys"))
+        keys = [_expect(k, str, where("annotations.keys")).strip() for k in keys]
+        values["keys"] = tuple(dict.fromkeys(["Sample", *[k for k in keys if k]]))
+    microscopes = _expect(data.get("microscopes", {}), dict, where("[microscopes]"))
+    if "default" in microscopes:
+        values["default_microscope"] = _expect(microscopes["default"], str,
+                                               where("microscopes.default")) or None
+    if "map" in microscopes:
+        mapping = _expect(microscopes["map"], dict, where("[microscopes.map]"))
+        values["microscope_map"] = {
+            str(k): _expect(v, str, where(f"microscopes.map.{k}")) for k, v in mapping.items()
+        }
+    retention = _expect(data.get("retention", {}), dict, where("[retention]"))
+    if "days" in retention:
+        days = _expect(retention["days"], int, where("retention.days"))
+        if days < 1:
+            raise ConfigError(f"{where('retention.days')} must be at least 1, not {days}.")
+        values["retention_days"] = days
+
+
+def load_config(paths: list[Path] | None = None) -> Config:
+    """Read and merge the config files that exist; later files win."""
+    values: dict[str, Any] = {}
+    sources = []
+    for path in config_paths() if paths is None else paths:
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        _merge(values, data, path)
+        sources.append(path)
+    return Config(**values, sources=tuple(sources))
+
+
+def map_microscope(stored: str | None, config: Config) -> tuple[str, str]:
+    """Return the OMERO Project name for a stored instrument name, and how it was chosen."""
+    if stored:
+        if stored in config.microscope_map:
+            return config.microscope_map[stored], f"mapped from {stored!r}"
+        return stored, "as stored in the file"
+    if config.default_microscope:
+        return config.default_microscope, "the file names no microscope: this PC's default"
+    return UNKNOWN_MICROSCOPE, "the file names no microscope and this PC has no default"

@@ -1,0 +1,258 @@
+"""The import queue: one file at a time, in order, as a generator of events.
+
+Each entry moves ``pending -> queued -> uploading -> uploaded | duplicate |
+error``.  The CLI iterates :meth:`ImportQueue.run` and prints; the GUI runs
+the same generator in a worker.  ``cancel()`` takes effect between chunks and
+leaves no half-imported image; ``retry_failed()`` queues failed entries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from cci_uploader import formats
+from cci_uploader import omero as om
+from cci_uploader.formats.base import FormatError
+from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.transfer import CHUNK_SIZE
+from cci_uploader.scan import ScanEntry
+
+log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    UPLOADED = "uploaded"
+    DUPLICATE = "duplicate"
+    ERROR = "error"
+
+
+FINISHED = frozenset({Status.UPLOADED, Status.DUPLICATE})
+
+
+@dataclass
+class QueueEntry:
+    """A scanned file and what has happened to it so far."""
+
+    scan: ScanEntry
+    pairs: tuple[tuple[str, str], ...]
+    status: Status = Status.PENDING
+    message: str = ""
+    image_ids: tuple[int, ...] = ()
+    done_bytes: int = 0
+    total_bytes: int = 0
+    uploaded_paths: tuple[Path, ...] = ()
+    sha1: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        """Unsupported or unreadable: retrying cannot help."""
+        return not self.scan.ok
+
+
+@dataclass(frozen=True)
+class EntryChanged:
+    index: int
+    entry: QueueEntry
+
+
+@dataclass(frozen=True)
+class SessionLost:
+    """The session expired: the queue paused; give it a new connection to go on."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class QueueDone:
+    counts: dict[Status, int] = field(default_factory=dict)
+
+
+QueueEvent = EntryChanged | SessionLost | QueueDone
+
+
+def batch_pairs(scan: ScanEntry, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The pairs for one file: the batch's, plus ``Folder`` when it came from a chosen folder."""
+    result = [(k.strip(), v.strip()) for k, v in pairs if k.strip() and v.strip()]
+    if scan.folder is not None:
+        result.append(("Folder", scan.folder.name))
+    return tuple(dict.fromkeys(result))
+
+
+class ImportQueue:
+    """Imports scanned files into OMERO, one at a time.
+
+    Parameters
+    ----------
+    scans : sequence of ScanEntry
+        The plan, in order.
+    pairs : sequence of (key, value)
+        Key-value pairs applied to every image of the batch.
+    work_dir : Path, optional
+        Where converted files are written; a temporary folder by default.
+    """
+
+    def __init__(self, scans: Sequence[ScanEntry], pairs: Sequence[tuple[str, str]],
+                 work_dir: Path | None = None, chunk_size: int = CHUNK_SIZE) -> None:
+        self.entries = [QueueEntry(s, batch_pairs(s, pairs)) for s in scans]
+        for entry in self.entries:
+            if entry.refused:
+                entry.status, entry.message = Status.ERROR, entry.scan.reason or ""
+        self._work_dir = work_dir
+        self._chunk_size = chunk_size
+        self._cancelled = False
+        self._connection_broken = False
+
+    # -- control (safe to call from another thread) -----------------------
+
+    def cancel(self) -> None:
+        """Stop after the current chunk; the current file is left un-imported."""
+        self._cancelled = True
+
+    def retry_failed(self) -> list[int]:
+        """Queue failed entries again (not refused ones); return their indexes."""
+        again = []
+        for index, entry in enumerate(self.entries):
+            if entry.status is Status.ERROR and not entry.refused:
+                entry.status, entry.message = Status.PENDING, "will retry"
+                entry.done_bytes = 0
+                again.append(index)
+        return again
+
+    # -- the work ---------------------------------------------------------
+
+    def run(self, conn: om.Connection) -> Iterator[QueueEvent]:
+        """Import every pending entry, yielding an event at each change."""
+        self._cancelled = False
+        for index, entry in enumerate(self.entries):
+            if entry.status is Status.PENDING:
+                self._set(entry, Status.QUEUED, "waiting")
+                yield EntryChanged(index, entry)
+        for index, entry in enumerate(self.entries):
+            if entry.status is not Status.QUEUED:
+                continue
+            if self._cancelled:
+                break
+            try:
+                yield from self._process(index, entry, conn)
+            except om.SessionExpired as exc:
+                self._set(entry, Status.QUEUED, "paused: waiting for a new token")
+                yield EntryChanged(index, entry)
+                yield SessionLost(str(exc))
+                return
+        for index, entry in enumerate(self.entries):
+            if entry.status is Status.QUEUED:
+                self._set(entry, Status.PENDING, "cancelled before upload")
+                yield EntryChanged(index, entry)
+        counts: dict[Status, int] = {}
+        for entry in self.entries:
+            counts[entry.status] = counts.get(entry.status, 0) + 1
+        yield QueueDone(counts)
+
+    @staticmethod
+    def _set(entry: QueueEntry, status: Status, message: str) -> None:
+        entry.status, entry.message = status, message
+
+    def _process(self, index: int, entry: QueueEntry, conn: om.Connection) -> Iterator[QueueEvent]:
+        if self._connection_broken:
+            try:
+                conn.reconnect()
+                self._connection_broken = False
+            except (om.ConnectionLost, om.ServerUnreachable, om.LoginFailed) as exc:
+                self._set(entry, Status.ERROR, str(exc))
+                yield EntryChanged(index, entry)
+                return
+        work = Path(tempfile.mkdtemp(prefix="cci-convert-", dir=self._work_dir))
+        try:
+            yield from self._import(index, entry, conn, work)
+        except om.SessionExpired:
+            raise
+        except om.ConnectionLost as exc:
+            self._connection_broken = True
+            self._set(entry, Status.ERROR, str(exc))
+            yield EntryChanged(index, entry)
+        except (om.OmeroError, FormatError) as exc:
+            self._set(entry, Status.ERROR, str(exc))
+            yield EntryChanged(index, entry)
+        except OSError as exc:
+            log.exception("reading %s failed", entry.scan.path)
+            self._set(entry, Status.ERROR,
+                      f"{entry.scan.path.name} could not be read ({exc.strerror}); "
+                      "check the file is still there and press Retry.")
+            yield EntryChanged(index, entry)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _files_to_upload(self, entry: QueueEntry, work: Path) -> list[list[Path]]:
+        scan = entry.scan
+        module = formats.get_format(scan.format)
+        if module.CONVERTS:
+            return [[out] for out in module.convert(scan.path, work)]
+        return [[scan.path, *scan.companions]]
+
+    def _import(self, index: int, entry: QueueEntry, conn: om.Connection,
+                work: Path) -> Iterator[QueueEvent]:
+        scan = entry.scan
+        assert scan.project is not None and scan.dataset is not None  # scan.ok guarantees
+        self._set(entry, Status.UPLOADING, "preparing")
+        yield EntryChanged(index, entry)
+        filesets = self._files_to_upload(entry, work)
+        entry.total_bytes = sum(p.stat().st_size for fs in filesets for p in fs)
+        entry.done_bytes = 0
+        image_ids: list[int] = []
+        duplicates: list[int] = []
+        dataset_id: int | None = None
+        for files in filesets:
+            main = files[0]
+            self._set(entry, Status.UPLOADING, "checking whether it is already on the server")
+            yield EntryChanged(index, entry)
+            sha1 = file_sha1(main)
+            entry.sha1 = sha1
+            found = om.find_duplicate(conn, main, sha1, main.stat().st_size)
+            if found:
+                duplicates.extend(found)
+                entry.done_bytes += sum(p.stat().st_size for p in files)
+                continue
+            if dataset_id is None:
+                project_id = om.get_or_create_project(conn, scan.project)
+                dataset_id = om.get_or_create_dataset(conn, project_id, scan.dataset)
+            base = entry.done_bytes
+            new_ids: list[int] = []
+            upload = om.import_file(conn, files, dataset_id, chunk_size=self._chunk_size)
+            try:
+                for event in upload:
+                    if self._cancelled:
+                        upload.close()
+                        self._set(entry, Status.PENDING, "cancelled: nothing was imported")
+                        entry.done_bytes = 0
+                        yield EntryChanged(index, entry)
+                        return
+                    if isinstance(event, om.Uploading):
+                        entry.done_bytes = base + event.done
+                        self._set(entry, Status.UPLOADING, "uploading")
+                    elif isinstance(event, om.Processing):
+                        self._set(entry, Status.UPLOADING, "OMERO is importing")
+                    else:
+                        new_ids.extend(event.image_ids)
+                    yield EntryChanged(index, entry)
+            finally:
+                upload.close()
+            om.annotate(conn, new_ids, entry.pairs)
+            image_ids.extend(new_ids)
+        entry.image_ids = tuple(image_ids or duplicates)
+        entry.uploaded_paths = tuple(p for fs in filesets for p in fs)
+        target = f"{scan.project} / {scan.dataset}"
+        if image_ids:
+            self._set(entry, Status.UPLOADED, f"uploaded to {target}")
+        else:
+            ids = ", ".join(str(i) for i in duplicates)
+            self._set(entry, Status.DUPLICATE, f"already on the server (image {ids})")
+        yield EntryChanged(index, entry)

@@ -1,0 +1,170 @@
+"""Scan: what each chosen file is, what belongs with it, and where it will land.
+
+This is the first step of the one-way flow scan -> plan -> convert -> import
+-> annotate.  It reads metadata only; nothing is converted or uploaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cci_uploader import formats
+from cci_uploader.config import Config, map_microscope
+from cci_uploader.formats.base import FileMetadata, FormatError, FormatModule
+
+UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    """One file (with its companions) and what the app will do with it."""
+
+    path: Path
+    format: str
+    reason: str | None = None
+    metadata: FileMetadata | None = None
+    microscope: str | None = None
+    microscope_note: str = ""
+    folder: Path | None = None  # the folder the user chose, when found by walking it
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    @property
+    def companions(self) -> tuple[Path, ...]:
+        return self.metadata.companions if self.metadata else ()
+
+    @property
+    def date(self) -> dt.date | None:
+        return self.metadata.local_date() if self.metadata else None
+
+    @property
+    def project(self) -> str | None:
+        return self.microscope
+
+    @property
+    def dataset(self) -> str | None:
+        return self.date.isoformat() if self.date else None
+
+    @property
+    def size(self) -> int:
+        paths = (self.path, *self.companions)
+        return sum(p.stat().st_size for p in paths if p.exists())
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``scan --json`` record."""
+        meta = self.metadata
+        pixel = meta.pixel_size_m if meta else None
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "companions": [str(p) for p in self.companions],
+            "microscope": self.microscope,
+            "microscope_raw": meta.microscope if meta else None,
+            "microscope_note": self.microscope_note or None,
+            "acquired": meta.acquired.isoformat() if meta and meta.acquired else None,
+            "date": self.dataset,
+            "pixel_size_um": [pixel[0] * 1e6, pixel[1] * 1e6] if pixel else None,
+            "images": meta.images if meta else 0,
+            "skipped": list(meta.skipped) if meta else [],
+            "project": self.project,
+            "dataset": self.dataset,
+            "reason": self.reason,
+        }
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            yield Path(root) / name
+
+
+def _orphan_reason(path: Path) -> str | None:
+    """Say why a lone companion file (a .ser or an EPU .xml) cannot go alone."""
+    pair = formats.companion_owner(path)
+    if pair is None:
+        return None
+    owner = next((m for m in formats.all_formats() if m.NAME == pair), None)
+    companion_of = getattr(owner, "companion_of", None)
+    main = companion_of(path) if companion_of else None
+    if main is not None and main.exists():
+        return None
+    if pair == "emi_ser":
+        return f"{path.name} is the data half of an EMI+SER pair: its .emi file is missing."
+    return None  # a lone .xml is most likely not microscopy data
+
+
+def scan_file(path: Path, config: Config, folder: Path | None = None) -> ScanEntry:
+    """Describe one file; a bad or unsupported file gets a reason, never an exception."""
+    module: FormatModule | None = formats.detect(path)
+    if module is None:
+        reason = _orphan_reason(path) or (
+            f"{path.name} is not a supported microscope file (CZI, Velox EMD, EMI+SER, "
+            "MRC+XML or Zeiss SEM TIFF), so it is not uploaded."
+        )
+        fmt = formats.companion_owner(path) or UNSUPPORTED
+        if fmt == "mrc_xml" and path.suffix.lower() == ".xml":
+            fmt = UNSUPPORTED
+        return ScanEntry(path, fmt, reason, folder=folder)
+    try:
+        meta = module.read_metadata(path)
+    except FormatError as exc:
+        return ScanEntry(path, module.NAME, str(exc), folder=folder)
+    except OSError as exc:
+        return ScanEntry(path, module.NAME, f"{path.name} cannot be read: {exc.strerror}.",
+                         folder=folder)
+    microscope, note = map_microscope(meta.microscope, config)
+    reason = None
+    if meta.acquired is None:
+        reason = f"{path.name} records no acquisition date, so its Dataset cannot be chosen."
+    elif meta.images == 0:
+        reason = f"{path.name} contains no images to upload ({'; '.join(meta.skipped)})."
+    return ScanEntry(path, module.NAME, reason, meta, microscope, note, folder)
+
+
+def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
+    """Scan files and folders (recursively), pairing companions.
+
+    In a folder, files that are not microscopy data are left out silently;
+    a single file the user picked is always reported, with a reason if refused.
+    """
+    entries: list[ScanEntry] = []
+    seen: set[Path] = set()
+    for given in paths:
+        given = Path(given)
+        if given.is_dir():
+            candidates = [(p, given) for p in _walk(given)]
+        else:
+            candidates = [(given, None)]
+        for path, folder in candidates:
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            if folder is not None and formats.detect(path) is None and not _orphan_reason(path):
+                continue  # not ours: ignored inside folders
+            entry = scan_file(path, config, folder)
+            if folder is None and entry.format in formats.COMPANION_SUFFIXES.values():
+                entry = _redirect_companion(entry, config) or entry
+            seen.add(resolved)
+            seen.update(c.resolve() for c in entry.companions)
+            entries.append(entry)
+    # A companion met before its main file is dropped once the pair is known.
+    companions = {c.resolve() for e in entries for c in e.companions}
+    return [e for e in entries if e.path.resolve() not in companions]
+
+
+def _redirect_companion(entry: ScanEntry, config: Config) -> ScanEntry | None:
+    """A picked .ser or .xml stands for its main file, when that exists."""
+    owner = next((m for m in formats.all_formats() if m.NAME == entry.format), None)
+    companion_of = getattr(owner, "companion_of", None)
+    main = companion_of(entry.path) if companion_of else None
+    if main is None or not main.exists():
+        return None
+    return scan_file(main, config, entry.folder)
