@@ -71,7 +71,9 @@ def test_errors_have_reasons(capsys: pytest.CaptureFixture[str], tmp_path: Path)
         "convert 64x64_TEM_images_acquire.emi instead."
     )
     assert "its .emi is missing" in reasons[2]
-    assert reasons[3].startswith("broken.emd is damaged or incomplete")
+    assert (
+        reasons[3] == "broken.emd is damaged or incomplete; copy it again from the microscope PC."
+    )
     assert reasons[4].endswith("missing.emd does not exist.")
     assert all(row["outputs"] == [] for row in rows)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -48,6 +48,7 @@ EXTENSIONS = (".emd",)
 CONVERTS = True
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_DAMAGED = "is damaged or incomplete; copy it again from the microscope PC."
 
 # Units per metre, for the axis units rosettasciio produces. Dividing (not
 # multiplying by 1e-9) undoes rosettasciio's scaling without a rounding step.
@@ -185,11 +186,14 @@ def _opened(path: Path) -> Iterator[_Contents]:
     import h5py
 
     if not is_supported(path):
-        raise FormatError(f"{path.name} is not an EMD file (it has no HDF5 signature).")
+        raise FormatError(
+            f"{path.name} is not an EMD file (it has no HDF5 signature); "
+            "export it again from Velox."
+        )
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:
-        raise FormatError(f"{path.name} is damaged or incomplete and cannot be read.") from exc
+        raise FormatError(f"{path.name} {_DAMAGED}") from exc
     with handle:
         try:
             _check_velox(handle, path)
@@ -210,9 +214,7 @@ def _opened(path: Path) -> Iterator[_Contents]:
         except FormatError:
             raise
         except _READ_ERRORS as exc:
-            raise FormatError(
-                f"{path.name} is damaged or incomplete and cannot be read ({exc})."
-            ) from exc
+            raise FormatError(f"{path.name} {_DAMAGED}") from exc
         yield _Contents(signals, skipped, raw)
 
 
@@ -303,10 +305,13 @@ def _pixels(signal: _Signal, path: Path) -> NDArray[Any]:
         data: NDArray[Any] = np.asarray(signal.data.compute())
     except _READ_ERRORS as exc:
         raise FormatError(
-            f"The '{signal.title}' image in {path.name} is damaged and cannot be read ({exc})."
+            f"The '{signal.title}' image in {path.name} is damaged; "
+            "copy the file again from the microscope PC."
         ) from exc
     if data.ndim not in (2, 3) or data.shape[-1] == 0 or data.shape[-2] == 0:
-        raise FormatError(f"The '{signal.title}' image in {path.name} has an unusable shape.")
+        raise FormatError(
+            f"The '{signal.title}' image in {path.name} is empty; export it again from Velox."
+        )
     return data
 
 

@@ -106,16 +106,24 @@ def ser_files(emi: Path) -> list[Path]:
 
 def _check_ser(path: Path) -> _SerHeader:
     """Validate a SER's header against its size; raise :class:`FormatError` if damaged."""
-    damaged = FormatError(f"{path.name} is damaged or incomplete; copy it again from the PC.")
+    damaged = FormatError(
+        f"{path.name} is damaged or incomplete; copy it again from the microscope PC."
+    )
     try:
         with path.open("rb") as fh:
             head = fh.read(34)
             if len(head) < 30 or head[:4] != b"II\x97\x01":
-                raise FormatError(f"{path.name} is not a TIA series (.ser) file.")
+                raise FormatError(
+                    f"{path.name} is not a TIA series (.ser) file; "
+                    "copy the right one from the microscope PC."
+                )
             size = path.stat().st_size
             version = struct.unpack_from("<H", head, 4)[0]
             if version not in _SER_VERSIONS:
-                raise FormatError(f"{path.name} is a TIA series of an unknown version.")
+                raise FormatError(
+                    f"{path.name} is a TIA series of a version this tool cannot read; "
+                    "export it as TIFF in TIA."
+                )
             offset_format, header_end = _SER_VERSIONS[version]
             if len(head) < header_end:
                 raise damaged
@@ -174,9 +182,14 @@ def _object_infos(emi: Path) -> tuple[list[str], list[dict[str, Any]]]:
     except OSError as exc:
         raise FormatError(f"{emi.name} cannot be opened ({exc.strerror or exc}).") from exc
     except (ET.ParseError, *_READ_ERRORS) as exc:
-        raise FormatError(f"{emi.name} has damaged metadata and cannot be read.") from exc
+        raise FormatError(
+            f"{emi.name} has damaged metadata; copy it again from the microscope PC."
+        ) from exc
     if not infos or not all(isinstance(info, dict) for info in infos):
-        raise FormatError(f"{emi.name} is not a TIA .emi file (it holds no acquisition metadata).")
+        raise FormatError(
+            f"{emi.name} is not a TIA .emi file (it holds no acquisition metadata); "
+            "check where it came from."
+        )
     return blocks, infos
 
 
@@ -223,7 +236,7 @@ def _read(emi: Path, *, lazy: bool) -> _Pair:
     from rsciio.tia._api import ser_reader
 
     if not emi.is_file():
-        raise FormatError(f"{emi.name} does not exist or is not a file.")
+        raise FormatError(f"{emi.name} does not exist or is not a file; check the path.")
     sers = ser_files(emi)
     if not sers:
         raise FormatError(
@@ -246,7 +259,9 @@ def _read(emi: Path, *, lazy: bool) -> _Pair:
                 warnings.simplefilter("ignore", UserWarning)
                 signal = ser_reader(str(ser), objects=[blocks[block]], lazy=lazy)[0]
         except (ET.ParseError, *_READ_ERRORS) as exc:
-            raise FormatError(f"{ser.name} is damaged and cannot be read.") from exc
+            raise FormatError(
+                f"{ser.name} is damaged; copy it again from the microscope PC."
+            ) from exc
         if np.iscomplexobj(signal["data"]):
             skipped.append(f"skipped complex image '{ser.stem}'")
         elif signal["data"].ndim not in (2, 3):
