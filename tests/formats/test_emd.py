@@ -65,13 +65,20 @@ EXPECTED = {
 
 
 @pytest.fixture
-def set_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+def set_tz() -> Iterator[Callable[[str], None]]:
+    """Pin this process's local time zone; restored afterwards (not via monkeypatch.undo,
+    which would also undo the other fixtures' patches)."""
+    saved = os.environ.get("TZ")
+
     def _set(name: str) -> None:
-        monkeypatch.setenv("TZ", name)
+        os.environ["TZ"] = name
         time.tzset()
 
     yield _set
-    monkeypatch.undo()
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
     time.tzset()
 
 
