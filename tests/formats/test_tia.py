@@ -166,3 +166,29 @@ def test_converted_pixels_are_upright(tmp_path: Path) -> None:
     stored = np.frombuffer(ser, "<f4", 64 * 64, element + 50).reshape(64, 64)
     (out,) = tia.convert(TECNAI, tmp_path)
     np.testing.assert_array_equal(tifffile.imread(out), stored[::-1])
+
+
+def _edited_copy(tmp_path: Path, old: bytes, new: bytes) -> Path:
+    """Copy the Talos pair with one same-length edit in the EMI's XML."""
+    assert len(old) == len(new)
+    emi = tmp_path / TALOS.name
+    emi.write_bytes(TALOS.read_bytes().replace(old, new, 1))
+    shutil.copy(_ser_of(TALOS), _ser_of(emi))
+    return emi
+
+
+def test_emi_without_imaging_mode_still_converts(tmp_path: Path) -> None:
+    # rosettasciio warns (UserWarning) that it must assume real-space units;
+    # the plugin scopes that warning away instead of failing the file.
+    emi = _edited_copy(tmp_path, b"<Label>Mode</Label>", b"<Label>Mood</Label>")
+    meta = tia.read_metadata(emi)
+    assert meta.pixel_size_m == (EXPECTED[TALOS]["pixel"], EXPECTED[TALOS]["pixel"])
+    out = tmp_path / "out"
+    out.mkdir()
+    assert len(tia.convert(emi, out)) == 1
+
+
+def test_emi_with_malformed_metadata_is_refused(tmp_path: Path) -> None:
+    emi = _edited_copy(tmp_path, b"<Label>User</Label>", b"<Lxbel>User</Lxbel>")
+    with pytest.raises(FormatError, match="has damaged metadata"):
+        tia.read_metadata(emi)

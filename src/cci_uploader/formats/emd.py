@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,7 +60,10 @@ _NOT_IMAGES = {"Spectrum": "spectrum", "SpectrumImage": "spectrum image"}
 _KEPT_SECTIONS = ("Instrument", "Acquisition", "Optics", "Stage", "Scan", "Sample")
 
 # Library errors that mean "this file is damaged", as opposed to our bugs. h5py
-# reports HDF5 errors it has no better class for (a bad B-tree) as RuntimeError.
+# reports HDF5 errors it has no better class for (a bad B-tree) as RuntimeError;
+# rosettasciio indexes whatever the file's JSON and links hold, so a broken
+# link or a list where a dict belongs ends in TypeError, IndexError or
+# AttributeError. Only the reading step is wrapped.
 _READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError, IndexError, TypeError, AttributeError)
 
 
@@ -198,11 +200,7 @@ def _opened(path: Path) -> Iterator[_Contents]:
         try:
             _check_velox(handle, path)
             reader = _images_only_reader()
-            with warnings.catch_warnings():
-                # Velox files with unusual units make pint and numpy warn; the
-                # values we use are validated below, so these are not errors.
-                warnings.simplefilter("ignore", RuntimeWarning)
-                reader.read_file(handle)
+            reader.read_file(handle)
             signals, skipped = [], _skipped_parts(handle["Data"])
             for signal in reader.dictionaries:
                 title = str(signal["metadata"]["General"].get("title") or "image")

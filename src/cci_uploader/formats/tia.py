@@ -254,9 +254,12 @@ def _read(emi: Path, *, lazy: bool) -> _Pair:
             continue
         try:
             with warnings.catch_warnings():
-                # rosettasciio warns when the EMI lacks the imaging mode and it
-                # has to assume real-space units; the header check covers that.
-                warnings.simplefilter("ignore", UserWarning)
+                # Without the EMI's imaging mode rosettasciio assumes real-space
+                # units and warns; a reciprocal-space calibration (far above
+                # 1 m) is still refused as a pixel size by _check_ser.
+                warnings.filterwarnings(
+                    "ignore", "The navigation axes units could not be determined", UserWarning
+                )
                 signal = ser_reader(str(ser), objects=[blocks[block]], lazy=lazy)[0]
         except (ET.ParseError, *_READ_ERRORS) as exc:
             raise FormatError(
