@@ -6,14 +6,14 @@ import datetime as dt
 import json
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import tifffile
+from bioformats import ImageInfo
 
 from cci_uploader.formats import FormatError, detect, emd
 
@@ -64,24 +64,6 @@ EXPECTED = {
 }
 
 
-@pytest.fixture
-def set_tz() -> Iterator[Callable[[str], None]]:
-    """Pin this process's local time zone; restored afterwards (not via monkeypatch.undo,
-    which would also undo the other fixtures' patches)."""
-    saved = os.environ.get("TZ")
-
-    def _set(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    yield _set
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
-
-
 def _raw_image_metadata(path: Path) -> dict[str, object]:
     with h5py.File(path, "r") as f:
         group = f["Data/Image"]
@@ -123,11 +105,11 @@ def test_metadata(path: Path) -> None:
     assert meta.extra["Instrument.InstrumentId"] == expected["microscope"].split()[-1]
 
 
-def test_local_date_follows_this_computers_time_zone(set_tz: Callable[[str], None]) -> None:
+def test_local_date_follows_this_computers_time_zone(pin_tz: Callable[[str], None]) -> None:
     # 2024-02-29 06:58:04 UTC is still the 29th in Stockholm, the 28th in Los Angeles.
-    set_tz("Europe/Stockholm")
+    pin_tz("Europe/Stockholm")
     assert emd.read_metadata(SI).local_date() == dt.date(2024, 2, 29)
-    set_tz("America/Los_Angeles")
+    pin_tz("America/Los_Angeles")
     meta = emd.read_metadata(SI)
     assert meta.local_date() == dt.date(2024, 2, 28)
     assert meta.acquired is not None and meta.acquired.astimezone(dt.UTC).date() == dt.date(
@@ -203,3 +185,28 @@ def test_file_with_only_spectra_cannot_be_converted(tmp_path: Path) -> None:
     assert (meta.images, meta.skipped) == (0, ())
     with pytest.raises(FormatError, match="no images"):
         emd.convert(path, tmp_path)
+
+
+@pytest.mark.parametrize("path", list(EXPECTED), ids=lambda p: p.name)
+def test_bioformats_validates_the_output(
+    path: Path, tmp_path: Path, bioformats: Callable[[Path], ImageInfo]
+) -> None:
+    expected = EXPECTED[path]
+    (out,) = emd.convert(path, tmp_path)
+    info = bioformats(out)
+    assert info.valid, info.output
+    assert info.series == len(expected["titles"])
+    assert [image.name for image in info.ome.images] == expected["titles"]
+    when = dt.datetime.fromtimestamp(int(expected["unix"]), dt.UTC)
+    for image, planes in zip(info.ome.images, expected["planes"], strict=True):
+        pixels = image.pixels
+        assert pixels.size_z == planes
+        # Bio-Formats prints micrometres with 15 significant digits.
+        assert pixels.physical_size_x == pytest.approx(expected["pixel"] * 1e6, rel=1e-13)
+        assert pixels.physical_size_y == pytest.approx(expected["pixel"] * 1e6, rel=1e-13)
+        assert pixels.physical_size_x_unit.value == "µm"
+        assert image.acquisition_date is not None
+        assert image.acquisition_date.replace(tzinfo=None) == when.replace(tzinfo=None)
+    (instrument,) = info.ome.instruments
+    assert instrument.microscope is not None
+    assert instrument.microscope.model == expected["microscope"]

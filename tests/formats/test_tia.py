@@ -7,13 +7,13 @@ import os
 import re
 import shutil
 import struct
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
+from bioformats import ImageInfo
 
 from cci_uploader.formats import FormatError, companion_owner, detect, tia
 
@@ -44,24 +44,6 @@ EXPECTED = {
         "shape": (64, 64),
     },
 }
-
-
-@pytest.fixture
-def set_tz() -> Iterator[Callable[[str], None]]:
-    """Pin this process's local time zone; restored afterwards (not via monkeypatch.undo,
-    which would also undo the other fixtures' patches)."""
-    saved = os.environ.get("TZ")
-
-    def _set(name: str) -> None:
-        os.environ["TZ"] = name
-        time.tzset()
-
-    yield _set
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
 
 
 def _ser_of(emi: Path) -> Path:
@@ -98,8 +80,8 @@ def test_pair_is_recognised(emi: Path) -> None:
 
 
 @pytest.mark.parametrize("emi", list(EXPECTED), ids=lambda p: p.name)
-def test_metadata(emi: Path, set_tz: Callable[[str], None]) -> None:
-    set_tz("Europe/Stockholm")
+def test_metadata(emi: Path, pin_tz: Callable[[str], None]) -> None:
+    pin_tz("Europe/Stockholm")
     expected = EXPECTED[emi]
     meta = tia.read_metadata(emi)
     assert meta.microscope == expected["microscope"]
@@ -112,9 +94,9 @@ def test_metadata(emi: Path, set_tz: Callable[[str], None]) -> None:
     assert meta.extra["ExperimentalDescription.High tension_kV"] == "200.0"
 
 
-def test_local_date_is_the_microscope_pcs_date(set_tz: Callable[[str], None]) -> None:
+def test_local_date_is_the_microscope_pcs_date(pin_tz: Callable[[str], None]) -> None:
     # 18:57 on 22 Feb in Los Angeles is already 23 Feb in UTC: the local date wins.
-    set_tz("America/Los_Angeles")
+    pin_tz("America/Los_Angeles")
     meta = tia.read_metadata(TALOS)
     assert meta.local_date() == dt.date(2016, 2, 22)
     assert meta.acquired is not None
@@ -192,3 +174,31 @@ def test_emi_with_malformed_metadata_is_refused(tmp_path: Path) -> None:
     emi = _edited_copy(tmp_path, b"<Label>User</Label>", b"<Lxbel>User</Lxbel>")
     with pytest.raises(FormatError, match="has damaged metadata"):
         tia.read_metadata(emi)
+
+
+@pytest.mark.parametrize("emi", list(EXPECTED), ids=lambda p: p.name)
+def test_bioformats_validates_the_output(
+    emi: Path,
+    tmp_path: Path,
+    bioformats: Callable[[Path], ImageInfo],
+    pin_tz: Callable[[str], None],
+) -> None:
+    pin_tz("Europe/Stockholm")
+    expected = EXPECTED[emi]
+    (out,) = tia.convert(emi, tmp_path)
+    info = bioformats(out)
+    assert info.valid, info.output
+    assert info.series == 1
+    (image,) = info.ome.images
+    assert image.name == _ser_of(emi).stem
+    assert (image.pixels.size_y, image.pixels.size_x) == expected["shape"]
+    # Bio-Formats prints micrometres with 15 significant digits.
+    assert image.pixels.physical_size_x == pytest.approx(expected["pixel"] * 1e6, rel=1e-13)
+    assert image.pixels.physical_size_y == pytest.approx(expected["pixel"] * 1e6, rel=1e-13)
+    # Written in UTC: 18:57:51 in Stockholm (UTC+1 in February) is 17:57:51 UTC.
+    assert image.acquisition_date is not None
+    utc = expected["local"].astimezone().astimezone(dt.UTC)
+    assert image.acquisition_date.replace(tzinfo=None) == utc.replace(tzinfo=None)
+    (instrument,) = info.ome.instruments
+    assert instrument.microscope is not None
+    assert instrument.microscope.model == expected["microscope"]
