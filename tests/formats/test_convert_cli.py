@@ -134,3 +134,12 @@ def test_out_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         main(["convert", str(EMD)])
     assert exc.value.code == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_out_may_be_the_walked_folder_itself(tmp_path: Path) -> None:
+    source = tmp_path / "session"
+    source.mkdir()
+    shutil.copy(EMD, source)
+    results = list(convert_paths([source], source))
+    assert [(r.path.name, r.status) for r in results] == [(EMD.name, "converted")]
+    assert (source / "fei_example_tem_stack.ome.tif").is_file()

@@ -80,11 +80,19 @@ def _convert_one(path: Path, module: FormatModule, out_dir: Path) -> ConvertResu
         return ConvertResult(path, "error", reason=f"{path.name}: {exc.strerror or exc}")
 
 
-def _walk(folder: Path, skip: Path) -> Iterator[Path]:
-    """Yield the files below ``folder`` in a stable order, except those under ``skip``."""
-    for entry in sorted(folder.rglob("*")):
-        if entry.is_file() and not entry.resolve().is_relative_to(skip):
-            yield entry
+def _walk(folder: Path, out_dir: Path) -> list[Path]:
+    """Return the files below ``folder`` in a stable order.
+
+    The list is taken before anything is written. When ``out_dir`` is a
+    sub-folder of ``folder``, outputs of earlier runs there are left out.
+    """
+    root = folder.resolve()
+    skip = out_dir if out_dir != root and out_dir.is_relative_to(root) else None
+    return [
+        entry
+        for entry in sorted(folder.rglob("*"))
+        if entry.is_file() and (skip is None or not entry.resolve().is_relative_to(skip))
+    ]
 
 
 def convert_paths(paths: Iterable[Path], out_dir: Path) -> Iterator[ConvertResult]:
