@@ -51,6 +51,7 @@ def test_two_images_with_metadata(tmp_path: Path, bioformats: Callable[[Path], I
     assert instrument.microscope is not None
     assert instrument.microscope.model == "Talos L120C"
     assert instrument.microscope.manufacturer == "Thermo Fisher Scientific"
+    assert ome.structured_annotations is not None
     (annotation,) = ome.structured_annotations.map_annotations
     assert {m.k: m.value for m in annotation.value.ms} == {
         "Voltage": "120000 V",

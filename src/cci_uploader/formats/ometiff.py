@@ -339,6 +339,7 @@ def write_ome_tiff(
         "metadata": None,
         "buffersize": _ENCODE_BUFFER,
     }
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.part")
     try:
         with tifffile.TiffWriter(partial, bigtiff=bigtiff, ome=False) as writer:
