@@ -8,8 +8,10 @@ private tag 34118 (``CZ_SEM``), which tifffile parses into
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import struct
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,7 +29,8 @@ CONVERTS = True
 _CZ_SEM = 34118
 # SmartSEM's "Pixel Size" is for its 1024-pixel-wide display, whatever the stored width.
 _DISPLAY_WIDTH = 1024
-_UNITS = {"pm": 1e-12, "nm": 1e-9, "µm": 1e-6, "μm": 1e-6, "um": 1e-6, "mm": 1e-3, "m": 1.0}
+# Powers of ten of each length unit SmartSEM writes (micro with either mu sign).
+_UNITS = {"pm": -12, "nm": -9, "µm": -6, "μm": -6, "um": -6, "mm": -3, "m": 0}
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -76,8 +79,9 @@ def _length_m(value: Any) -> float | None:
     number, unit = value[1], value[2]
     if isinstance(number, bool) or not isinstance(number, int | float) or unit not in _UNITS:
         return None
-    metres = float(number) * _UNITS[unit]
-    return metres if metres > 0 else None
+    # Shift the decimal exponent rather than multiply, so "4.990 nm" is exactly 4.99e-9.
+    metres = float(Decimal(repr(float(number))).scaleb(_UNITS[unit]))
+    return metres if math.isfinite(metres) and metres > 0 else None
 
 
 def _pixel_size(sem: dict[str, Any], width: int) -> tuple[float, float] | None:
@@ -151,7 +155,13 @@ def _pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
         if not isinstance(page, tifffile.TiffPage):
             raise FormatError(f"{path.name} has an unreadable page.")
         ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
-        if not ends or max(ends) > size or page.shape == () or 0 in page.shape:
+        stored = sum(page.databytecounts)
+        if (
+            not ends
+            or max(ends) > size
+            or 0 in page.shape
+            or (page.compression == tifffile.COMPRESSION.NONE and stored < page.nbytes)
+        ):
             raise FormatError(
                 f"{path.name} is incomplete (its pixels are cut off); "
                 "copy it again from the microscope PC."
