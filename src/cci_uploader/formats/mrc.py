@@ -85,7 +85,10 @@ def _open_pixels(path: Path) -> Iterator[Any]:
         If the header is invalid or does not match the file's length.
     """
     if not is_supported(path):
-        raise FormatError(f"{path.name} is not an MRC file (its header is not recognised).")
+        raise FormatError(
+            f"{path.name} is not an MRC file (its header is not recognised); "
+            "copy it again from the microscope PC."
+        )
     with warnings.catch_warnings():
         # mrcfile sets dtypes in place, which NumPy 2.5 deprecates; harmless here.
         warnings.filterwarnings("ignore", "Setting the dtype", DeprecationWarning)
@@ -99,11 +102,15 @@ def _open_pixels(path: Path) -> Iterator[Any]:
                 "copy it again from the microscope PC."
             ) from exc
         except OSError as exc:
-            raise FormatError(f"{path.name} cannot be opened ({exc.strerror}).") from exc
+            raise FormatError(
+                f"{path.name} cannot be opened ({exc.strerror}); check it is not open elsewhere."
+            ) from exc
     with mrc:
         data = mrc.data
         if data is None or data.ndim not in (2, 3) or data.size == 0:
-            raise FormatError(f"{path.name} holds no 2-D image or stack and cannot be uploaded.")
+            raise FormatError(
+                f"{path.name} holds no 2-D image or image stack, so there is nothing to upload."
+            )
         yield data
 
 
@@ -130,7 +137,9 @@ def _parse_xml(xml_path: Path) -> ET.Element:
             f"{xml_path.name} is not readable XML ({exc}); copy it again from the microscope PC."
         ) from exc
     except OSError as exc:
-        raise FormatError(f"{xml_path.name} cannot be opened ({exc.strerror}).") from exc
+        raise FormatError(
+            f"{xml_path.name} cannot be opened ({exc.strerror}); check it is not open elsewhere."
+        ) from exc
     if root.tag != f"{{{_NS}}}MicroscopeImage":
         raise FormatError(
             f"{xml_path.name} is not an EPU/ATLAS image description; "

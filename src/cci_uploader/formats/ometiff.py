@@ -95,7 +95,10 @@ def _as_planes(data: NDArray[Any]) -> NDArray[Any]:
         return data[np.newaxis]
     if data.ndim == 3:
         return data
-    raise FormatError(f"Cannot write an image with {data.ndim} dimensions; expected 2 or 3.")
+    raise FormatError(
+        f"An image with {data.ndim} dimensions cannot be written; only 2-D images and "
+        "stacks can be converted."
+    )
 
 
 def _stored_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
@@ -104,7 +107,10 @@ def _stored_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     if native == np.dtype(np.float16):
         return np.dtype(np.float32)  # OME has no half floats
     if native not in _PIXEL_TYPES:
-        raise FormatError(f"Pixels of type {dtype} cannot be stored in OME-TIFF.")
+        raise FormatError(
+            f"Pixels of type {dtype} cannot be stored in OME-TIFF, so this image cannot be "
+            "converted."
+        )
     return native
 
 

@@ -143,7 +143,10 @@ def _sem_metadata(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
         )
     sem = first.tags[_CZ_SEM].value
     if not isinstance(sem, dict) or len(sem) < 2:
-        raise FormatError(f"{path.name} has an empty or unreadable SmartSEM metadata block.")
+        raise FormatError(
+            f"{path.name} has an empty or unreadable SmartSEM metadata block; "
+            "export it again from SmartSEM."
+        )
     return sem
 
 
@@ -153,7 +156,9 @@ def _pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
     pages: list[tifffile.TiffPage] = []
     for page in tif.pages:
         if not isinstance(page, tifffile.TiffPage):
-            raise FormatError(f"{path.name} has an unreadable page.")
+            raise FormatError(
+                f"{path.name} has an unreadable page; copy it again from the microscope PC."
+            )
         ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
         stored = sum(page.databytecounts)
         if (
@@ -172,6 +177,14 @@ def _pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
 
 
 def _check_greyscale(page: tifffile.TiffPage, path: Path) -> None:
+    if (
+        page.bitspersample not in (8, 16, 32)
+        or page.sampleformat == tifffile.SAMPLEFORMAT.COMPLEXINT
+    ):
+        raise FormatError(
+            f"{path.name} has {page.bitspersample}-bit pixels; save it as 8- or 16-bit "
+            "greyscale in SmartSEM to upload it."
+        )
     if page.samplesperpixel != 1 or page.ndim != 2:
         raise FormatError(
             f"{path.name} is a colour image; save it in greyscale in SmartSEM to upload it."
@@ -201,7 +214,9 @@ def read_metadata(path: Path) -> FileMetadata:
             pages = _pages(tif, path)
             width = pages[0].shape[1]
     except OSError as exc:
-        raise FormatError(f"{path.name} cannot be opened ({exc.strerror or exc}).") from exc
+        raise FormatError(
+            f"{path.name} cannot be opened ({exc.strerror or exc}); check it is not open elsewhere."
+        ) from exc
     except _TIFF_ERRORS as exc:
         raise _damaged(path, exc) from exc
     return FileMetadata(
@@ -249,7 +264,9 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
                 original_metadata=meta.extra,
             )
     except OSError as exc:
-        raise FormatError(f"{path.name} cannot be read ({exc.strerror or exc}).") from exc
+        raise FormatError(
+            f"{path.name} cannot be read ({exc.strerror or exc}); check it is not open elsewhere."
+        ) from exc
     except _TIFF_ERRORS as exc:
         raise _damaged(path, exc) from exc
     return [out]
