@@ -19,6 +19,7 @@ The last line is ``time_ratio=<x> peak_rss_mib=<y> scan_1000_s=<z>``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import shutil
@@ -123,6 +124,22 @@ def scan_seconds(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - start, len(entries)
 
 
+def per_format_seconds(folder: Path) -> dict[str, float]:
+    """Time ``detect`` + ``read_metadata`` per format, to show where scan time goes."""
+    from cci_uploader.formats import FormatError, detect
+
+    totals: dict[str, float] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        start = time.perf_counter()
+        module = detect(path)
+        if module is not None:
+            with contextlib.suppress(FormatError):
+                module.read_metadata(path)
+        name = module.NAME if module else "not a main file"
+        totals[name] = totals.get(name, 0.0) + time.perf_counter() - start
+    return totals
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="timed runs of each writer")
@@ -153,6 +170,8 @@ def main() -> None:
         count = sum(1 for p in folder.rglob("*") if p.is_file())
         seconds, entries = scan_seconds(folder)
         print(f"scanned {count} files ({entries} entries) in {seconds:.2f} s")
+        breakdown = per_format_seconds(folder)
+        print("  by format: " + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(breakdown.items())))
 
     print(
         f"time_ratio={best_ours / best_bare:.3f} peak_rss_mib={peak:.0f} scan_1000_s={seconds:.2f}"

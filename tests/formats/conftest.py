@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,17 +33,13 @@ def bioformats() -> Callable[[Path], ImageInfo]:
 
 
 @pytest.fixture
-def pin_tz() -> Iterator[Callable[[str], None]]:
+def pin_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
     """Return ``pin(name)``, which sets this process's local time zone until the test ends."""
-    before = os.environ.get("TZ")
 
     def pin(name: str) -> None:
-        os.environ["TZ"] = name
+        monkeypatch.setenv("TZ", name)
         time.tzset()
 
     yield pin
-    if before is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = before
+    monkeypatch.undo()  # before tzset, so the zone in force before the test comes back
     time.tzset()
