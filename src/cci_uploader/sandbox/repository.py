@@ -96,12 +96,12 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
             raise omero.ApiUsageException(
                 message=f"Expected {len(self._files)} checksums, got {len(hashes)}.")
         failing = {}
-        for ofile, client_hash in zip(self._files, hashes, strict=True):
+        for index, (ofile, client_hash) in enumerate(zip(self._files, hashes, strict=True)):
             stored = state.files[ofile.getId().getValue()]
             actual = stored.sha1.hexdigest() if stored.size == stored.path.stat().st_size else \
                 hashlib.sha1(stored.path.read_bytes()).hexdigest()
             if actual != client_hash:
-                failing[client_hash] = actual
+                failing[index] = actual
             with state.lock:
                 ofile.setHash(rstring(actual))
                 ofile.setSize(rlong(stored.path.stat().st_size))
@@ -134,6 +134,7 @@ class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
         if faults.cut_after_bytes is not None and session.uploaded > faults.cut_after_bytes:
             faults.cut_after_bytes = None
             current.con.close(True)  # the client sees the connection drop mid-upload
+            cb.ice_response()  # completes the dispatch; the reply has nowhere to go
             return
         data = buf[:length]
         if faults.corrupt_upload:

@@ -1,0 +1,71 @@
+"""Fixtures shared by the whole suite: isolation, time zone, the OMERO stand-in."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cci_uploader.sandbox import SandboxServer
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+
+
+def _sha256_tree(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sources_untouched() -> Iterator[None]:
+    """Every sample file has the same SHA-256 after the whole suite as before it."""
+    before = _sha256_tree(SAMPLES)
+    assert before, f"no sample files found in {SAMPLES}"
+    yield
+    assert _sha256_tree(SAMPLES) == before, "a test modified a source file"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Config, data, state and logs of the app go under the test's tmp_path."""
+    home = tmp_path / "app-home"
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CONFIG_DIRS", "site-config"),
+                     ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state"),
+                     ("XDG_CACHE_HOME", "cache")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("CCI_UPLOADER_LOG_DIR", str(home / "logs"))
+    monkeypatch.delenv("CCI_OMERO_TOKEN", raising=False)
+    monkeypatch.delenv("CCI_UPLOADER_CONFIG", raising=False)
+    return home
+
+
+@pytest.fixture
+def stockholm(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Pin the local time zone to the facility's (Gothenburg)."""
+    monkeypatch.setenv("TZ", "Europe/Stockholm")
+    time.tzset()
+    yield "Europe/Stockholm"
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def token(sandbox: SandboxServer) -> str:
+    return sandbox.new_token()
