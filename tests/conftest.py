@@ -56,8 +56,11 @@ def stockholm(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def samples() -> Path:
-    return SAMPLES
+def samples() -> Iterator[Path]:
+    """The shared sample folder; the test fails if it changed any byte of it."""
+    before = _sha256_tree(SAMPLES)
+    yield SAMPLES
+    assert _sha256_tree(SAMPLES) == before, "this test modified a source file"
 
 
 @pytest.fixture

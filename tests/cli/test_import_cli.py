@@ -1,0 +1,170 @@
+"""``cci-uploader import`` end to end against the stand-in, over real Ice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cci_uploader import omero as om
+from cci_uploader.cli import main
+from cci_uploader.sandbox import SandboxServer
+
+# Project and local Dataset for each sample in Europe/Stockholm, read by hand from
+# each file's XML: Microscope UserDefinedName / Name / System, and
+# Image/AcquisitionDateAndTime, else Document/CreationDate.
+CZI_TARGETS = {
+    # Name="Castor.Stand"; 2016-02-12T09:41:02Z
+    "CD_s_1_t_3_c_2_z_5.czi": ("Castor.Stand", "2016-02-12"),
+    # no Microscope element; created 2019-12-06T16:56:03-08:00 = 01:56 on the 7th here
+    "RGB-8bit.czi": ("Unknown microscope", "2019-12-07"),
+    # System "LSM 880, AxioObserver"; created 2023-03-22T10:58:51 (local, no offset)
+    "czitools_LSM880_AiryScan.czi": ("LSM 880, AxioObserver", "2023-03-22"),
+    # UserDefinedName "Castor Simulation WF+LSM900"; 2023-01-06T10:41:51Z
+    "czitools_WellD6_S1.czi": ("Castor Simulation WF+LSM900", "2023-01-06"),
+    # System "LSM 880 IndiMo, AxioObserver"; created 2020-12-15T10:25:00
+    "tiles_z.czi": ("LSM 880 IndiMo, AxioObserver", "2020-12-15"),
+}
+
+
+def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, list[dict[str, Any]],
+                                                                       str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return code, records, err
+
+
+def _import_argv(sandbox: SandboxServer, *paths: Path, group: str = "Sandbox Lab") -> list[str]:
+    return ["import", *map(str, paths), "--server", sandbox.address, "--group", group,
+            "--kv", "Sample=Mouse 7", "--kv", "Operator=kim", "--json"]
+
+
+def _name(obj: Any) -> str:
+    return str(obj.getName().getValue())
+
+
+def _where(sandbox: SandboxServer, image_id: int) -> tuple[str, str]:
+    """(Project, Dataset) names of an image, from the stand-in's links."""
+    [ds_link] = [link for link in sandbox.objects("DatasetImageLink")
+                 if link.getChild().getId().getValue() == image_id]
+    dataset = sandbox.state.get("Dataset", ds_link.getParent().getId().getValue())
+    [pd_link] = [link for link in sandbox.objects("ProjectDatasetLink")
+                 if link.getChild().getId().getValue() == dataset.getId().getValue()]
+    project = sandbox.state.get("Project", pd_link.getParent().getId().getValue())
+    return _name(project), _name(dataset)
+
+
+def test_czi_samples_end_to_end_then_all_duplicates(
+    stockholm: str, sandbox: SandboxServer, token: str, samples: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CCI_OMERO_TOKEN", token)
+    code, records, _ = _run(capsys, _import_argv(sandbox, samples / "czi"))
+    assert code == 0
+    assert {Path(r["path"]).name for r in records} == set(CZI_TARGETS)
+    for record in records:
+        project, dataset = CZI_TARGETS[Path(record["path"]).name]
+        assert record["status"] == "uploaded", record
+        assert (record["project"], record["dataset"]) == (project, dataset)
+        [image_id] = record["image_ids"]
+        assert _where(sandbox, image_id) == (project, dataset)
+        children = [link.getChild() for link in sandbox.objects("ImageAnnotationLink")
+                    if link.getParent().getId().getValue() == image_id]
+        [kv] = [c for c in children if type(c).__name__ == "MapAnnotationI"]
+        assert kv.getNs().getValue() == om.CLIENT_NS
+        assert [(nv.name, nv.value) for nv in kv.getMapValue()] == [
+            ("Sample", "Mouse 7"), ("Operator", "kim"), ("Folder", "czi")]
+        tags = {sandbox.state.get("TagAnnotation", c.getId().getValue()).getTextValue().getValue()
+                for c in children if type(c).__name__ == "TagAnnotationI"}
+        assert tags == {"Sample: Mouse 7", "Operator: kim", "Folder: czi"}
+    projects = sorted(_name(p) for p in sandbox.objects("Project"))
+    assert projects == sorted({p for p, _ in CZI_TARGETS.values()})
+
+    before = {kind: len(sandbox.objects(kind)) for kind in sandbox.state.objects}
+    code, again, _ = _run(capsys, _import_argv(sandbox, samples / "czi"))
+    assert code == 0
+    assert [r["status"] for r in again] == ["duplicate"] * len(CZI_TARGETS)
+    first_ids = {r["path"]: r["image_ids"] for r in records}
+    assert all(r["image_ids"] == first_ids[r["path"]] for r in again)
+    after = {kind: len(sandbox.objects(kind)) for kind in sandbox.state.objects}
+    assert after == before
+
+
+def test_wrong_token_is_a_clear_error(sandbox: SandboxServer, samples: Path,
+                                      monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CCI_OMERO_TOKEN", "not-a-real-token")
+    code, records, err = _run(capsys, _import_argv(sandbox, samples / "czi" / "tiles_z.czi"))
+    assert code == 1
+    assert records == []
+    assert "did not accept the token" in err
+    assert "Traceback" not in err
+
+
+def test_group_the_user_is_not_in_is_a_clear_error(sandbox: SandboxServer, token: str,
+                                                   samples: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CCI_OMERO_TOKEN", token)
+    code, _, err = _run(capsys, _import_argv(sandbox, samples / "czi" / "tiles_z.czi",
+                                             group="Other Lab"))
+    assert code == 1
+    assert "not a member of the OMERO group 'Other Lab'" in err
+    assert "Traceback" not in err
+    assert sandbox.objects("Image") == []
+
+
+def test_unsupported_single_file_is_skipped_with_reason(
+    sandbox: SandboxServer, token: str, tmp_path: Path, samples: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    notes = tmp_path / "notes.docx"
+    notes.write_bytes(b"PK\x03\x04 not microscopy")
+    monkeypatch.setenv("CCI_OMERO_TOKEN", token)
+    code, records, _ = _run(capsys, _import_argv(sandbox, notes, samples / "czi" / "tiles_z.czi"))
+    assert code == 1
+    assert [r["status"] for r in records] == ["skipped", "uploaded"]
+    assert "not a supported microscope file" in records[0]["message"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", "x.czi", "--server", "h"],                        # no --group
+    ["import", "x.czi", "--group", "g", "--kv", "novalue"],     # bad pair
+    ["import", "/no/such/file.czi", "--group", "g"],             # missing path
+    ["import", "x.czi", "--group", "g", "--token", "secret"],    # tokens never as arguments
+])
+def test_usage_errors_exit_2(argv: list[str], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.czi").write_bytes(b"")
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+
+
+def test_token_from_stdin_and_never_written_anywhere(sandbox: SandboxServer, token: str,
+                                                     samples: Path, tmp_path: Path,
+                                                     _isolated_dirs: Path) -> None:
+    """The real console script, token on stdin, debug logging: the token is in no file."""
+    env = {**os.environ, "CCI_UPLOADER_LOG_DIR": str(_isolated_dirs / "logs")}
+    exe = Path(sys.executable).with_name("cci-uploader")
+    result = subprocess.run(
+        [str(exe), "-v", *_import_argv(sandbox, samples / "czi" / "tiles_z.czi")],
+        input=token + "\n", capture_output=True, text=True, env=env, timeout=120,
+        cwd=tmp_path, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "uploaded"
+    assert token not in result.stdout + result.stderr
+    log_file = _isolated_dirs / "logs" / "cci-uploader.log"
+    assert "joined an OMERO session" in log_file.read_text()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert log_file in written
+    for path in written:
+        assert token.encode() not in path.read_bytes(), f"token found in {path}"

@@ -1,0 +1,147 @@
+"""The import queue against the stand-in, with fault injection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cci_uploader import omero as om
+from cci_uploader.config import Config
+from cci_uploader.pipeline import EntryChanged, ImportQueue, QueueDone, SessionLost, Status
+from cci_uploader.sandbox import SandboxServer
+from cci_uploader.scan import scan_paths
+
+CZI = "czi/tiles_z.czi"
+
+
+@pytest.fixture
+def conn(sandbox: SandboxServer, token: str) -> om.Connection:
+    connection = om.connect(sandbox.address, token)
+    yield connection  # type: ignore[misc]
+    connection.close()
+
+
+def _queue(paths: list[Path], **kwargs: object) -> ImportQueue:
+    return ImportQueue(scan_paths(paths, Config()), [("Sample", "S1")], **kwargs)  # type: ignore[arg-type]
+
+
+def _copies(samples: Path, tmp_path: Path, count: int) -> list[Path]:
+    """Distinct CZI files: the sample with a different trailing byte each."""
+    data = (samples / CZI).read_bytes()
+    paths = []
+    for n in range(count):
+        path = tmp_path / f"copy{n}.czi"
+        path.write_bytes(data + bytes([n]))
+        paths.append(path)
+    return paths
+
+
+def test_statuses_move_in_order(conn: om.Connection, samples: Path) -> None:
+    queue = _queue([samples / CZI])
+    statuses = [e.entry.status for e in queue.run(conn) if isinstance(e, EntryChanged)]
+    assert statuses[0] is Status.QUEUED
+    assert statuses[-1] is Status.UPLOADED
+    assert set(statuses[1:-1]) == {Status.UPLOADING}
+
+
+def test_same_name_different_bytes_is_uploaded(conn: om.Connection, samples: Path,
+                                               tmp_path: Path, sandbox: SandboxServer) -> None:
+    list(_queue([samples / CZI]).run(conn))
+    changed = tmp_path / "tiles_z.czi"
+    changed.write_bytes((samples / CZI).read_bytes() + b"\0")
+    queue = _queue([changed])
+    list(queue.run(conn))
+    assert queue.entries[0].status is Status.UPLOADED
+    assert len(sandbox.objects("Image")) == 2
+
+
+def test_cut_connection_is_red_then_retry_gives_exactly_one_image(
+    conn: om.Connection, samples: Path, sandbox: SandboxServer
+) -> None:
+    queue = _queue([samples / CZI], chunk_size=128 * 1024)
+    sandbox.faults.cut_after_bytes = 300_000
+    list(queue.run(conn))
+    [entry] = queue.entries
+    assert entry.status is Status.ERROR
+    assert "connection to OMERO was lost" in entry.message
+    assert sandbox.objects("Image") == []
+    assert queue.retry_failed() == [0]
+    list(queue.run(conn))
+    assert entry.status is Status.UPLOADED
+    assert len(sandbox.objects("Image")) == 1
+
+
+def test_expired_session_pauses_and_a_new_token_finishes_the_rest(
+    samples: Path, tmp_path: Path, sandbox: SandboxServer, token: str
+) -> None:
+    paths = _copies(samples, tmp_path, 3)
+    queue = _queue(paths)
+    conn = om.connect(sandbox.address, token)
+    events = []
+    for event in queue.run(conn):
+        events.append(event)
+        if (isinstance(event, EntryChanged) and event.index == 1
+                and event.entry.status is Status.UPLOADING):
+            sandbox.expire(token)
+    conn.close()
+    [lost] = [e for e in events if isinstance(e, SessionLost)]
+    assert "session has expired" in lost.message and "new token" in lost.message
+    assert [e.status for e in queue.entries] == [Status.UPLOADED, Status.QUEUED, Status.QUEUED]
+    assert not any(isinstance(e, QueueDone) for e in events)
+
+    fresh = om.connect(sandbox.address, sandbox.new_token())
+    try:
+        list(queue.run(fresh))
+    finally:
+        fresh.close()
+    assert [e.status for e in queue.entries] == [Status.UPLOADED] * 3
+    names = sorted(i.getName().getValue() for i in sandbox.objects("Image"))
+    assert names == ["copy0.czi", "copy1.czi", "copy2.czi"]
+
+
+def test_corrupted_upload_is_never_reported_uploaded(conn: om.Connection, samples: Path,
+                                                     sandbox: SandboxServer) -> None:
+    sandbox.faults.corrupt_upload = True
+    queue = _queue([samples / CZI])
+    list(queue.run(conn))
+    assert queue.entries[0].status is Status.ERROR
+    assert "checksums differ" in queue.entries[0].message
+    assert sandbox.objects("Image") == []
+
+
+def test_server_import_error_shows_the_servers_message(conn: om.Connection, samples: Path,
+                                                       sandbox: SandboxServer) -> None:
+    sandbox.faults.import_error = "Pixel data is truncated"
+    queue = _queue([samples / CZI])
+    list(queue.run(conn))
+    assert queue.entries[0].status is Status.ERROR
+    assert "Pixel data is truncated" in queue.entries[0].message
+
+
+def test_cancel_stops_between_chunks_with_no_half_image(conn: om.Connection, samples: Path,
+                                                        tmp_path: Path,
+                                                        sandbox: SandboxServer) -> None:
+    queue = _queue(_copies(samples, tmp_path, 2), chunk_size=64 * 1024)
+    for event in queue.run(conn):
+        if isinstance(event, EntryChanged) and event.entry.done_bytes > 0:
+            queue.cancel()
+    assert [e.status for e in queue.entries] == [Status.PENDING, Status.PENDING]
+    assert "cancelled" in queue.entries[0].message
+    assert sandbox.objects("Image") == []
+    list(queue.run(conn))
+    assert len(sandbox.objects("Image")) == 2
+
+
+def test_folder_name_becomes_a_pair(conn: om.Connection, samples: Path, tmp_path: Path,
+                                    sandbox: SandboxServer) -> None:
+    folder = tmp_path / "run-42"
+    folder.mkdir()
+    _copies(samples, folder, 1)
+    (folder / "notes.txt").write_text("not microscopy")
+    queue = _queue([folder])
+    assert [e.scan.path.name for e in queue.entries] == ["copy0.czi"]
+    list(queue.run(conn))
+    [annotation] = sandbox.objects("MapAnnotation")
+    assert [(nv.name, nv.value) for nv in annotation.getMapValue()] == [
+        ("Sample", "S1"), ("Folder", "run-42")]
