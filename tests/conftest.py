@@ -35,9 +35,13 @@ def _sources_untouched() -> Iterator[None]:
 def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Config, data, state and logs of the app go under the test's tmp_path."""
     home = tmp_path / "app-home"
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CONFIG_DIRS", "site-config"),
-                     ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state"),
-                     ("XDG_CACHE_HOME", "cache")):
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CONFIG_DIRS", "site-config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("CCI_UPLOADER_LOG_DIR", str(home / "logs"))
     monkeypatch.delenv("CCI_OMERO_TOKEN", raising=False)

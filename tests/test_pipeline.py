@@ -45,8 +45,9 @@ def test_statuses_move_in_order(conn: om.Connection, samples: Path) -> None:
     assert set(statuses[1:-1]) == {Status.UPLOADING}
 
 
-def test_same_name_different_bytes_is_uploaded(conn: om.Connection, samples: Path,
-                                               tmp_path: Path, sandbox: SandboxServer) -> None:
+def test_same_name_different_bytes_is_uploaded(
+    conn: om.Connection, samples: Path, tmp_path: Path, sandbox: SandboxServer
+) -> None:
     list(_queue([samples / CZI]).run(conn))
     changed = tmp_path / "tiles_z.czi"
     changed.write_bytes((samples / CZI).read_bytes() + b"\0")
@@ -81,8 +82,11 @@ def test_expired_session_pauses_and_a_new_token_finishes_the_rest(
     events = []
     for event in queue.run(conn):
         events.append(event)
-        if (isinstance(event, EntryChanged) and event.index == 1
-                and event.entry.status is Status.UPLOADING):
+        if (
+            isinstance(event, EntryChanged)
+            and event.index == 1
+            and event.entry.status is Status.UPLOADING
+        ):
             sandbox.expire(token)
     conn.close()
     [lost] = [e for e in events if isinstance(e, SessionLost)]
@@ -100,8 +104,9 @@ def test_expired_session_pauses_and_a_new_token_finishes_the_rest(
     assert names == ["copy0.czi", "copy1.czi", "copy2.czi"]
 
 
-def test_corrupted_upload_is_never_reported_uploaded(conn: om.Connection, samples: Path,
-                                                     sandbox: SandboxServer) -> None:
+def test_corrupted_upload_is_never_reported_uploaded(
+    conn: om.Connection, samples: Path, sandbox: SandboxServer
+) -> None:
     sandbox.faults.corrupt_upload = True
     queue = _queue([samples / CZI])
     list(queue.run(conn))
@@ -110,8 +115,9 @@ def test_corrupted_upload_is_never_reported_uploaded(conn: om.Connection, sample
     assert sandbox.objects("Image") == []
 
 
-def test_server_import_error_shows_the_servers_message(conn: om.Connection, samples: Path,
-                                                       sandbox: SandboxServer) -> None:
+def test_server_import_error_shows_the_servers_message(
+    conn: om.Connection, samples: Path, sandbox: SandboxServer
+) -> None:
     sandbox.faults.import_error = "Pixel data is truncated"
     queue = _queue([samples / CZI])
     list(queue.run(conn))
@@ -119,9 +125,9 @@ def test_server_import_error_shows_the_servers_message(conn: om.Connection, samp
     assert "Pixel data is truncated" in queue.entries[0].message
 
 
-def test_cancel_stops_between_chunks_with_no_half_image(conn: om.Connection, samples: Path,
-                                                        tmp_path: Path,
-                                                        sandbox: SandboxServer) -> None:
+def test_cancel_stops_between_chunks_with_no_half_image(
+    conn: om.Connection, samples: Path, tmp_path: Path, sandbox: SandboxServer
+) -> None:
     queue = _queue(_copies(samples, tmp_path, 2), chunk_size=64 * 1024)
     for event in queue.run(conn):
         if isinstance(event, EntryChanged) and event.entry.done_bytes > 0:
@@ -133,8 +139,9 @@ def test_cancel_stops_between_chunks_with_no_half_image(conn: om.Connection, sam
     assert len(sandbox.objects("Image")) == 2
 
 
-def test_folder_name_becomes_a_pair(conn: om.Connection, samples: Path, tmp_path: Path,
-                                    sandbox: SandboxServer) -> None:
+def test_folder_name_becomes_a_pair(
+    conn: om.Connection, samples: Path, tmp_path: Path, sandbox: SandboxServer
+) -> None:
     folder = tmp_path / "run-42"
     folder.mkdir()
     _copies(samples, folder, 1)
@@ -144,4 +151,6 @@ def test_folder_name_becomes_a_pair(conn: om.Connection, samples: Path, tmp_path
     list(queue.run(conn))
     [annotation] = sandbox.objects("MapAnnotation")
     assert [(nv.name, nv.value) for nv in annotation.getMapValue()] == [
-        ("Sample", "S1"), ("Folder", "run-42")]
+        ("Sample", "S1"),
+        ("Folder", "run-42"),
+    ]

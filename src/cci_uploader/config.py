@@ -63,7 +63,7 @@ def config_paths() -> list[Path]:
 
 
 def _expect(value: Any, kind: type, where: str) -> Any:
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ConfigError(f"{where} must be a {kind.__name__}, not {value!r}.")
     return value
 
@@ -83,8 +83,9 @@ def _merge(values: dict[str, Any], data: dict[str, Any], source: Path) -> None:
         values["keys"] = tuple(dict.fromkeys(["Sample", *[k for k in keys if k]]))
     microscopes = _expect(data.get("microscopes", {}), dict, where("[microscopes]"))
     if "default" in microscopes:
-        values["default_microscope"] = _expect(microscopes["default"], str,
-                                               where("microscopes.default")) or None
+        values["default_microscope"] = (
+            _expect(microscopes["default"], str, where("microscopes.default")) or None
+        )
     if "map" in microscopes:
         mapping = _expect(microscopes["map"], dict, where("[microscopes.map]"))
         values["microscope_map"] = {

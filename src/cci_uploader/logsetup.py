@@ -25,6 +25,7 @@ class RedactSecrets(logging.Filter):
     """Replace registered secrets in every record before it is written."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record in place; never drop it."""
         if not _secrets:
             return True
         message = record.getMessage()
@@ -51,7 +52,8 @@ def setup_logging(verbose: bool = False) -> Path:
         root.removeHandler(old)
         old.close()
     handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8")
+        path, maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
     handler._cci = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class Status(StrEnum):
+    """Where an entry is in the queue; the GUI colours rows by it."""
+
     PENDING = "pending"
     QUEUED = "queued"
     UPLOADING = "uploading"
@@ -60,6 +62,8 @@ class QueueEntry:
 
 @dataclass(frozen=True)
 class EntryChanged:
+    """An entry's status, message or progress changed."""
+
     index: int
     entry: QueueEntry
 
@@ -73,6 +77,8 @@ class SessionLost:
 
 @dataclass(frozen=True)
 class QueueDone:
+    """The run ended; how many entries ended in each status."""
+
     counts: dict[Status, int] = field(default_factory=dict)
 
 
@@ -100,8 +106,13 @@ class ImportQueue:
         Where converted files are written; a temporary folder by default.
     """
 
-    def __init__(self, scans: Sequence[ScanEntry], pairs: Sequence[tuple[str, str]],
-                 work_dir: Path | None = None, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        scans: Sequence[ScanEntry],
+        pairs: Sequence[tuple[str, str]],
+        work_dir: Path | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
         self.entries = [QueueEntry(s, batch_pairs(s, pairs)) for s in scans]
         for entry in self.entries:
             if entry.refused:
@@ -184,9 +195,12 @@ class ImportQueue:
             yield EntryChanged(index, entry)
         except OSError as exc:
             log.exception("reading %s failed", entry.scan.path)
-            self._set(entry, Status.ERROR,
-                      f"{entry.scan.path.name} could not be read ({exc.strerror}); "
-                      "check the file is still there and press Retry.")
+            self._set(
+                entry,
+                Status.ERROR,
+                f"{entry.scan.path.name} could not be read ({exc.strerror}); "
+                "check the file is still there and press Retry.",
+            )
             yield EntryChanged(index, entry)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -198,8 +212,9 @@ class ImportQueue:
             return [[out] for out in module.convert(scan.path, work)]
         return [[scan.path, *scan.companions]]
 
-    def _import(self, index: int, entry: QueueEntry, conn: om.Connection,
-                work: Path) -> Iterator[QueueEvent]:
+    def _import(
+        self, index: int, entry: QueueEntry, conn: om.Connection, work: Path
+    ) -> Iterator[QueueEvent]:
         scan = entry.scan
         assert scan.project is not None and scan.dataset is not None  # scan.ok guarantees
         self._set(entry, Status.UPLOADING, "preparing")

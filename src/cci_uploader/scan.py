@@ -34,26 +34,32 @@ class ScanEntry:
 
     @property
     def ok(self) -> bool:
+        """Whether the file can be uploaded."""
         return self.reason is None
 
     @property
     def companions(self) -> tuple[Path, ...]:
+        """Companion files that go with this one."""
         return self.metadata.companions if self.metadata else ()
 
     @property
     def date(self) -> dt.date | None:
+        """Acquisition date in this computer's time zone."""
         return self.metadata.local_date() if self.metadata else None
 
     @property
     def project(self) -> str | None:
+        """The OMERO Project: the (mapped) microscope name."""
         return self.microscope
 
     @property
     def dataset(self) -> str | None:
+        """The OMERO Dataset: the local acquisition date, ``YYYY-MM-DD``."""
         return self.date.isoformat() if self.date else None
 
     @property
     def size(self) -> int:
+        """Bytes of the file and its companions."""
         paths = (self.path, *self.companions)
         return sum(p.stat().st_size for p in paths if p.exists())
 
@@ -91,7 +97,7 @@ def _orphan_reason(path: Path) -> str | None:
     pair = formats.companion_owner(path)
     if pair is None:
         return None
-    owner = next((m for m in formats.all_formats() if m.NAME == pair), None)
+    owner = next((m for m in formats.all_formats() if pair == m.NAME), None)
     companion_of = getattr(owner, "companion_of", None)
     main = companion_of(path) if companion_of else None
     if main is not None and main.exists():
@@ -105,23 +111,24 @@ def scan_file(path: Path, config: Config, folder: Path | None = None) -> ScanEnt
     """Describe one file; a bad or unsupported file gets a reason, never an exception."""
     module: FormatModule | None = formats.detect(path)
     if module is None:
-        reason = _orphan_reason(path) or (
+        why = _orphan_reason(path) or (
             f"{path.name} is not a supported microscope file (CZI, Velox EMD, EMI+SER, "
             "MRC+XML or Zeiss SEM TIFF), so it is not uploaded."
         )
         fmt = formats.companion_owner(path) or UNSUPPORTED
         if fmt == "mrc_xml" and path.suffix.lower() == ".xml":
             fmt = UNSUPPORTED
-        return ScanEntry(path, fmt, reason, folder=folder)
+        return ScanEntry(path, fmt, why, folder=folder)
     try:
         meta = module.read_metadata(path)
     except FormatError as exc:
         return ScanEntry(path, module.NAME, str(exc), folder=folder)
     except OSError as exc:
-        return ScanEntry(path, module.NAME, f"{path.name} cannot be read: {exc.strerror}.",
-                         folder=folder)
+        return ScanEntry(
+            path, module.NAME, f"{path.name} cannot be read: {exc.strerror}.", folder=folder
+        )
     microscope, note = map_microscope(meta.microscope, config)
-    reason = None
+    reason: str | None = None
     if meta.acquired is None:
         reason = f"{path.name} records no acquisition date, so its Dataset cannot be chosen."
     elif meta.images == 0:
@@ -139,10 +146,7 @@ def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
     seen: set[Path] = set()
     for given in paths:
         given = Path(given)
-        if given.is_dir():
-            candidates = [(p, given) for p in _walk(given)]
-        else:
-            candidates = [(given, None)]
+        candidates = [(p, given) for p in _walk(given)] if given.is_dir() else [(given, None)]
         for path, folder in candidates:
             resolved = path.resolve()
             if resolved in seen:
@@ -162,7 +166,7 @@ def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
 
 def _redirect_companion(entry: ScanEntry, config: Config) -> ScanEntry | None:
     """A picked .ser or .xml stands for its main file, when that exists."""
-    owner = next((m for m in formats.all_formats() if m.NAME == entry.format), None)
+    owner = next((m for m in formats.all_formats() if entry.format == m.NAME), None)
     companion_of = getattr(owner, "companion_of", None)
     main = companion_of(entry.path) if companion_of else None
     if main is None or not main.exists():

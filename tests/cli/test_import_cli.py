@@ -32,8 +32,9 @@ CZI_TARGETS = {
 }
 
 
-def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, list[dict[str, Any]],
-                                                                       str]:
+def _run(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> tuple[int, list[dict[str, Any]], str]:
     code = main(argv)
     out, err = capsys.readouterr()
     records = [json.loads(line) for line in out.splitlines() if line.strip()]
@@ -41,8 +42,19 @@ def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, list
 
 
 def _import_argv(sandbox: SandboxServer, *paths: Path, group: str = "Sandbox Lab") -> list[str]:
-    return ["import", *map(str, paths), "--server", sandbox.address, "--group", group,
-            "--kv", "Sample=Mouse 7", "--kv", "Operator=kim", "--json"]
+    return [
+        "import",
+        *map(str, paths),
+        "--server",
+        sandbox.address,
+        "--group",
+        group,
+        "--kv",
+        "Sample=Mouse 7",
+        "--kv",
+        "Operator=kim",
+        "--json",
+    ]
 
 
 def _name(obj: Any) -> str:
@@ -51,18 +63,28 @@ def _name(obj: Any) -> str:
 
 def _where(sandbox: SandboxServer, image_id: int) -> tuple[str, str]:
     """(Project, Dataset) names of an image, from the stand-in's links."""
-    [ds_link] = [link for link in sandbox.objects("DatasetImageLink")
-                 if link.getChild().getId().getValue() == image_id]
+    [ds_link] = [
+        link
+        for link in sandbox.objects("DatasetImageLink")
+        if link.getChild().getId().getValue() == image_id
+    ]
     dataset = sandbox.state.get("Dataset", ds_link.getParent().getId().getValue())
-    [pd_link] = [link for link in sandbox.objects("ProjectDatasetLink")
-                 if link.getChild().getId().getValue() == dataset.getId().getValue()]
+    [pd_link] = [
+        link
+        for link in sandbox.objects("ProjectDatasetLink")
+        if link.getChild().getId().getValue() == dataset.getId().getValue()
+    ]
     project = sandbox.state.get("Project", pd_link.getParent().getId().getValue())
     return _name(project), _name(dataset)
 
 
 def test_czi_samples_end_to_end_then_all_duplicates(
-    stockholm: str, sandbox: SandboxServer, token: str, samples: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    stockholm: str,
+    sandbox: SandboxServer,
+    token: str,
+    samples: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("CCI_OMERO_TOKEN", token)
     code, records, _ = _run(capsys, _import_argv(sandbox, samples / "czi"))
@@ -74,14 +96,23 @@ def test_czi_samples_end_to_end_then_all_duplicates(
         assert (record["project"], record["dataset"]) == (project, dataset)
         [image_id] = record["image_ids"]
         assert _where(sandbox, image_id) == (project, dataset)
-        children = [link.getChild() for link in sandbox.objects("ImageAnnotationLink")
-                    if link.getParent().getId().getValue() == image_id]
+        children = [
+            link.getChild()
+            for link in sandbox.objects("ImageAnnotationLink")
+            if link.getParent().getId().getValue() == image_id
+        ]
         [kv] = [c for c in children if type(c).__name__ == "MapAnnotationI"]
         assert kv.getNs().getValue() == om.CLIENT_NS
         assert [(nv.name, nv.value) for nv in kv.getMapValue()] == [
-            ("Sample", "Mouse 7"), ("Operator", "kim"), ("Folder", "czi")]
-        tags = {sandbox.state.get("TagAnnotation", c.getId().getValue()).getTextValue().getValue()
-                for c in children if type(c).__name__ == "TagAnnotationI"}
+            ("Sample", "Mouse 7"),
+            ("Operator", "kim"),
+            ("Folder", "czi"),
+        ]
+        tags = {
+            sandbox.state.get("TagAnnotation", c.getId().getValue()).getTextValue().getValue()
+            for c in children
+            if type(c).__name__ == "TagAnnotationI"
+        }
         assert tags == {"Sample: Mouse 7", "Operator: kim", "Folder: czi"}
     projects = sorted(_name(p) for p in sandbox.objects("Project"))
     assert projects == sorted({p for p, _ in CZI_TARGETS.values()})
@@ -96,9 +127,12 @@ def test_czi_samples_end_to_end_then_all_duplicates(
     assert after == before
 
 
-def test_wrong_token_is_a_clear_error(sandbox: SandboxServer, samples: Path,
-                                      monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_token_is_a_clear_error(
+    sandbox: SandboxServer,
+    samples: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("CCI_OMERO_TOKEN", "not-a-real-token")
     code, records, err = _run(capsys, _import_argv(sandbox, samples / "czi" / "tiles_z.czi"))
     assert code == 1
@@ -107,13 +141,17 @@ def test_wrong_token_is_a_clear_error(sandbox: SandboxServer, samples: Path,
     assert "Traceback" not in err
 
 
-def test_group_the_user_is_not_in_is_a_clear_error(sandbox: SandboxServer, token: str,
-                                                   samples: Path,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_group_the_user_is_not_in_is_a_clear_error(
+    sandbox: SandboxServer,
+    token: str,
+    samples: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("CCI_OMERO_TOKEN", token)
-    code, _, err = _run(capsys, _import_argv(sandbox, samples / "czi" / "tiles_z.czi",
-                                             group="Other Lab"))
+    code, _, err = _run(
+        capsys, _import_argv(sandbox, samples / "czi" / "tiles_z.czi", group="Other Lab")
+    )
     assert code == 1
     assert "not a member of the OMERO group 'Other Lab'" in err
     assert "Traceback" not in err
@@ -121,8 +159,12 @@ def test_group_the_user_is_not_in_is_a_clear_error(sandbox: SandboxServer, token
 
 
 def test_unsupported_single_file_is_skipped_with_reason(
-    sandbox: SandboxServer, token: str, tmp_path: Path, samples: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    sandbox: SandboxServer,
+    token: str,
+    tmp_path: Path,
+    samples: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     notes = tmp_path / "notes.docx"
     notes.write_bytes(b"PK\x03\x04 not microscopy")
@@ -133,14 +175,18 @@ def test_unsupported_single_file_is_skipped_with_reason(
     assert "not a supported microscope file" in records[0]["message"]
 
 
-@pytest.mark.parametrize("argv", [
-    ["import", "x.czi", "--server", "h"],                        # no --group
-    ["import", "x.czi", "--group", "g", "--kv", "novalue"],     # bad pair
-    ["import", "/no/such/file.czi", "--group", "g"],             # missing path
-    ["import", "x.czi", "--group", "g", "--token", "secret"],    # tokens never as arguments
-])
-def test_usage_errors_exit_2(argv: list[str], tmp_path: Path,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["import", "x.czi", "--server", "h"],  # no --group
+        ["import", "x.czi", "--group", "g", "--kv", "novalue"],  # bad pair
+        ["import", "/no/such/file.czi", "--group", "g"],  # missing path
+        ["import", "x.czi", "--group", "g", "--token", "secret"],  # tokens never as arguments
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.czi").write_bytes(b"")
     with pytest.raises(SystemExit) as exc:
@@ -148,16 +194,21 @@ def test_usage_errors_exit_2(argv: list[str], tmp_path: Path,
     assert exc.value.code == 2
 
 
-def test_token_from_stdin_and_never_written_anywhere(sandbox: SandboxServer, token: str,
-                                                     samples: Path, tmp_path: Path,
-                                                     _isolated_dirs: Path) -> None:
+def test_token_from_stdin_and_never_written_anywhere(
+    sandbox: SandboxServer, token: str, samples: Path, tmp_path: Path, _isolated_dirs: Path
+) -> None:
     """The real console script, token on stdin, debug logging: the token is in no file."""
     env = {**os.environ, "CCI_UPLOADER_LOG_DIR": str(_isolated_dirs / "logs")}
     exe = Path(sys.executable).with_name("cci-uploader")
     result = subprocess.run(
         [str(exe), "-v", *_import_argv(sandbox, samples / "czi" / "tiles_z.czi")],
-        input=token + "\n", capture_output=True, text=True, env=env, timeout=120,
-        cwd=tmp_path, check=False,
+        input=token + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "uploaded"

@@ -20,15 +20,16 @@ def _images(conn: om.Connection, tmp_path: Path, count: int) -> list[int]:
 
 def _linked(sandbox: SandboxServer, image_id: int, kind: str) -> list[object]:
     return [
-        link.getChild() for link in sandbox.objects("ImageAnnotationLink")
+        link.getChild()
+        for link in sandbox.objects("ImageAnnotationLink")
         if link.getParent().getId().getValue() == image_id
         and type(link.getChild()).__name__.startswith(kind)
     ]
 
 
-def test_pairs_become_client_map_annotation_and_tags(conn: om.Connection,
-                                                     sandbox: SandboxServer,
-                                                     tmp_path: Path) -> None:
+def test_pairs_become_client_map_annotation_and_tags(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
     ids = _images(conn, tmp_path, 2)
     om.annotate(conn, ids, [("Sample", "Mouse 12"), ("Folder", "run1")])
     for image_id in ids:
@@ -42,8 +43,9 @@ def test_pairs_become_client_map_annotation_and_tags(conn: om.Connection,
     assert texts == ["Folder: run1", "Sample: Mouse 12"]
 
 
-def test_existing_tag_is_reused(conn: om.Connection, sandbox: SandboxServer,
-                                tmp_path: Path) -> None:
+def test_existing_tag_is_reused(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
     first, second = _images(conn, tmp_path, 2)
     om.annotate(conn, [first], [("Sample", "A")])
     om.annotate(conn, [second], [("Sample", "A")])

@@ -50,11 +50,12 @@ def test_unreachable_server() -> None:
 def test_groups_listed_with_default_first(conn: om.Connection, sandbox: SandboxServer) -> None:
     groups = conn.list_groups()
     assert [(g.name, g.is_default) for g in groups] == [
-        ("Sandbox Lab", True), ("Imaging Core", False)]
+        ("Sandbox Lab", True),
+        ("Imaging Core", False),
+    ]
 
 
-def test_switch_group_changes_where_objects_go(conn: om.Connection,
-                                               sandbox: SandboxServer) -> None:
+def test_switch_group_changes_where_objects_go(conn: om.Connection, sandbox: SandboxServer) -> None:
     conn.switch_group("Imaging Core")
     project_id = om.get_or_create_project(conn, "LSM 980")
     stored = sandbox.state.get("Project", project_id)

@@ -27,9 +27,9 @@ def data_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_import_lands_in_the_dataset_with_verified_sha1(conn: om.Connection,
-                                                        sandbox: SandboxServer,
-                                                        data_file: Path) -> None:
+def test_import_lands_in_the_dataset_with_verified_sha1(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
     events = list(om.import_file(conn, [data_file], _dataset(conn), chunk_size=64 * 1024))
     uploads = [e for e in events if isinstance(e, om.Uploading)]
     assert uploads[-1].done == uploads[-1].total == data_file.stat().st_size
@@ -51,8 +51,9 @@ def test_duplicate_found_by_content(conn: om.Connection, data_file: Path) -> Non
     assert om.find_duplicate(conn, data_file, sha1, size) == list(ids)
 
 
-def test_same_name_other_bytes_is_not_a_duplicate(conn: om.Connection, data_file: Path,
-                                                  tmp_path: Path) -> None:
+def test_same_name_other_bytes_is_not_a_duplicate(
+    conn: om.Connection, data_file: Path, tmp_path: Path
+) -> None:
     _import(conn, data_file)
     other = tmp_path / "other" / data_file.name
     other.parent.mkdir()
@@ -63,57 +64,61 @@ def test_same_name_other_bytes_is_not_a_duplicate(conn: om.Connection, data_file
 def test_duplicates_are_per_group(conn: om.Connection, data_file: Path) -> None:
     _import(conn, data_file)
     conn.switch_group("Imaging Core")
-    assert om.find_duplicate(conn, data_file, file_sha1(data_file),
-                             data_file.stat().st_size) == []
+    assert om.find_duplicate(conn, data_file, file_sha1(data_file), data_file.stat().st_size) == []
 
 
-def test_corrupted_upload_is_never_reported_imported(conn: om.Connection,
-                                                     sandbox: SandboxServer,
-                                                     data_file: Path) -> None:
+def test_corrupted_upload_is_never_reported_imported(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
     sandbox.faults.corrupt_upload = True
     with pytest.raises(om.ChecksumMismatch, match="checksums"):
         list(om.import_file(conn, [data_file], _dataset(conn)))
     assert sandbox.objects("Image") == []
 
 
-def test_server_side_import_error_carries_the_servers_message(conn: om.Connection,
-                                                              sandbox: SandboxServer,
-                                                              data_file: Path) -> None:
+def test_server_side_import_error_carries_the_servers_message(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
     sandbox.faults.import_error = "Bio-Formats could not read the file"
     with pytest.raises(om.ImportFailed, match="Bio-Formats could not read the file"):
         list(om.import_file(conn, [data_file], _dataset(conn)))
 
 
-def test_slow_server_import_is_waited_for(conn: om.Connection, sandbox: SandboxServer,
-                                          data_file: Path) -> None:
+def test_slow_server_import_is_waited_for(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
     sandbox.faults.import_delay_s = 0.5
     events = list(om.import_file(conn, [data_file], _dataset(conn), poll_s=0.05))
     assert any(isinstance(e, om.Processing) for e in events)
     assert isinstance(events[-1], om.Imported)
 
 
-def test_import_that_never_finishes_times_out(conn: om.Connection, sandbox: SandboxServer,
-                                              data_file: Path) -> None:
+def test_import_that_never_finishes_times_out(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
     sandbox.faults.import_delay_s = 5
     with pytest.raises(om.ImportTimeout, match="did not finish"):
         list(om.import_file(conn, [data_file], _dataset(conn), timeout_s=0.3))
 
 
-def test_cancel_between_chunks_leaves_no_image(conn: om.Connection, sandbox: SandboxServer,
-                                               data_file: Path) -> None:
+def test_cancel_between_chunks_leaves_no_image(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
     upload = om.import_file(conn, [data_file], _dataset(conn), chunk_size=64 * 1024)
     first = next(upload)
     assert isinstance(first, om.Uploading) and first.done < first.total
     upload.close()
     assert sandbox.objects("Image") == []
     # Every stateful service was closed: only stateless ones stay registered.
-    assert not any("RawFileStore" in type(s).__name__ or "ImportProcess" in type(s).__name__
-                   for s, _ in sandbox.registry._servants.values())
+    assert not any(
+        "RawFileStore" in type(s).__name__ or "ImportProcess" in type(s).__name__
+        for s, _ in sandbox.registry._servants.values()
+    )
 
 
-def test_dropped_connection_raises_connection_lost(conn: om.Connection,
-                                                   sandbox: SandboxServer,
-                                                   data_file: Path) -> None:
+def test_dropped_connection_raises_connection_lost(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
     sandbox.faults.cut_after_bytes = 200_000
     with pytest.raises(om.ConnectionLost, match="connection to OMERO was lost"):
         list(om.import_file(conn, [data_file], _dataset(conn), chunk_size=64 * 1024))

@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception:
         log.exception("unexpected error in %s", args.command)
-        print(f"Something went wrong unexpectedly. Details are in the log file: {log_path}",
-              file=sys.stderr)
+        print(
+            f"Something went wrong unexpectedly. Details are in the log file: {log_path}",
+            file=sys.stderr,
+        )
         return 1
     return code

@@ -30,8 +30,13 @@ def register(sub: Any) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--server", help="HOST[:PORT] or tcp://HOST:PORT (default: from config)")
     p.add_argument("--group", required=True, help="OMERO group name or id")
-    p.add_argument("--kv", action="append", default=[], metavar="KEY=VALUE",
-                   help="key-value pair for every image (repeatable)")
+    p.add_argument(
+        "--kv",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="key-value pair for every image (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.set_defaults(func=run_import, parser=p)
 
@@ -123,8 +128,10 @@ def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Con
             if isinstance(event, EntryChanged):
                 entry = event.entry
                 if entry.status is not Status.UPLOADING or entry.done_bytes == 0:
-                    _say(f"[{entry.status.value:>9}] {entry.scan.path.name}: {entry.message}",
-                         as_json)
+                    _say(
+                        f"[{entry.status.value:>9}] {entry.scan.path.name}: {entry.message}",
+                        as_json,
+                    )
             elif isinstance(event, SessionLost):
                 paused = True
                 _say(event.message, as_json)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
     with SandboxServer(port=args.port) as server:
         _banner(server)
         print("Press Ctrl-C to stop; everything is forgotten then.", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.wait_for_shutdown()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -51,8 +50,16 @@ def run_demo(args: argparse.Namespace) -> int:
         import os
 
         os.environ.setdefault("CCI_OMERO_TOKEN", DEMO_TOKEN)
-        argv = ["import", *map(str, paths), "--server", server.address,
-                "--group", server.seed.lab_group.name, "--kv", "Sample=demo"]
+        argv = [
+            "import",
+            *map(str, paths),
+            "--server",
+            server.address,
+            "--group",
+            server.seed.lab_group.name,
+            "--kv",
+            "Sample=demo",
+        ]
         print(f"cci-uploader {' '.join(argv)}", flush=True)
         code = main(argv)
         print("\nRun it again: every file is now reported as already on the server.", flush=True)

@@ -53,7 +53,7 @@ def all_formats() -> list[FormatModule]:
 def get_format(name: str) -> FormatModule:
     """Return the format module whose ``NAME`` is ``name``."""
     for module in all_formats():
-        if module.NAME == name:
+        if name == module.NAME:
             return module
     raise KeyError(name)
 

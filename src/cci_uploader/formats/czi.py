@@ -75,7 +75,9 @@ def read_raw_xml(path: Path) -> str:
         with czi.open_czi(str(path)) as document:
             xml_text: str = document.raw_metadata
     except Exception as exc:  # pylibCZIrw raises bare RuntimeError for damaged files
-        raise FormatError(f"{path.name} is damaged or incomplete and cannot be read ({exc}).") from exc
+        raise FormatError(
+            f"{path.name} is damaged or incomplete and cannot be read ({exc})."
+        ) from exc
     return xml_text
 
 

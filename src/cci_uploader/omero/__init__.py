@@ -15,8 +15,8 @@ from cci_uploader.omero.errors import (
     SessionExpired,
 )
 from cci_uploader.omero.transfer import (
-    ImportEvent,
     Imported,
+    ImportEvent,
     Processing,
     Uploading,
     find_duplicate,

@@ -16,7 +16,7 @@ from typing import Any
 import Glacier2
 import Ice
 import omero
-import omero.all  # noqa: F401  (loads the generated types omero-py uses lazily)
+import omero.all
 from omero.gateway import BlitzGateway
 
 from cci_uploader.omero.errors import (
@@ -52,9 +52,10 @@ def server_url(server: str) -> str:
     server = server.strip()
     match = _URL.match(server)
     if match:
-        port = match["port"] or {"tcp": "4063", "ssl": "4064", "ws": "80", "wss": "443"}[
-            match["proto"]
-        ]
+        port = (
+            match["port"]
+            or {"tcp": "4063", "ssl": "4064", "ws": "80", "wss": "443"}[match["proto"]]
+        )
         return f"{match['proto']}://{match['host']}:{port}"
     host, _, port = server.partition(":")
     if not host or (port and not port.isdigit()):
@@ -69,12 +70,20 @@ def translate_errors(action: str) -> Iterator[None]:
         yield
     except OmeroError:
         raise
-    except (omero.RemovedSessionException, omero.SessionTimeoutException,
-            Ice.ObjectNotExistException, Glacier2.SessionNotExistException) as exc:
+    except (
+        omero.RemovedSessionException,
+        omero.SessionTimeoutException,
+        Ice.ObjectNotExistException,
+        Glacier2.SessionNotExistException,
+    ) as exc:
         raise SessionExpired() from exc
-    except (Ice.ConnectionLostException, Ice.ConnectionRefusedException,
-            Ice.TimeoutException, Ice.CommunicatorDestroyedException,
-            Ice.SocketException) as exc:
+    except (
+        Ice.ConnectionLostException,
+        Ice.ConnectionRefusedException,
+        Ice.TimeoutException,
+        Ice.CommunicatorDestroyedException,
+        Ice.SocketException,
+    ) as exc:
         raise ConnectionLost(
             f"The connection to OMERO was lost while {action}. Check the network "
             "and press Retry; nothing partial was kept."
@@ -110,8 +119,7 @@ class Connection:
             groups = admin.containedGroups(self.user_id)
         return sorted(
             (
-                Group(g.getId().getValue(), g.getName().getValue(),
-                      g.getId().getValue() == default)
+                Group(g.getId().getValue(), g.getName().getValue(), g.getId().getValue() == default)
                 for g in groups
                 if g.getId().getValue() not in hidden
             ),

@@ -39,8 +39,9 @@ def _save(conn: Connection, obj: Any) -> Any:
 def get_or_create_project(conn: Connection, name: str) -> int:
     """Return the id of the user's Project ``name`` in the working group, creating it once."""
     with _create_lock:
-        found = _first_id(conn, hql.PROJECT_BY_NAME, name=name, owner=conn.user_id,
-                          group=conn.group_id)
+        found = _first_id(
+            conn, hql.PROJECT_BY_NAME, name=name, owner=conn.user_id, group=conn.group_id
+        )
         if found is not None:
             return found
         project = omero.model.ProjectI()
@@ -51,8 +52,9 @@ def get_or_create_project(conn: Connection, name: str) -> int:
 def get_or_create_dataset(conn: Connection, project_id: int, name: str) -> int:
     """Return the id of Dataset ``name`` inside the Project, creating and linking it once."""
     with _create_lock:
-        found = _first_id(conn, hql.DATASET_IN_PROJECT, project=project_id, name=name,
-                          owner=conn.user_id)
+        found = _first_id(
+            conn, hql.DATASET_IN_PROJECT, project=project_id, name=name, owner=conn.user_id
+        )
         if found is not None:
             return found
         dataset = omero.model.DatasetI()

@@ -38,6 +38,7 @@ TAG_BY_TEXT = (
     " where t.textValue = :text and t.details.group.id = :group order by t.id"
 )
 
+
 def normalise(query: str) -> str:
     """Collapse white space so equal queries compare equal."""
     return " ".join(query.split())

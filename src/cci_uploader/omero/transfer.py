@@ -125,9 +125,9 @@ def _upload(
     return digest.hexdigest()
 
 
-def _wait(conn: Connection, handle: Any, timeout_s: float, poll_s: float) -> Generator[
-    Processing, None, Any
-]:
+def _wait(
+    conn: Connection, handle: Any, timeout_s: float, poll_s: float
+) -> Generator[Processing, None, Any]:
     start = last_ping = time.monotonic()
     while (response := handle.getResponse()) is None:
         waited = time.monotonic() - start

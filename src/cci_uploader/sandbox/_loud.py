@@ -13,7 +13,7 @@ from typing import Any
 import omero
 
 
-class NotImplementedByStandIn(omero.InternalException):  # type: ignore[misc]
+class NotImplementedByStandIn(omero.InternalException):
     """Raised for operations and queries the OMERO stand-in does not support."""
 
 
@@ -29,7 +29,9 @@ def not_supported(what: str) -> NotImplementedByStandIn:
 def _operations(skeleton: type) -> list[str]:
     names: set[str] = set()
     for klass in skeleton.__mro__:
-        names.update(a[4:] for a in vars(klass) if a.startswith("_op_") and not a.startswith("_op_ice_"))
+        names.update(
+            a[4:] for a in vars(klass) if a.startswith("_op_") and not a.startswith("_op_ice_")
+        )
     return sorted(names)
 
 

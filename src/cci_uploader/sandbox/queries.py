@@ -28,8 +28,10 @@ def _val(obj: Any, getter: str) -> Any:
 
 def _projects(state: SandboxState, p: Params) -> list[Any]:
     return [
-        x for x in state.all("Project")
-        if _val(x, "getName") == p["name"] and owner_id(x) == p["owner"]
+        x
+        for x in state.all("Project")
+        if _val(x, "getName") == p["name"]
+        and owner_id(x) == p["owner"]
         and group_id(x) == p["group"]
     ]
 
@@ -41,8 +43,10 @@ def _datasets(state: SandboxState, p: Params) -> list[Any]:
         if link.getParent().getId().getValue() == p["project"]
     }
     return [
-        d for d in state.all("Dataset")
-        if d.getId().getValue() in linked and _val(d, "getName") == p["name"]
+        d
+        for d in state.all("Dataset")
+        if d.getId().getValue() in linked
+        and _val(d, "getName") == p["name"]
         and owner_id(d) == p["owner"]
     ]
 
@@ -56,13 +60,16 @@ def _duplicates(state: SandboxState, p: Params) -> list[Any]:
             f = entry.getOriginalFile()
             hasher = f.getHasher()
             if (
-                _val(f, "getName") == p["name"] and _val(f, "getSize") == p["size"]
+                _val(f, "getName") == p["name"]
+                and _val(f, "getSize") == p["size"]
                 and _val(f, "getHash") == p["hash"]
-                and hasher is not None and _val(hasher, "getValue") == p["hasher"]
+                and hasher is not None
+                and _val(hasher, "getValue") == p["hasher"]
             ):
                 filesets.add(fs.getId().getValue())
     ids = sorted(
-        i.getId().getValue() for i in state.all("Image")
+        i.getId().getValue()
+        for i in state.all("Image")
         if i.getFileset() is not None and i.getFileset().getId().getValue() in filesets
     )
     return [[rlong(i)] for i in ids]
@@ -81,7 +88,8 @@ def _values(state: SandboxState, p: Params) -> list[Any]:
 
 def _tags(state: SandboxState, p: Params) -> list[Any]:
     return [
-        t for t in state.all("TagAnnotation")
+        t
+        for t in state.all("TagAnnotation")
         if _val(t, "getTextValue") == p["text"] and group_id(t) == p["group"]
     ]
 

@@ -18,7 +18,7 @@ import omero
 from cci_uploader.sandbox.state import Session
 
 
-class Registry(Ice.ServantLocator):  # type: ignore[misc]
+class Registry(Ice.ServantLocator):
     """Identity-to-servant table used as the adapter's default servant locator."""
 
     def __init__(self, adapter: Any) -> None:

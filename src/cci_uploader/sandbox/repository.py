@@ -30,8 +30,13 @@ class SharedResources(loud(omero.grid.SharedResources)):  # type: ignore[misc]
     def repositories(self, current: Any = None) -> Any:
         if self._repo is None:
             self._repo = omero.grid.ManagedRepositoryPrx.uncheckedCast(
-                self._ctx.registry.add(ManagedRepository(self._ctx), self._ctx.session,
-                                       self._ctx.category, "ManagedRepository"))
+                self._ctx.registry.add(
+                    ManagedRepository(self._ctx),
+                    self._ctx.session,
+                    self._ctx.category,
+                    "ManagedRepository",
+                )
+            )
         description = omero.model.OriginalFileI(1, True)
         description.setName(rstring("ManagedRepository"))
         return omero.grid.RepositoryMap([description], [self._repo])
@@ -43,8 +48,9 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
 
     def importFileset(self, fileset: Any, settings: Any, current: Any = None) -> Any:
         state = self._ctx.state
-        view = Session(self._ctx.session.token, self._ctx.session.user_id,
-                       self._ctx.group_for(current))
+        view = Session(
+            self._ctx.session.token, self._ctx.session.user_id, self._ctx.group_for(current)
+        )
         algorithm = settings.checksumAlgorithm
         if algorithm is None or algorithm.getValue().getValue() != SHA1:
             raise omero.ApiUsageException(message="The stand-in supports only SHA1-160 checksums.")
@@ -75,12 +81,14 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
             state.store(stored_fs, view)
         process = ImportProcess(self._ctx, view, stored_fs, files, settings)
         return omero.grid.ImportProcessPrx.uncheckedCast(
-            self._ctx.registry.add(process, self._ctx.session, self._ctx.category))
+            self._ctx.registry.add(process, self._ctx.session, self._ctx.category)
+        )
 
 
 class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
-    def __init__(self, ctx: ClientContext, view: Session, fileset: Any, files: list[Any],
-                 settings: Any) -> None:
+    def __init__(
+        self, ctx: ClientContext, view: Session, fileset: Any, files: list[Any], settings: Any
+    ) -> None:
         self._ctx, self._view, self._fileset = ctx, view, fileset
         self._files, self._settings = files, settings
 
@@ -88,18 +96,23 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
         ofile = self._files[index]
         store = RawFileStore(self._ctx, self._ctx.state.files[ofile.getId().getValue()])
         return omero.api.RawFileStorePrx.uncheckedCast(
-            self._ctx.registry.add(store, self._ctx.session, self._ctx.category))
+            self._ctx.registry.add(store, self._ctx.session, self._ctx.category)
+        )
 
     def verifyUpload(self, hashes: list[str], current: Any = None) -> Any:
         state = self._ctx.state
         if len(hashes) != len(self._files):
             raise omero.ApiUsageException(
-                message=f"Expected {len(self._files)} checksums, got {len(hashes)}.")
+                message=f"Expected {len(self._files)} checksums, got {len(hashes)}."
+            )
         failing = {}
         for index, (ofile, client_hash) in enumerate(zip(self._files, hashes, strict=True)):
             stored = state.files[ofile.getId().getValue()]
-            actual = stored.sha1.hexdigest() if stored.size == stored.path.stat().st_size else \
-                hashlib.sha1(stored.path.read_bytes()).hexdigest()
+            actual = (
+                stored.sha1.hexdigest()
+                if stored.size == stored.path.stat().st_size
+                else hashlib.sha1(stored.path.read_bytes()).hexdigest()
+            )
             if actual != client_hash:
                 failing[index] = actual
             with state.lock:
@@ -107,11 +120,15 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
                 ofile.setSize(rlong(stored.path.stat().st_size))
         if failing:
             raise omero.ChecksumValidationException(
-                serverStackTrace="", serverExceptionClass="ChecksumValidationException",
-                message="Uploaded data does not match its checksum.", failingChecksums=failing)
+                serverStackTrace="",
+                serverExceptionClass="ChecksumValidationException",
+                message="Uploaded data does not match its checksum.",
+                failingChecksums=failing,
+            )
         handle = ImportHandle(self._ctx, self._view, self._fileset, self._files, self._settings)
         return omero.cmd.HandlePrx.uncheckedCast(
-            self._ctx.registry.add(handle, self._ctx.session, self._ctx.category))
+            self._ctx.registry.add(handle, self._ctx.session, self._ctx.category)
+        )
 
     def close_async(self, cb: Any, current: Any = None) -> None:
         self._ctx.registry.remove(current.id)
@@ -125,8 +142,9 @@ class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
         self._ctx, self._stored = ctx, stored
         self._fh = stored.path.open("r+b")
 
-    def write_async(self, cb: Any, buf: bytes, position: int, length: int,
-                    current: Any = None) -> None:
+    def write_async(
+        self, cb: Any, buf: bytes, position: int, length: int, current: Any = None
+    ) -> None:
         state, stored = self._ctx.state, self._stored
         session = self._ctx.session
         faults = state.faults
@@ -158,8 +176,9 @@ class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
 class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
     """Runs the server-side import in the background, as OMERO's import does."""
 
-    def __init__(self, ctx: ClientContext, view: Session, fileset: Any, files: list[Any],
-                 settings: Any) -> None:
+    def __init__(
+        self, ctx: ClientContext, view: Session, fileset: Any, files: list[Any], settings: Any
+    ) -> None:
         self._ctx, self._view, self._fileset = ctx, view, fileset
         self._files, self._settings = files, settings
         self._response: Any = None
@@ -189,8 +208,7 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
             if group_id(dataset) != self._view.group_id:
                 raise omero.SecurityViolation(message="The target dataset is in another group.")
         main = self._files[0]
-        names = image_names(state.files[main.getId().getValue()].path,
-                            main.getName().getValue())
+        names = image_names(state.files[main.getId().getValue()].path, main.getName().getValue())
         pixels = []
         with state.lock:
             for name in names:
@@ -214,9 +232,18 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
     def getStatus(self, current: Any = None) -> Any:
         done = self._response is not None
         return omero.cmd.Status(
-            source=None, category="import", name="import", flags=[],
-            parameters={}, currentStep=1 if done else 0, steps=1, startTime=self._started,
-            stepStartTimes=[self._started], stepStopTimes=[], stopTime=0)
+            source=None,
+            category="import",
+            name="import",
+            flags=[],
+            parameters={},
+            currentStep=1 if done else 0,
+            steps=1,
+            startTime=self._started,
+            stepStartTimes=[self._started],
+            stepStopTimes=[],
+            stopTime=0,
+        )
 
     def addCallback(self, callback: Any, current: Any = None) -> None:
         pass
@@ -236,8 +263,10 @@ def image_names(stored: Path, file_name: str) -> list[str]:
     if not xml:
         return [file_name]
     root = ET.fromstring(xml)
-    series = [el.get("Name") or f"Series {i}" for i, el in
-              enumerate(e for e in root if e.tag.endswith("}Image"))]
+    series = [
+        el.get("Name") or f"Series {i}"
+        for i, el in enumerate(e for e in root if e.tag.endswith("}Image"))
+    ]
     if len(series) <= 1:
         return [file_name]
     return [f"{file_name} [{s}]" for s in series]

@@ -65,21 +65,26 @@ class Router(loud(Glacier2.Router)):  # type: ignore[misc]
     def getACMTimeout(self, current: Any = None) -> int:
         return 0
 
-    def createSession_async(
-        self, cb: Any, user: str, password: str, current: Any = None
-    ) -> None:
+    def createSession_async(self, cb: Any, user: str, password: str, current: Any = None) -> None:
         with self._state.lock:
             session = self._state.sessions.get(user)
         if session is None or password != user:
-            cb.ice_exception(Glacier2.PermissionDeniedException(
-                reason="Unknown session token: copy a fresh token from OMERO.web."))
+            cb.ice_exception(
+                Glacier2.PermissionDeniedException(
+                    reason="Unknown session token: copy a fresh token from OMERO.web."
+                )
+            )
             return
         if not session.alive:
-            cb.ice_exception(Glacier2.PermissionDeniedException(
-                reason="This session token has expired: copy a fresh token from OMERO.web."))
+            cb.ice_exception(
+                Glacier2.PermissionDeniedException(
+                    reason="This session token has expired: copy a fresh token from OMERO.web."
+                )
+            )
             return
-        context = ClientContext(self._state, self._registry, session, session.group_id,
-                                f"sf-{uuid.uuid4()}")
+        context = ClientContext(
+            self._state, self._registry, session, session.group_id, f"sf-{uuid.uuid4()}"
+        )
         factory = ServiceFactory(context)
         proxy = self._registry.add(factory, session, context.category, session.token)
         self._by_connection[current.con.toString()] = (proxy, context)
@@ -108,39 +113,48 @@ class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
         if name not in self._stateless:
             servant = factory(self._ctx)
             self._stateless[name] = self._ctx.registry.add(
-                servant, self._ctx.session, self._ctx.category, name)
+                servant, self._ctx.session, self._ctx.category, name
+            )
         return prx_type.uncheckedCast(self._stateless[name])
 
     def _stateful(self, servant: Any, prx_type: Any) -> Any:
         return prx_type.uncheckedCast(
-            self._ctx.registry.add(servant, self._ctx.session, self._ctx.category))
+            self._ctx.registry.add(servant, self._ctx.session, self._ctx.category)
+        )
 
     def getAdminService(self, current: Any = None) -> Any:
         from cci_uploader.sandbox.services import AdminService
+
         return self._service("IAdmin", AdminService, omero.api.IAdminPrx)
 
     def getQueryService(self, current: Any = None) -> Any:
         from cci_uploader.sandbox.services import QueryService
+
         return self._service("IQuery", QueryService, omero.api.IQueryPrx)
 
     def getUpdateService(self, current: Any = None) -> Any:
         from cci_uploader.sandbox.services import UpdateService
+
         return self._service("IUpdate", UpdateService, omero.api.IUpdatePrx)
 
     def getSessionService(self, current: Any = None) -> Any:
         from cci_uploader.sandbox.services import SessionService
+
         return self._service("ISession", SessionService, omero.api.ISessionPrx)
 
     def sharedResources(self, current: Any = None) -> Any:
         from cci_uploader.sandbox.repository import SharedResources
+
         return self._service("SharedResources", SharedResources, omero.grid.SharedResourcesPrx)
 
     def setSecurityContext(self, obj: Any, current: Any = None) -> Any:
         group_id = int(obj.getId().getValue())
         if group_id not in self._ctx.state.users[self._ctx.session.user_id].groups:
             raise omero.SecurityViolation(
-                serverStackTrace="", serverExceptionClass="SecurityViolation",
-                message=f"You are not a member of group {group_id}.")
+                serverStackTrace="",
+                serverExceptionClass="SecurityViolation",
+                message=f"You are not a member of group {group_id}.",
+            )
         previous = omero.model.ExperimenterGroupI(self._ctx.group_id, False)
         self._ctx.group_id = group_id
         return previous

@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import Ice
 import omero
-import omero.all  # noqa: F401  (registers every generated OMERO type with Ice)
+import omero.all
 import omero.ObjectFactoryRegistrar
 import omero.rtypes
 
@@ -66,7 +66,8 @@ class SandboxServer:
         for factory in omero.rtypes.ObjectFactories.values():
             factory.register(self._communicator)
         self._adapter = self._communicator.createObjectAdapterWithEndpoints(
-            "OMEROStandIn", f"tcp -h 127.0.0.1 -p {port}")
+            "OMEROStandIn", f"tcp -h 127.0.0.1 -p {port}"
+        )
         self.registry = Registry(self._adapter)
         self._adapter.addServantLocator(self.registry, "")
         self.registry.add(Router(self.state, self.registry), None, "OMERO.Glacier2", "router")

@@ -107,10 +107,16 @@ class QueryService(loud(omero.api.IQuery)):  # type: ignore[misc]
 class UpdateService(loud(omero.api.IUpdate)):  # type: ignore[misc]
     """Saves new objects the app creates; links are checked like the server does."""
 
-    _SAVEABLE = frozenset({
-        "Project", "Dataset", "ProjectDatasetLink", "MapAnnotation", "TagAnnotation",
-        "ImageAnnotationLink",
-    })
+    _SAVEABLE = frozenset(
+        {
+            "Project",
+            "Dataset",
+            "ProjectDatasetLink",
+            "MapAnnotation",
+            "TagAnnotation",
+            "ImageAnnotationLink",
+        }
+    )
 
     def __init__(self, ctx: ClientContext) -> None:
         self._ctx = ctx
@@ -128,8 +134,10 @@ class UpdateService(loud(omero.api.IUpdate)):  # type: ignore[misc]
             parent = state.get(parent_kind, obj.getParent().getId().getValue())
             if group_id(parent) != view.group_id:
                 raise omero.SecurityViolation(
-                    serverStackTrace="", serverExceptionClass="SecurityViolation",
-                    message=f"Cannot link to {parent_kind} in another group.")
+                    serverStackTrace="",
+                    serverExceptionClass="SecurityViolation",
+                    message=f"Cannot link to {parent_kind} in another group.",
+                )
             child = obj.getChild()
             if child.getId() is None:
                 obj.setChild(self._save(child, current))

@@ -108,8 +108,14 @@ class SandboxState:
 
     def add_user(self, name: str, groups: list[Group], first: str = "", last: str = "") -> User:
         ids = [g.id for g in groups]
-        user = User(self.new_id(), name, first or name.title(), last or "User",
-                    [*ids, self.USER_GROUP], ids[0])
+        user = User(
+            self.new_id(),
+            name,
+            first or name.title(),
+            last or "User",
+            [*ids, self.USER_GROUP],
+            ids[0],
+        )
         self.users[user.id] = user
         return user
 
@@ -137,7 +143,9 @@ class SandboxState:
             event = omero.model.EventI(self.new_id(), True)
             event.setTime(rtime(self.now_ms()))
             details.setCreationEvent(event)
-            details.setPermissions(omero.model.PermissionsI(self.groups[session.group_id].permissions))
+            details.setPermissions(
+                omero.model.PermissionsI(self.groups[session.group_id].permissions)
+            )
             obj._details = details
             self.objects.setdefault(kind(obj), {})[obj.getId().getValue()] = obj
             return obj
@@ -150,7 +158,8 @@ class SandboxState:
             return self.objects[kind_name][obj_id]
         except KeyError:
             raise omero.ValidationException(
-                serverStackTrace="", serverExceptionClass="ValidationException",
+                serverStackTrace="",
+                serverExceptionClass="ValidationException",
                 message=f"{kind_name}:{obj_id} does not exist",
             ) from None
 
@@ -166,12 +175,15 @@ def kind(obj: Any) -> str:
 
 
 def owner_id(obj: Any) -> int:
+    """Return the owner's experimenter id of a stored object."""
     return int(obj.getDetails().getOwner().getId().getValue())
 
 
 def group_id(obj: Any) -> int:
+    """Return the group id of a stored object."""
     return int(obj.getDetails().getGroup().getId().getValue())
 
 
 def text(value: str) -> Any:
+    """Wrap a string as an OMERO ``RString``."""
     return rstring(value)
