@@ -113,14 +113,22 @@ class ImportQueue:
         work_dir: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
     ) -> None:
-        self.entries = [QueueEntry(s, batch_pairs(s, pairs)) for s in scans]
-        for entry in self.entries:
-            if entry.refused:
-                entry.status, entry.message = Status.ERROR, entry.scan.reason or ""
+        self.entries: list[QueueEntry] = []
+        self.add(scans, pairs)
         self._work_dir = work_dir
         self._chunk_size = chunk_size
         self._cancelled = False
         self._connection_broken = False
+
+    def add(self, scans: Sequence[ScanEntry], pairs: Sequence[tuple[str, str]]) -> list[int]:
+        """Append more files (not while :meth:`run` is iterating); return their indexes."""
+        start = len(self.entries)
+        for scan in scans:
+            entry = QueueEntry(scan, batch_pairs(scan, pairs))
+            if entry.refused:
+                entry.status, entry.message = Status.ERROR, scan.reason or ""
+            self.entries.append(entry)
+        return list(range(start, len(self.entries)))
 
     # -- control (safe to call from another thread) -----------------------
 
