@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -70,9 +70,7 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
                 hasher.setValue(rstring(SHA1))
                 ofile.setHasher(hasher)
                 state.store(ofile, view)
-                target = state.storage / f"{ofile.getId().getValue()}.bin"
-                target.touch()
-                state.files[ofile.getId().getValue()] = StoredFile(target)
+                state.files[ofile.getId().getValue()] = StoredFile()
                 new_entry = omero.model.FilesetEntryI()
                 new_entry.setClientPath(rstring(client_path))
                 new_entry.setOriginalFile(ofile)
@@ -91,6 +89,7 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
     ) -> None:
         self._ctx, self._view, self._fileset = ctx, view, fileset
         self._files, self._settings = files, settings
+        self._verified = False
 
     def getUploader(self, index: int, current: Any = None) -> Any:
         ofile = self._files[index]
@@ -108,16 +107,12 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
         failing = {}
         for index, (ofile, client_hash) in enumerate(zip(self._files, hashes, strict=True)):
             stored = state.files[ofile.getId().getValue()]
-            actual = (
-                stored.sha1.hexdigest()
-                if stored.size == stored.path.stat().st_size
-                else hashlib.sha1(stored.path.read_bytes()).hexdigest()
-            )
+            actual = stored.hexdigest()
             if actual != client_hash:
                 failing[index] = actual
             with state.lock:
                 ofile.setHash(rstring(actual))
-                ofile.setSize(rlong(stored.path.stat().st_size))
+                ofile.setSize(rlong(len(stored.data)))
         if failing:
             raise omero.ChecksumValidationException(
                 serverStackTrace="",
@@ -125,12 +120,17 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
                 message="Uploaded data does not match its checksum.",
                 failingChecksums=failing,
             )
+        self._verified = True
         handle = ImportHandle(self._ctx, self._view, self._fileset, self._files, self._settings)
         return omero.cmd.HandlePrx.uncheckedCast(
             self._ctx.registry.add(handle, self._ctx.session, self._ctx.category)
         )
 
     def close_async(self, cb: Any, current: Any = None) -> None:
+        if not self._verified:
+            # An abandoned upload (cancelled, or the connection dropped): its bytes go.
+            for ofile in self._files:
+                self._ctx.state.files.pop(ofile.getId().getValue(), None)
         self._ctx.registry.remove(current.id)
         cb.ice_response()
 
@@ -140,7 +140,6 @@ class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
 
     def __init__(self, ctx: ClientContext, stored: StoredFile) -> None:
         self._ctx, self._stored = ctx, stored
-        self._fh = stored.path.open("r+b")
 
     def write_async(
         self, cb: Any, buf: bytes, position: int, length: int, current: Any = None
@@ -154,21 +153,14 @@ class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
             current.con.close(True)  # the client sees the connection drop mid-upload
             cb.ice_response()  # completes the dispatch; the reply has nowhere to go
             return
-        data = buf[:length]
+        data = buf if len(buf) == length else buf[:length]
         if faults.corrupt_upload:
             faults.corrupt_upload = False
             data = bytes([data[0] ^ 0xFF]) + data[1:]
-        self._fh.seek(position)
-        self._fh.write(data)
-        if position == stored.size:
-            stored.sha1.update(data)
-            stored.size += length
-        else:  # out of order: verifyUpload re-hashes the whole file
-            stored.size = -1
+        stored.write(data, position)
         cb.ice_response()
 
     def close_async(self, cb: Any, current: Any = None) -> None:
-        self._fh.close()
         self._ctx.registry.remove(current.id)
         cb.ice_response()
 
@@ -208,7 +200,11 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
             if group_id(dataset) != self._view.group_id:
                 raise omero.SecurityViolation(message="The target dataset is in another group.")
         main = self._files[0]
-        names = image_names(state.files[main.getId().getValue()].path, main.getName().getValue())
+        # The bytes are read once, to name the images; then only their checksum is kept.
+        stored = state.files.pop(main.getId().getValue())
+        for other in self._files[1:]:
+            state.files.pop(other.getId().getValue(), None)
+        names = image_names(stored.data, main.getName().getValue())
         pixels = []
         with state.lock:
             for name in names:
@@ -252,13 +248,13 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         self._ctx.registry.remove(current.id)
 
 
-def image_names(stored: Path, file_name: str) -> list[str]:
+def image_names(stored: bytearray, file_name: str) -> list[str]:
     """Name images as OMERO does: the file name, plus ``[series]`` for multi-image files."""
     if not file_name.lower().endswith((".ome.tif", ".ome.tiff")):
         return [file_name]
     import tifffile
 
-    with tifffile.TiffFile(stored) as tif:
+    with tifffile.TiffFile(io.BytesIO(stored)) as tif:
         xml = tif.ome_metadata
     if not xml:
         return [file_name]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -47,8 +44,7 @@ class SandboxServer:
     """
 
     def __init__(self, port: int = 0, now: Callable[[], dt.datetime] | None = None) -> None:
-        self._storage = Path(tempfile.mkdtemp(prefix="cci-sandbox-"))
-        self.state = SandboxState(self._storage, now)
+        self.state = SandboxState(now)
         self.seed = self._seed()
         props = Ice.createProperties()
         props.setProperty("Ice.MessageSizeMax", "262144")
@@ -58,6 +54,7 @@ class SandboxServer:
         props.setProperty("Ice.ThreadPool.Server.Serialize", "1")
         props.setProperty("Ice.ACM.Server.Timeout", "0")
         props.setProperty("Ice.Warn.Connections", "0")
+        props.setProperty("Ice.TCP.RcvSize", str(4 * 1024 * 1024))
         init = Ice.InitializationData()
         init.properties = props
         self._communicator = Ice.initialize(init)
@@ -110,7 +107,6 @@ class SandboxServer:
 
     def stop(self) -> None:
         self._communicator.destroy()
-        shutil.rmtree(self._storage, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self

@@ -13,7 +13,6 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import omero
@@ -64,9 +63,35 @@ class Session:
 
 @dataclass
 class StoredFile:
-    path: Path
+    """An uploaded file's bytes, kept in memory like the rest of the stand-in's state.
+
+    ``sha1`` covers the first ``hashed`` bytes, updated as in-order chunks arrive.
+    """
+
+    data: bytearray = field(default_factory=bytearray)
     sha1: hashlib._Hash = field(default_factory=hashlib.sha1)
-    size: int = 0
+    hashed: int = 0
+
+    def write(self, data: bytes, position: int) -> None:
+        """Store ``data`` at ``position``, hashing it if it continues the file."""
+        end = position + len(data)
+        if position == len(self.data):
+            self.data += data
+        else:
+            if end > len(self.data):
+                self.data.extend(bytes(end - len(self.data)))
+            self.data[position:end] = data
+        if position == self.hashed:
+            self.sha1.update(data)
+            self.hashed = end
+        else:
+            self.hashed = -1  # out of order: hash the whole file when asked
+
+    def hexdigest(self) -> str:
+        """SHA-1 of everything received."""
+        if self.hashed == len(self.data):
+            return self.sha1.hexdigest()
+        return hashlib.sha1(self.data).hexdigest()
 
 
 class SandboxState:
@@ -75,9 +100,8 @@ class SandboxState:
     # Real OMERO's system groups; users are members of "user" as well.
     SYSTEM_GROUP, USER_GROUP, GUEST_GROUP = 0, 1, 2
 
-    def __init__(self, storage: Path, now: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, now: Callable[[], dt.datetime] | None = None) -> None:
         self.lock = threading.RLock()
-        self.storage = storage
         self.now: Callable[[], dt.datetime] = now or (lambda: dt.datetime.now(dt.UTC))
         self.faults = Faults()
         self.users: dict[int, User] = {}
