@@ -66,8 +66,16 @@ def main() -> int:
         tmp = Path(tmp_name)
         pip = [sys.executable, "-m", "pip"]
         subprocess.run(
-            [*pip, "download", "--no-deps", "--no-binary", ":all:",
-             f"zeroc-ice=={VERSION}", "-d", str(tmp)],
+            [
+                *pip,
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"zeroc-ice=={VERSION}",
+                "-d",
+                str(tmp),
+            ],
             check=True,
         )
         sdist = next(tmp.glob("zeroc*ice-*.tar.gz"))
