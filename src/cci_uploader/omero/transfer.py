@@ -129,6 +129,7 @@ def _wait(
     conn: Connection, handle: Any, timeout_s: float, poll_s: float
 ) -> Generator[Processing, None, Any]:
     start = last_ping = time.monotonic()
+    delay = 0.005
     while (response := handle.getResponse()) is None:
         waited = time.monotonic() - start
         if waited > timeout_s:
@@ -140,7 +141,9 @@ def _wait(
             conn.gateway.c.sf.keepAlive(None)
             last_ping = time.monotonic()
         yield Processing(waited)
-        time.sleep(poll_s)
+        time.sleep(delay)
+        # Small files finish in milliseconds; big ones need not be polled often.
+        delay = min(delay * 1.5, poll_s)
     return response
 
 
@@ -151,7 +154,7 @@ def import_file(
     *,
     chunk_size: int = CHUNK_SIZE,
     timeout_s: float = 3600.0,
-    poll_s: float = 0.05,
+    poll_s: float = 0.5,
 ) -> Generator[ImportEvent, None, None]:
     """Import ``files`` (one fileset) into the Dataset, yielding progress.
 
