@@ -22,6 +22,8 @@ from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.transfer import CHUNK_SIZE
 from cci_uploader.scan import ScanEntry
+from cci_uploader.stewardship.history import History, HistoryError
+from cci_uploader.stewardship.recording import FilesetUpload, record_upload
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,8 @@ class ImportQueue:
         Key-value pairs applied to every image of the batch.
     work_dir : Path, optional
         Where converted files are written; a temporary folder by default.
+    history : History, optional
+        Where each upload is recorded the moment it is verified and imported.
     """
 
     def __init__(
@@ -112,11 +116,13 @@ class ImportQueue:
         pairs: Sequence[tuple[str, str]],
         work_dir: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
+        history: History | None = None,
     ) -> None:
         self.entries: list[QueueEntry] = []
         self.add(scans, pairs)
         self._work_dir = work_dir
         self._chunk_size = chunk_size
+        self._history = history
         self._cancelled = False
         self._connection_broken = False
 
@@ -232,6 +238,7 @@ class ImportQueue:
         entry.done_bytes = 0
         image_ids: list[int] = []
         duplicates: list[int] = []
+        verified: list[FilesetUpload] = []
         dataset_id: int | None = None
         for files in filesets:
             main = files[0]
@@ -242,6 +249,7 @@ class ImportQueue:
             found = om.find_duplicate(conn, main, sha1, main.stat().st_size)
             if found:
                 duplicates.extend(found)
+                verified.append(FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True))
                 entry.done_bytes += sum(p.stat().st_size for p in files)
                 continue
             if dataset_id is None:
@@ -270,6 +278,7 @@ class ImportQueue:
                 upload.close()
             om.annotate(conn, new_ids, entry.pairs)
             image_ids.extend(new_ids)
+            verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
         entry.image_ids = tuple(image_ids or duplicates)
         entry.uploaded_paths = tuple(p for fs in filesets for p in fs)
         target = f"{scan.project} / {scan.dataset}"
@@ -278,4 +287,10 @@ class ImportQueue:
         else:
             ids = ", ".join(str(i) for i in duplicates)
             self._set(entry, Status.DUPLICATE, f"already on the server (image {ids})")
+        if self._history is not None:
+            try:
+                record_upload(self._history, conn, entry, verified)
+            except (HistoryError, om.OmeroError, OSError) as exc:
+                log.exception("recording %s in the history failed", scan.path)
+                entry.message += f"; not added to the upload history: {exc}"
         yield EntryChanged(index, entry)

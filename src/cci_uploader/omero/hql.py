@@ -39,6 +39,43 @@ TAG_BY_TEXT = (
 )
 
 
+# The fileset of each image, recorded in the upload history.
+FILESETS_OF_IMAGES = "select i.id, fs.id from Image i join i.fileset fs where i.id in (:ids)"
+
+# What the server stores for a fileset that still has images: name, size, SHA-1, hasher.
+FILESET_FILES = (
+    "select f.name, f.size, f.hash, f.hasher.value"
+    " from Fileset fs join fs.usedFiles fe join fe.originalFile f"
+    " where fs.id = :fileset and exists (select i.id from Image i where i.fileset.id = fs.id)"
+    " order by fe.id"
+)
+
+# Filesets (with images) in these groups holding a file of this size and SHA-1.
+FILESETS_BY_CONTENT = (
+    "select distinct fs.id from Image i join i.fileset fs join fs.usedFiles fe"
+    " join fe.originalFile f"
+    " where f.size = :size and f.hash = :hash and f.hasher.value = :hasher"
+    " and fs.details.group.id in (:groups)"
+)
+
+# A user's images in these groups imported before a time, with Dataset and Project.
+OLD_IMAGES = (
+    "select i.id, i.name, fs.id, i.details.creationEvent.time, i.details.group.id,"
+    " d.id, d.name, p.id, p.name"
+    " from Image i join i.fileset fs"
+    " left outer join i.datasetLinks dl left outer join dl.parent d"
+    " left outer join d.projectLinks pl left outer join pl.parent p"
+    " where i.details.owner.id = :owner and i.details.group.id in (:groups)"
+    " and i.details.creationEvent.time < :before order by i.id"
+)
+
+# Bytes stored for each fileset.
+FILESET_SIZES = (
+    "select fs.id, sum(f.size) from Fileset fs join fs.usedFiles fe join fe.originalFile f"
+    " where fs.id in (:filesets) group by fs.id"
+)
+
+
 def normalise(query: str) -> str:
     """Collapse white space so equal queries compare equal."""
     return " ".join(query.split())

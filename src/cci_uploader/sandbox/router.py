@@ -159,6 +159,14 @@ class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
         self._ctx.group_id = group_id
         return previous
 
+    def submit_async(self, cb: Any, request: Any, current: Any = None) -> None:
+        from cci_uploader.sandbox.stewardship import submit
+
+        try:
+            cb.ice_response(submit(self._ctx, request))
+        except omero.ServerError as exc:
+            cb.ice_exception(exc)
+
     def setCallback(self, callback: Any, current: Any = None) -> None:
         pass
 

@@ -1,0 +1,157 @@
+"""The 4-week rule on the OMERO side: the user's old images, and deleting whole filesets."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import omero
+import omero.cmd
+import omero.sys
+from omero.rtypes import rlong, rtime
+
+from cci_uploader.omero import hql
+from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.errors import OmeroError
+from cci_uploader.omero.provenance import id_list, projection
+
+
+class DeleteFailed(OmeroError):
+    """OMERO refused or failed a delete; the message carries its reason."""
+
+
+@dataclass(frozen=True)
+class OldImage:
+    """One of the user's images, with where it is and when it was imported."""
+
+    image_id: int
+    name: str
+    fileset_id: int
+    imported: dt.datetime
+    group_id: int
+    group_name: str
+    dataset_id: int | None
+    dataset: str | None
+    project_id: int | None
+    project: str | None
+    fileset_bytes: int
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """What OMERO's delete command removed."""
+
+    fileset_ids: tuple[int, ...]
+    image_ids: tuple[int, ...]
+    deleted: dict[str, int]
+
+
+def old_images(conn: Connection, days: int, now: dt.datetime | None = None) -> list[OldImage]:
+    """The user's images, in all their groups, imported more than ``days`` days before ``now``."""
+    now = now or dt.datetime.now(dt.UTC)
+    before = now - dt.timedelta(days=days)
+    groups = {g.id: g.name for g in conn.list_groups()}
+    params = omero.sys.ParametersI()
+    params.add("owner", rlong(conn.user_id))
+    params.add("groups", id_list(sorted(groups)))
+    params.add("before", rtime(int(before.timestamp() * 1000)))
+    rows = projection(conn, hql.OLD_IMAGES, params, "looking for old images")
+    first: dict[int, list[Any]] = {}
+    for row in rows:  # an image in two Datasets is listed under the first
+        first.setdefault(int(row[0]), row)
+    sizes = _fileset_sizes(conn, {int(r[2]) for r in first.values()})
+    return [
+        OldImage(
+            image_id=image_id,
+            name=str(name),
+            fileset_id=int(fs),
+            imported=dt.datetime.fromtimestamp(int(t) / 1000, dt.UTC),
+            group_id=int(gid),
+            group_name=groups.get(int(gid), str(gid)),
+            dataset_id=None if ds_id is None else int(ds_id),
+            dataset=ds,
+            project_id=None if pr_id is None else int(pr_id),
+            project=pr,
+            fileset_bytes=sizes.get(int(fs), 0),
+        )
+        for image_id, (_, name, fs, t, gid, ds_id, ds, pr_id, pr) in first.items()
+    ]
+
+
+def _fileset_sizes(conn: Connection, fileset_ids: set[int]) -> dict[int, int]:
+    if not fileset_ids:
+        return {}
+    params = omero.sys.ParametersI()
+    params.add("filesets", id_list(sorted(fileset_ids)))
+    rows = projection(conn, hql.FILESET_SIZES, params, "adding up sizes")
+    return {int(fs): int(size or 0) for fs, size in rows}
+
+
+def delete_filesets(
+    conn: Connection,
+    filesets: dict[int, Iterable[int]],
+    *,
+    timeout_s: float = 600.0,
+    poll_s: float = 0.05,
+) -> DeleteResult:
+    """Delete whole filesets (group id -> fileset ids) with OMERO's delete command.
+
+    OMERO cannot delete part of a fileset, so whole filesets go, with their
+    images.  Each group's filesets are deleted in that group's context.
+
+    Raises
+    ------
+    DeleteFailed
+        OMERO answered with an error; nothing of that group's request was deleted.
+    """
+    deleted: dict[str, list[int]] = {}
+    done: list[int] = []
+    for group_id, ids in sorted(filesets.items()):
+        ids = sorted(set(ids))
+        if not ids:
+            continue
+        request = omero.cmd.Delete2(targetObjects={"Fileset": ids})
+        response = _run(conn, request, group_id, timeout_s, poll_s)
+        if isinstance(response, omero.cmd.ERR):
+            detail = (response.parameters or {}).get("message") or response.name
+            raise DeleteFailed(
+                f"OMERO did not delete filesets {', '.join(map(str, ids))}: {detail}. "
+                + (
+                    f"Filesets {', '.join(map(str, done))} were deleted before this. "
+                    if done
+                    else ""
+                )
+                + "Nothing else was changed."
+            )
+        for model, removed in (response.deletedObjects or {}).items():
+            deleted.setdefault(model.rsplit(".", 1)[-1], []).extend(int(i) for i in removed)
+        done.extend(ids)
+    return DeleteResult(
+        tuple(done),
+        tuple(sorted(deleted.get("Image", []))),
+        {model: len(ids) for model, ids in sorted(deleted.items())},
+    )
+
+
+def _run(conn: Connection, request: Any, group_id: int, timeout_s: float, poll_s: float) -> Any:
+    handle = None
+    try:
+        with translate_errors("deleting from OMERO"):
+            handle = conn.gateway.c.sf.submit(request, {"omero.group": str(group_id)})
+            start = time.monotonic()
+            while (response := handle.getResponse()) is None:
+                if time.monotonic() - start > timeout_s:
+                    raise DeleteFailed(
+                        f"OMERO did not finish deleting within {timeout_s:.0f} s; it may "
+                        "still finish. Check OMERO.web before trying again."
+                    )
+                time.sleep(poll_s)
+            return response
+    finally:
+        if handle is not None:
+            with contextlib.suppress(Exception):  # closing a finished handle: best effort
+                handle.close()

@@ -1,0 +1,89 @@
+"""Turning a finished queue entry into a history record, the moment it is verified."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cci_uploader import formats
+from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.provenance import fileset_ids
+from cci_uploader.stewardship.history import (
+    DUPLICATE,
+    UPLOADED,
+    History,
+    NewUpload,
+    SourceFile,
+    StoredFile,
+)
+
+if TYPE_CHECKING:
+    from cci_uploader.pipeline import QueueEntry
+
+
+@dataclass(frozen=True)
+class FilesetUpload:
+    """One fileset of an entry, verified on the server (new, or found as a duplicate)."""
+
+    files: tuple[Path, ...]
+    sha1: str  # of ``files[0]``, computed once by the queue
+    image_ids: tuple[int, ...]
+    duplicate: bool
+
+
+def _sha1(path: Path, known: dict[Path, str]) -> str:
+    if path not in known:
+        known[path] = file_sha1(path)
+    return known[path]
+
+
+def record_upload(
+    history: History,
+    conn: Connection,
+    entry: QueueEntry,
+    uploads: Sequence[FilesetUpload],
+    now: dt.datetime | None = None,
+) -> int | None:
+    """Add one entry's upload to the history; ``None`` if it was recorded before.
+
+    The sources are the scanned file and its companions.  For a converted
+    file, what OMERO stores is the OME-TIFF written from them; its SHA-1 is
+    recorded with its fileset, which links the source to the verified upload.
+    """
+    scan = entry.scan
+    converted = formats.get_format(scan.format).CONVERTS
+    known = {u.files[0]: u.sha1 for u in uploads}
+    sources = tuple(
+        SourceFile(p, p.stat().st_size, _sha1(p, known)) for p in (scan.path, *scan.companions)
+    )
+    stored: list[StoredFile] = []
+    images: list[tuple[int, int]] = []
+    for upload in uploads:
+        by_image = fileset_ids(conn, upload.image_ids)
+        if not by_image:
+            continue
+        fileset = min(by_image.values())  # a duplicate may exist in several filesets
+        stored.extend(
+            StoredFile(fileset, p.name, p.stat().st_size, _sha1(p, known)) for p in upload.files
+        )
+        images.extend((fileset, i) for i, fs in by_image.items() if fs == fileset)
+    record = NewUpload(
+        time=now or dt.datetime.now(dt.UTC),
+        server=conn.server,
+        omero_user=conn.user_name,
+        user_id=conn.user_id,
+        omero_group=conn.group_name,
+        group_id=conn.group_id,
+        project=scan.project,
+        dataset=scan.dataset,
+        converted=converted,
+        status=DUPLICATE if all(u.duplicate for u in uploads) else UPLOADED,
+        sources=sources,
+        stored=tuple(stored),
+        images=tuple(images),
+    )
+    return history.add(record)
