@@ -17,6 +17,10 @@ Keys (all optional; defaults suit the training sandbox)::
 
     [retention]
     days = 28
+
+    [cleanup]
+    dry_run = true                      # the scheduled clean-up only reports
+    delete_mode = "recycle"             # or "delete": skip the recycle bin
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import platformdirs
 
 APP = "cci-uploader"
+DELETE_MODES = ("recycle", "delete")
 UNKNOWN_MICROSCOPE = "Unknown microscope"
 
 
@@ -48,6 +53,8 @@ class Config:
     microscope_map: dict[str, str] = field(default_factory=dict)
     default_microscope: str | None = None
     retention_days: int = 28
+    cleanup_dry_run: bool = True
+    delete_mode: str = "recycle"
     sources: tuple[Path, ...] = ()
 
 
@@ -97,6 +104,17 @@ def _merge(values: dict[str, Any], data: dict[str, Any], source: Path) -> None:
         if days < 1:
             raise ConfigError(f"{where('retention.days')} must be at least 1, not {days}.")
         values["retention_days"] = days
+    cleanup = _expect(data.get("cleanup", {}), dict, where("[cleanup]"))
+    if "dry_run" in cleanup:
+        values["cleanup_dry_run"] = _expect(cleanup["dry_run"], bool, where("cleanup.dry_run"))
+    if "delete_mode" in cleanup:
+        mode = _expect(cleanup["delete_mode"], str, where("cleanup.delete_mode"))
+        if mode not in DELETE_MODES:
+            raise ConfigError(
+                f"{where('cleanup.delete_mode')} must be \"recycle\" (to the recycle bin) or "
+                f"\"delete\" (removed for good), not {mode!r}."
+            )
+        values["delete_mode"] = mode
 
 
 def load_config(paths: list[Path] | None = None) -> Config:
