@@ -74,7 +74,7 @@ def read_raw_xml(path: Path) -> str:
     try:
         with czi.open_czi(str(path)) as document:
             xml_text: str = document.raw_metadata
-    except Exception as exc:  # pylibCZIrw raises bare RuntimeError for damaged files
+    except (RuntimeError, OSError, ValueError) as exc:  # pylibCZIrw: RuntimeError if damaged
         raise FormatError(
             f"{path.name} is damaged or incomplete and cannot be read ({exc})."
         ) from exc
