@@ -154,3 +154,29 @@ def test_folder_name_becomes_a_pair(
         ("Sample", "S1"),
         ("Folder", "run-42"),
     ]
+
+
+def test_converted_files_live_in_the_cache_and_are_deduplicated(
+    conn: om.Connection, samples: Path, sandbox: SandboxServer, _isolated_dirs: Path
+) -> None:
+    emd = samples / "emd" / "fei_example_tem_stack.emd"
+    cache = _isolated_dirs / "cache" / "cci-uploader" / "converted"
+    seen: list[Path] = []
+    queue = _queue([emd])
+    for event in queue.run(conn):
+        if isinstance(event, EntryChanged) and event.entry.status is Status.UPLOADING:
+            seen.extend(p for p in cache.rglob("*.ome.tif"))
+    [entry] = queue.entries
+    assert entry.status is Status.UPLOADED, entry.message
+    assert {p.name for p in seen} == {"fei_example_tem_stack.ome.tif"}
+    assert not any(cache.rglob("*.ome.tif")), "converted files must be removed after import"
+    assert sorted(p.name for p in emd.parent.iterdir()) == sorted(
+        p.name for p in (samples / "emd").iterdir())  # nothing written beside the source
+    [image] = sandbox.objects("Image")
+    assert image.getName().getValue() == "fei_example_tem_stack.ome.tif"
+
+    # Conversion is deterministic, so the same source is recognised on the server.
+    again = _queue([emd])
+    list(again.run(conn))
+    assert again.entries[0].status is Status.DUPLICATE
+    assert again.entries[0].image_ids == entry.image_ids

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+import platformdirs
+
 from cci_uploader import formats
 from cci_uploader import omero as om
+from cci_uploader.config import APP
 from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.transfer import CHUNK_SIZE
@@ -105,7 +108,8 @@ class ImportQueue:
     pairs : sequence of (key, value)
         Key-value pairs applied to every image of the batch.
     work_dir : Path, optional
-        Where converted files are written; a temporary folder by default.
+        Where converted files are written: by default the app's cache folder,
+        never next to the source.  They are deleted once the entry is done.
     history : History, optional
         Where each upload is recorded the moment it is verified and imported.
     """
@@ -120,7 +124,9 @@ class ImportQueue:
     ) -> None:
         self.entries: list[QueueEntry] = []
         self.add(scans, pairs)
-        self._work_dir = work_dir
+        self._work_dir = (
+            work_dir or Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "converted"
+        )
         self._chunk_size = chunk_size
         self._history = history
         self._cancelled = False
@@ -195,7 +201,8 @@ class ImportQueue:
                 self._set(entry, Status.ERROR, str(exc))
                 yield EntryChanged(index, entry)
                 return
-        work = Path(tempfile.mkdtemp(prefix="cci-convert-", dir=self._work_dir))
+        self._work_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="entry-", dir=self._work_dir))
         try:
             yield from self._import(index, entry, conn, work)
         except om.SessionExpired:
