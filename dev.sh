@@ -54,7 +54,7 @@ case "$cmd" in
   setup) setup ;;
   start)
     setup
-    exec "$VENV/bin/cci-uploader" demo "$@"
+    exec "$VENV/bin/cci-uploader" gui --sandbox "$@"
     ;;
   test)
     setup

@@ -1,0 +1,77 @@
+"""Start the window: the Qt application, the optional sandbox, the first paint."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
+
+from cci_uploader.config import Config, load_config
+from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.settings import AppSettings, default_settings_path
+
+log = logging.getLogger(__name__)
+
+
+class FirstPaint(QObject):
+    """Logs how long the window took to paint for the first time."""
+
+    def __init__(self, started: float, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.started = started
+        self.elapsed_ms: float | None = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Note the first paint event, then stop watching."""
+        if event.type() == QEvent.Type.Paint and self.elapsed_ms is None:
+            self.elapsed_ms = (time.perf_counter() - self.started) * 1000
+            log.info("first paint %.0f ms after the gui command started", self.elapsed_ms)
+            watched.removeEventFilter(self)
+        return False
+
+
+@contextlib.contextmanager
+def _sandbox(enabled: bool) -> Iterator[tuple[str, str] | None]:
+    """Start the stand-in when asked; yield its ``(address, demo token)``."""
+    if not enabled:
+        yield None
+        return
+    from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
+
+    with SandboxServer(port=0) as server:
+        log.info("training sandbox on %s", server.address)
+        yield server.address, DEMO_TOKEN
+
+
+def build_window(
+    config: Config, settings: AppSettings, log_path: Path, sandbox: tuple[str, str] | None
+) -> MainWindow:
+    """The main window, pointed at the sandbox when one runs."""
+    if sandbox is None:
+        return MainWindow(settings.apply_overrides(config), settings, log_path)
+    address, token = sandbox
+    return MainWindow(
+        dataclasses.replace(config, server=address), settings, log_path, sandbox_token=token
+    )
+
+
+def run(sandbox: bool, log_path: Path, started: float) -> int:
+    """Show the window until it is closed; return the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("CCI OMERO Uploader")
+    config = load_config()
+    settings = AppSettings(default_settings_path())
+    with _sandbox(sandbox) as server:
+        window = build_window(config, settings, log_path, server)
+        probe = FirstPaint(started, window)
+        window.installEventFilter(probe)
+        window.show()
+        return app.exec()

@@ -1,0 +1,39 @@
+"""``cci-uploader gui [--sandbox]``.
+
+This module lives in ``ui`` so that the CLI never imports the UI: the CLI
+loads command modules by name, and Qt is imported only when ``gui`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the ``gui`` subcommand."""
+    p = sub.add_parser("gui", help="open the upload window")
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start the local training sandbox and connect to it (nothing leaves this computer)",
+    )
+    p.set_defaults(func=run_gui)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the window (Qt is imported here, not when the CLI starts)."""
+    started = time.perf_counter()
+    try:
+        from cci_uploader.ui.app import run
+    except ImportError as exc:
+        sys.stderr.write(
+            f"The window needs the 'gui' extra ({exc.name} is missing): "
+            "pip install 'cci-omero-uploader[gui]'\n"
+        )
+        return 1
+    from cci_uploader.logsetup import log_dir
+
+    return run(args.sandbox, log_dir() / "cci-uploader.log", started)

@@ -1,0 +1,278 @@
+"""The file tree's item model: one row per scanned entry, its companions as children."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from cci_uploader.pipeline import Status
+from cci_uploader.scan import ScanEntry
+
+Index = QModelIndex | QPersistentModelIndex
+
+COLUMNS = (
+    "Name",
+    "Format",
+    "Size",
+    "Microscope",
+    "Acquired",
+    "Target (Project / Dataset)",
+    "Status",
+    "Progress",
+)
+NAME, FORMAT, SIZE, MICROSCOPE, ACQUIRED, TARGET, STATUS, PROGRESS = range(len(COLUMNS))
+
+# Light backgrounds with black text stay readable in light and dark themes.
+COLOURS = {
+    Status.PENDING: QColor("#e4e4e4"),
+    Status.QUEUED: QColor("#fff2a8"),
+    Status.UPLOADING: QColor("#bfeff7"),
+    Status.UPLOADED: QColor("#c4ecc4"),
+    Status.DUPLICATE: QColor("#ffd49a"),
+    Status.ERROR: QColor("#f7bcbc"),
+}
+LABELS = {
+    Status.PENDING: "Pending",
+    Status.QUEUED: "Queued",
+    Status.UPLOADING: "Uploading",
+    Status.UPLOADED: "Uploaded",
+    Status.DUPLICATE: "Already on the server",
+    Status.ERROR: "Error",
+}
+FORMAT_LABELS = {
+    "czi": "Zeiss CZI",
+    "emd": "Velox EMD",
+    "emi_ser": "EMI+SER",
+    "mrc_xml": "MRC+XML",
+    "sem_tif": "Zeiss SEM TIFF",
+    "unsupported": "not supported",
+}
+# Roles for tests and the view: the row's Status and the first image id.
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
+IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+PATH_ROLE = Qt.ItemDataRole.UserRole + 3
+
+
+def human_size(size: int) -> str:
+    """Bytes as ``12.3 MB`` (decimal units, as file managers show them)."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class Row:
+    """A top-level row: a scanned file and what the queue says about it."""
+
+    scan: ScanEntry
+    size: int
+    status: Status = Status.PENDING
+    message: str = ""
+    done_bytes: int = 0
+    total_bytes: int = 0
+    image_ids: tuple[int, ...] = ()
+
+    @property
+    def progress(self) -> int:
+        """Percent done, 0 to 100."""
+        if self.status in (Status.UPLOADED, Status.DUPLICATE):
+            return 100
+        if self.total_bytes <= 0:
+            return 0
+        return min(100, self.done_bytes * 100 // self.total_bytes)
+
+
+class FileModel(QAbstractItemModel):
+    """A ``QAbstractItemModel`` over scanned entries.
+
+    Rows are only appended or cleared all at once, so a row number never
+    changes; ``dict[path, row]`` makes a status update O(1), and it emits
+    ``dataChanged`` for that row alone.  A companion file (the ``.ser`` of an
+    ``.emi``, the ``.xml`` of an ``.mrc``) is a child of its main file.
+    Child indexes carry their parent's row + 1 as internal id; top-level
+    indexes carry 0.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Row] = []
+        self._by_path: dict[Path, int] = {}
+
+    # -- reading --------------------------------------------------------
+
+    def rows(self) -> list[Row]:
+        """The top-level rows, in order."""
+        return list(self._rows)
+
+    def row_for(self, path: Path) -> Row:
+        """The row of ``path``; raises ``KeyError`` when it is not listed."""
+        return self._rows[self._by_path[path]]
+
+    def row_at(self, index: Index) -> Row | None:
+        """The top-level row that ``index`` belongs to."""
+        if not index.isValid():
+            return None
+        parent_id = index.internalId()
+        return self._rows[parent_id - 1 if parent_id else index.row()]
+
+    # -- changing -------------------------------------------------------
+
+    def add(self, scans: list[tuple[ScanEntry, int]]) -> list[Row]:
+        """Append ``(entry, size)`` pairs not already listed; return the new rows."""
+        fresh: list[Row] = []
+        for scan, size in scans:
+            if scan.path in self._by_path or any(r.scan.path == scan.path for r in fresh):
+                continue
+            row = Row(scan, size)
+            if not scan.ok:
+                row.status, row.message = Status.ERROR, scan.reason or ""
+            fresh.append(row)
+        if not fresh:
+            return []
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+        for offset, row in enumerate(fresh):
+            self._rows.append(row)
+            self._by_path[row.scan.path] = first + offset
+        self.endInsertRows()
+        return fresh
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self.beginResetModel()
+        self._rows.clear()
+        self._by_path.clear()
+        self.endResetModel()
+
+    def update(
+        self,
+        path: Path,
+        status: Status,
+        message: str,
+        done_bytes: int = 0,
+        total_bytes: int = 0,
+        image_ids: tuple[int, ...] = (),
+    ) -> None:
+        """Set one row's queue state and repaint just that row."""
+        number = self._by_path[path]
+        row = self._rows[number]
+        row.status, row.message = status, message
+        row.done_bytes, row.total_bytes, row.image_ids = done_bytes, total_bytes, image_ids
+        self.dataChanged.emit(
+            self.index(number, 0),
+            self.index(number, len(COLUMNS) - 1),
+            [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole, STATUS_ROLE],
+        )
+
+    # -- QAbstractItemModel ---------------------------------------------
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """Return the index of ``row``/``column`` under ``parent``."""
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, 0)
+        return self.createIndex(row, column, parent.row() + 1)
+
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        """Return the main file's index for a companion, else an invalid index."""
+        if not index.isValid() or index.internalId() == 0:
+            return QModelIndex()
+        return self.createIndex(index.internalId() - 1, 0, 0)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Top-level rows, or a main file's companions."""
+        if not parent.isValid():
+            return len(self._rows)
+        if parent.internalId() != 0 or parent.column() != 0:
+            return 0
+        return len(self._rows[parent.row()].scan.companions)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """The same columns at every level."""
+        return len(COLUMNS)
+
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        """Column titles."""
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        """Rows are selectable, never editable."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Text, colour and tooltip for one cell."""
+        row = self.row_at(index)
+        if row is None:
+            return None
+        if index.internalId() != 0:
+            return self._companion_data(row, index, role)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, index.column())
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return COLOURS[row.status]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(Qt.GlobalColor.black)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.scan.path}\n{LABELS[row.status]}: {row.message}".strip()
+        if role == STATUS_ROLE:
+            return row.status
+        if role == IMAGE_ID_ROLE:
+            return row.image_ids[0] if row.image_ids else None
+        if role == PATH_ROLE:
+            return str(row.scan.path)
+        return None
+
+    @staticmethod
+    def _text(row: Row, column: int) -> str:
+        scan = row.scan
+        if column == NAME:
+            return scan.path.name
+        if column == FORMAT:
+            return FORMAT_LABELS.get(scan.format, scan.format)
+        if column == SIZE:
+            return human_size(row.size)
+        if column == MICROSCOPE:
+            return scan.microscope or ""
+        if column == ACQUIRED:
+            return scan.dataset or ""
+        if column == TARGET:
+            return f"{scan.project} / {scan.dataset}" if scan.ok else ""
+        if column == STATUS:
+            return f"{LABELS[row.status]}: {row.message}" if row.message else LABELS[row.status]
+        if column == PROGRESS:
+            return f"{row.progress} %" if scan.ok else ""
+        return ""
+
+    @staticmethod
+    def _companion_data(row: Row, index: Index, role: int) -> Any:
+        companion = row.scan.companions[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if index.column() == NAME:
+                return companion.name
+            if index.column() == FORMAT:
+                return "companion"
+            return ""
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return COLOURS[row.status]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(Qt.GlobalColor.black)
+        if role == PATH_ROLE:
+            return str(companion)
+        return None

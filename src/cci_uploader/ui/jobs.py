@@ -1,0 +1,90 @@
+"""The work the window hands to worker threads: thin wrappers over the core.
+
+Nothing here touches a widget; each function runs off the GUI thread and
+returns (or yields) plain values that the GUI thread then shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cci_uploader import omero as om
+from cci_uploader.config import Config
+from cci_uploader.logsetup import register_secret
+from cci_uploader.pipeline import EntryChanged, ImportQueue, QueueDone, SessionLost, Status
+from cci_uploader.scan import ScanEntry, scan_paths
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A connection and the user's groups, ready for the group picker."""
+
+    conn: om.Connection
+    groups: list[om.Group]
+
+
+@dataclass(frozen=True)
+class RowUpdate:
+    """A copy of one queue entry's state, safe to hand to the GUI thread."""
+
+    index: int
+    path: Path
+    status: Status
+    message: str
+    done_bytes: int
+    total_bytes: int
+    image_ids: tuple[int, ...]
+
+
+def join(server: str, token: str, group: int | None = None) -> Joined:
+    """Connect with ``token``, switch to ``group`` when given, list the groups."""
+    register_secret(token.strip())
+    conn = om.connect(server, token)
+    try:
+        if group is not None:
+            conn.switch_group(group)
+        groups = conn.list_groups()
+    except BaseException:
+        conn.close()
+        raise
+    return Joined(conn, groups)
+
+
+def choose_group(conn: om.Connection, group: int, key: str) -> tuple[int, list[str]]:
+    """Switch to ``group`` and load the values already used for ``key`` there."""
+    conn.switch_group(group)
+    return group, om.existing_values(conn, key) if key.strip() else []
+
+
+def values_for(conn: om.Connection, key: str) -> tuple[str, list[str]]:
+    """The values already used for ``key`` in the working group."""
+    return key, om.existing_values(conn, key) if key.strip() else []
+
+
+def scan(paths: Sequence[Path], config: Config) -> list[tuple[ScanEntry, int]]:
+    """Scan files and folders, with each entry's size (both read the disk)."""
+    return [(entry, entry.size) for entry in scan_paths(paths, config)]
+
+
+def run_queue(
+    queue: ImportQueue, conn: om.Connection
+) -> Generator[RowUpdate | SessionLost, None, None]:
+    """Run the queue, yielding copies of each change; return the final counts."""
+    for event in queue.run(conn):
+        if isinstance(event, EntryChanged):
+            entry = event.entry
+            yield RowUpdate(
+                event.index,
+                entry.scan.path,
+                entry.status,
+                entry.message,
+                entry.done_bytes,
+                entry.total_bytes,
+                entry.image_ids,
+            )
+        elif isinstance(event, SessionLost):
+            yield event
+        elif isinstance(event, QueueDone):
+            return

@@ -1,0 +1,207 @@
+"""The one window: connection, group, pairs, files, Import, progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cci_uploader.config import Config
+from cci_uploader.ui.about_dialog import AboutDialog
+from cci_uploader.ui.action_bar import ActionBar
+from cci_uploader.ui.banner import SandboxBanner
+from cci_uploader.ui.connection_bar import ConnectionBar
+from cci_uploader.ui.file_model import FileModel
+from cci_uploader.ui.file_panel import FilePanel, FilePicker, pick_files, pick_folder
+from cci_uploader.ui.group_picker import GroupPicker
+from cci_uploader.ui.pairs_editor import PairsEditor
+from cci_uploader.ui.progress import ProgressMeter
+from cci_uploader.ui.session import UploadSession
+from cci_uploader.ui.settings import AppSettings
+from cci_uploader.ui.settings_dialog import SettingsDialog
+from cci_uploader.ui.status_line import StatusLine
+
+USER_GUIDE = Path(__file__).resolve().parents[3] / "docs" / "user-guide.md"
+
+
+def open_in_browser(url: str) -> None:
+    """Open ``url`` with the system's browser."""
+    QDesktopServices.openUrl(QUrl(url))
+
+
+def show_history_placeholder(parent: QWidget) -> None:
+    """Stand-in for the upload history window, which comes with the data-stewardship work."""
+    QMessageBox.information(
+        parent,
+        "Upload history",
+        "The upload history is not available in this version yet.",
+    )
+
+
+class MainWindow(QMainWindow):
+    """Assembles the widgets; :class:`UploadSession` does the work behind them.
+
+    Parameters
+    ----------
+    config : Config
+        The facility config (Settings overrides already applied).
+    settings : AppSettings
+        What the window remembers.
+    log_path : Path
+        The log file, for About's diagnostics.
+    sandbox_token : str, optional
+        Set in training-sandbox mode: prefilled, and a banner says so.
+    open_url, choose_files, choose_folder, show_history : callable
+        The browser, the file dialogs and the history window; tests pass their own.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        settings: AppSettings,
+        log_path: Path,
+        sandbox_token: str | None = None,
+        open_url: Callable[[str], None] = open_in_browser,
+        choose_files: FilePicker = pick_files,
+        choose_folder: FilePicker = pick_folder,
+        show_history: Callable[[QWidget], None] = show_history_placeholder,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("CCI OMERO Uploader" + (" (training sandbox)" if sandbox_token else ""))
+        self.settings = settings
+        self.log_path = log_path
+        self.sandbox = sandbox_token is not None
+        self._open_url = open_url
+        self._show_history = show_history
+
+        self.connection_bar = ConnectionBar(config.server)
+        self.group_picker = GroupPicker()
+        self.pairs_editor = PairsEditor(config.keys)
+        self.pairs_editor.set_pairs(settings.last_pairs())
+        self.model = FileModel(self)
+        self.file_panel = FilePanel(self.model, choose_files, choose_folder)
+        self.action_bar = ActionBar()
+        self.meter = ProgressMeter()
+        self.status_line = StatusLine(self.meter)
+        self.statusBar().addWidget(self.status_line, 1)
+        self.session = UploadSession(
+            config=config,
+            settings=settings,
+            log_path=log_path,
+            model=self.model,
+            meter=self.meter,
+            connection_bar=self.connection_bar,
+            group_picker=self.group_picker,
+            pairs_editor=self.pairs_editor,
+            file_panel=self.file_panel,
+            action_bar=self.action_bar,
+            status_line=self.status_line,
+            open_url=open_url,
+            parent=self,
+        )
+        self._build_layout(sandbox_token)
+        self._build_menus()
+        self.setAcceptDrops(True)
+        self.resize(1280, 760)
+
+    def _build_layout(self, sandbox_token: str | None) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        if sandbox_token is not None:
+            self.banner: SandboxBanner | None = SandboxBanner()
+            layout.addWidget(self.banner)
+            self.connection_bar.set_token(sandbox_token)
+        else:
+            self.banner = None
+        layout.addWidget(self.connection_bar)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        layout.addWidget(line)
+        batch = QGroupBox("For every image of this batch")
+        batch_layout = QHBoxLayout(batch)
+        batch_layout.addWidget(self.group_picker, 0)
+        batch_layout.addSpacing(16)
+        batch_layout.addWidget(self.pairs_editor, 1)
+        layout.addWidget(batch)
+        files = QGroupBox("Files (drop files or folders here)")
+        files_layout = QVBoxLayout(files)
+        files_layout.addWidget(self.file_panel)
+        layout.addWidget(files, 1)
+        layout.addWidget(self.action_bar)
+        self.setCentralWidget(central)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        settings_menu = bar.addMenu("&Settings")
+        self.settings_action = settings_menu.addAction("Connection settings…")
+        self.settings_action.triggered.connect(self._on_settings_triggered)
+        self.settings_action.setEnabled(not self.sandbox)
+        history_menu = bar.addMenu("&History")
+        self.history_action = history_menu.addAction("Upload history…")
+        self.history_action.triggered.connect(self._on_history_triggered)
+        help_menu = bar.addMenu("&Help")
+        self.guide_action = help_menu.addAction("User guide")
+        self.guide_action.triggered.connect(self._on_guide_triggered)
+        self.about_action = help_menu.addAction("About…")
+        self.about_action.triggered.connect(self._on_about_triggered)
+
+    # -- menus ----------------------------------------------------------
+
+    def _on_settings_triggered(self) -> None:
+        config = self.session.config
+        dialog = SettingsDialog(config.server, config.web_url, config.token_url, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            server, web_url, token_url = dialog.values()
+            self.settings.save_overrides(server, web_url, token_url)
+            self.session.apply_settings(server, web_url, token_url)
+
+    def _on_history_triggered(self) -> None:
+        self._show_history(self)
+
+    def _on_guide_triggered(self) -> None:
+        self._open_url(QUrl.fromLocalFile(str(USER_GUIDE)).toString())
+
+    def _on_about_triggered(self) -> None:
+        self.about_dialog = AboutDialog(self.log_path, self.session.config.server, self)
+        self.about_dialog.open()
+
+    # -- drag and drop --------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept files and folders from the file manager."""
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Add the dropped files and folders."""
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.session.add_paths(paths)
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop the queue (after the current chunk) and leave the session open."""
+        if self.session.running:
+            answer = QMessageBox.question(
+                self,
+                "Stop uploading?",
+                "Files are still uploading. Stop after the current chunk and quit?\n"
+                "The file being uploaded is not imported; start it again later.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.session.shutdown()
+        event.accept()

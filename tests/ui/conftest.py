@@ -1,0 +1,62 @@
+"""The real window against the in-process stand-in, with isolated QSettings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+from uihelpers import WEB_URL, Outside
+
+from cci_uploader.config import Config
+from cci_uploader.sandbox import SandboxServer
+from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.settings import AppSettings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(tmp_path / "qsettings" / "gui.ini")
+
+
+@pytest.fixture
+def outside() -> Outside:
+    return Outside()
+
+
+@pytest.fixture
+def make_window(
+    qtbot: QtBot, sandbox: SandboxServer, settings: AppSettings, outside: Outside, tmp_path: Path
+) -> Iterator[Callable[..., MainWindow]]:
+    windows: list[MainWindow] = []
+
+    def history(_: QWidget) -> None:
+        outside.history_shown += 1
+
+    def make(sandbox_token: str | None = None) -> MainWindow:
+        config = Config(server=sandbox.address, web_url=WEB_URL, keys=("Sample", "Operator"))
+        window = MainWindow(
+            config,
+            settings,
+            tmp_path / "logs" / "cci-uploader.log",
+            sandbox_token=sandbox_token,
+            open_url=outside.urls.append,
+            choose_files=lambda _: list(outside.files),
+            choose_folder=lambda _: list(outside.folder),
+            show_history=history,
+        )
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:  # workers must end before the stand-in stops
+        window.session.shutdown()
+
+
+@pytest.fixture
+def window(make_window: Callable[..., MainWindow]) -> MainWindow:
+    return make_window()
