@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "cci_uploader.cli.importing",
     "cci_uploader.cli.sandbox",
     "cci_uploader.cli.convert",
+    "cci_uploader.cli.stewardship",
     "cci_uploader.ui.command",
 )
 

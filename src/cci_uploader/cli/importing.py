@@ -21,6 +21,7 @@ from cci_uploader.pipeline import (
     Status,
 )
 from cci_uploader.scan import ScanEntry, scan_paths
+from cci_uploader.stewardship.history import History
 
 TOKEN_ENV = "CCI_OMERO_TOKEN"
 
@@ -110,7 +111,7 @@ def run_import(args: argparse.Namespace) -> int:
         except om.OmeroError as exc:
             _say(f"Error: {exc}", args.json)
             return 1
-        queue = ImportQueue(scan_paths(args.paths, config), pairs)
+        queue = ImportQueue(scan_paths(args.paths, config), pairs, history=History())
         conn = _run_queue(queue, conn, args.json)
     finally:
         conn.close()

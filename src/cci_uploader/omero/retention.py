@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +93,7 @@ def _fileset_sizes(conn: Connection, fileset_ids: set[int]) -> dict[int, int]:
 
 def delete_filesets(
     conn: Connection,
-    filesets: dict[int, Iterable[int]],
+    filesets: Mapping[int, Iterable[int]],
     *,
     timeout_s: float = 600.0,
     poll_s: float = 0.05,

@@ -58,7 +58,8 @@ def record_upload(
     converted = formats.get_format(scan.format).CONVERTS
     known = {u.files[0]: u.sha1 for u in uploads}
     sources = tuple(
-        SourceFile(p, p.stat().st_size, _sha1(p, known)) for p in (scan.path, *scan.companions)
+        SourceFile(p.resolve(), p.stat().st_size, _sha1(p, known))
+        for p in (scan.path, *scan.companions)
     )
     stored: list[StoredFile] = []
     images: list[tuple[int, int]] = []

@@ -1,0 +1,202 @@
+"""The scheduled clean-up of a microscope PC's data folder.
+
+A file is removed only when all of these hold:
+
+- it (and every file that belongs with it) is older than the limit;
+- it is in the upload history, or OMERO holds a file with its size and SHA-1;
+- it passes the same verification as "Remove local copies".
+
+Everything else is kept, with the reason in the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cci_uploader import formats
+from cci_uploader.formats.base import FormatError
+from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.provenance import filesets_with_content
+from cci_uploader.stewardship.history import History, Upload
+from cci_uploader.stewardship.removal import Action, Outcome, Verdict, apply, check_upload
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a clean-up run behaves."""
+
+    root: Path
+    older_than_days: int
+    dry_run: bool
+    mode: str  # "recycle" or "delete"
+
+
+@dataclass
+class Summary:
+    """Counts of one run, for the report's last line."""
+
+    removed: int = 0
+    kept: int = 0
+    young: int = 0
+
+
+def _walk(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        found.extend(Path(folder) / name for name in sorted(files))
+    return found
+
+
+def _latest_uploads(history: History) -> dict[Path, Upload]:
+    """Source path -> the newest upload of it whose local copy was not removed yet."""
+    latest: dict[Path, Upload] = {}
+    for upload in history.uploads():
+        if upload.removed is None:
+            for source in upload.sources:
+                latest[source.path.resolve()] = upload
+    return latest
+
+
+def _group_of(path: Path) -> tuple[Path, ...]:
+    """The file with its companions, as the format module names them."""
+    module = formats.detect(path)
+    if module is None:
+        return (path,)
+    try:
+        return (path, *module.read_metadata(path).companions)
+    except (FormatError, OSError):
+        return (path,)
+
+
+def _on_server(conn: Connection, group: Sequence[Path]) -> Verdict:
+    for path in group:
+        if not path.is_file():
+            return Verdict(tuple(group), False, f"{path.name}, which belongs with it, is missing")
+        if not filesets_with_content(conn, file_sha1(path), path.stat().st_size):
+            return Verdict(
+                tuple(group),
+                False,
+                f"{path.name} is not in the upload history and OMERO holds no file with its SHA-1",
+            )
+    return Verdict(tuple(group), True, "verified: OMERO holds a file with the same SHA-1")
+
+
+def plan(
+    conn: Connection, history: History, settings: Settings, now: dt.datetime
+) -> Iterator[Verdict | int]:
+    """Yield a verdict per group of old files (and, last, the count of younger files)."""
+    cutoff = (now - dt.timedelta(days=settings.older_than_days)).timestamp()
+    files = _walk(settings.root)
+    old = {p.resolve() for p in files if p.stat().st_mtime < cutoff}
+    latest = _latest_uploads(history)
+    handled: set[Path] = set()
+    young = len(files) - len(old)
+    for path in files:
+        resolved = path.resolve()
+        if resolved in handled or resolved not in old:
+            continue
+        upload = latest.get(resolved)
+        if upload is not None:
+            group = tuple(s.path for s in upload.sources)
+        else:
+            group = _group_of(path)
+            owner = formats.companion_owner(path)
+            if (
+                owner is not None
+                and formats.detect(path) is None
+                and _main_of(path, owner) is not None
+            ):
+                continue  # goes with its main file, or stays with it
+        handled.update(p.resolve() for p in group)
+        younger = [p for p in group if p.exists() and p.resolve() not in old]
+        if younger:
+            reason = f"{', '.join(p.name for p in younger)}, which belongs with it, is too recent"
+            yield Verdict(group, False, reason, upload.id if upload else None)
+        elif upload is not None:
+            yield check_upload(conn, upload)
+        elif formats.detect(path) is None:
+            yield Verdict(
+                group,
+                False,
+                "not in the upload history, and not a microscopy file that OMERO could hold",
+            )
+        else:
+            yield _on_server(conn, group)
+    yield young
+
+
+def _main_of(companion: Path, owner: str) -> Path | None:
+    module = next((m for m in formats.all_formats() if owner == m.NAME), None)
+    companion_of = getattr(module, "companion_of", None)
+    main = companion_of(companion) if companion_of else None
+    return main if isinstance(main, Path) and main.exists() else None
+
+
+def run(
+    conn: Connection,
+    history: History,
+    settings: Settings,
+    now: dt.datetime | None = None,
+) -> Iterator[Outcome | Summary]:
+    """Clean up ``settings.root``, yielding an outcome per group and a summary last."""
+    now = now or dt.datetime.now(dt.UTC)
+    summary = Summary()
+    for item in plan(conn, history, settings, now):
+        if isinstance(item, int):
+            summary.young = item
+            continue
+        outcome = apply(item, dry_run=settings.dry_run, mode=settings.mode)
+        if outcome.action is Action.REMOVED and outcome.upload_id is not None:
+            history.mark_removed([outcome.upload_id], now)
+        if outcome.action is Action.KEPT:
+            summary.kept += 1
+        else:
+            summary.removed += 1
+        yield outcome
+    yield summary
+
+
+def write_report(
+    folder: Path,
+    settings: Settings,
+    server: str,
+    outcomes: Sequence[Outcome],
+    summary: Summary,
+    started: dt.datetime,
+) -> Path:
+    """Write what was removed and what was kept (and why) to a new file in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = started.astimezone(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    path = folder / f"cleanup-{stamp}.txt"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"cleanup-{stamp}-{n}.txt"
+    removed = [o for o in outcomes if o.action is not Action.KEPT]
+    kept = [o for o in outcomes if o.action is Action.KEPT]
+    heading = "Would remove" if settings.dry_run else "Removed"
+    where = "recycle bin" if settings.mode == "recycle" else "deleted for good"
+    lines = [
+        "CCI OMERO Uploader: clean-up report",
+        f"started: {started.astimezone(dt.UTC).isoformat(timespec='seconds')}",
+        f"root: {settings.root}",
+        f"older than: {settings.older_than_days} days",
+        f"mode: {'dry run, nothing was removed' if settings.dry_run else where}",
+        f"server: {server}",
+        "",
+        f"{heading} ({sum(len(o.paths) for o in removed)} files):",
+        *(f"  {p}\t{o.reason}" for o in removed for p in o.paths),
+        "",
+        f"Kept ({sum(len(o.paths) for o in kept)} files):",
+        *(f"  {p}\t{o.reason}" for o in kept for p in o.paths),
+        "",
+        f"Not looked at: {summary.young} files younger than {settings.older_than_days} days.",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

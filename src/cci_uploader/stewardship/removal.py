@@ -1,0 +1,152 @@
+"""Verified removal of local copies: nothing goes unless OMERO holds the same bytes.
+
+For each upload in the history:
+
+1. every source file (the main file and its companions) is hashed again;
+2. OMERO is asked for the SHA-1 it stores for the upload's fileset(s);
+3. the sources are removed, together, only when both match.
+
+For a converted upload the server holds an OME-TIFF, not the source: the
+source must still hash as it did when it was converted, and the server's
+OME-TIFF must hash as the one the app wrote and uploaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import send2trash
+
+from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.provenance import HASHER, stored_files
+from cci_uploader.stewardship.history import History, Upload
+
+log = logging.getLogger(__name__)
+
+
+class Action(StrEnum):
+    """What happened, or would happen, to a group of local files."""
+
+    REMOVED = "removed"
+    WOULD_REMOVE = "would remove"
+    KEPT = "kept"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an upload's local sources may go, and why."""
+
+    paths: tuple[Path, ...]
+    verified: bool
+    reason: str
+    upload_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What was done with a group of local files (a main file and its companions)."""
+
+    paths: tuple[Path, ...]
+    action: Action
+    reason: str
+    upload_id: int | None = None
+
+
+def _names(paths: Iterable[Path]) -> str:
+    return ", ".join(p.name for p in paths)
+
+
+def check_upload(conn: Connection, upload: Upload) -> Verdict:
+    """Decide whether ``upload``'s local sources match a verified copy on OMERO."""
+    paths = tuple(s.path for s in upload.sources)
+
+    def keep(reason: str) -> Verdict:
+        return Verdict(paths, False, reason, upload.id)
+
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        if len(missing) == len(paths):
+            return keep("no longer on this computer")
+        return keep(f"{_names(missing)} is missing, so the files that belong with it are kept")
+    local: dict[str, str] = {}  # file name -> SHA-1 now
+    for source in upload.sources:
+        local[source.path.name] = file_sha1(source.path)
+        if local[source.path.name] != source.sha1:
+            return keep(f"{source.path.name} changed after it was uploaded (its SHA-1 differs)")
+    if not upload.stored:
+        return keep("the history records no fileset on OMERO for it")
+    for fileset in upload.fileset_ids:
+        on_server = stored_files(conn, fileset)
+        if not on_server:
+            return keep(f"its images are no longer on OMERO (fileset {fileset} was deleted)")
+        by_name = {f.name: f for f in on_server if f.hasher == HASHER}
+        for recorded in (f for f in upload.stored if f.fileset_id == fileset):
+            server = by_name.get(recorded.name)
+            # Not converted: the server must hold exactly the bytes on disk now.
+            expected = recorded.sha1 if upload.converted else local.get(recorded.name)
+            if server is None or server.sha1 != expected or server.size != recorded.size:
+                return keep(
+                    f"OMERO's copy of {recorded.name} (fileset {fileset}) does not match "
+                    "what was uploaded"
+                )
+    how = "the converted OME-TIFF" if upload.converted else "the file"
+    filesets = ", ".join(map(str, upload.fileset_ids))
+    reason = f"verified: OMERO holds {how} with the same SHA-1 (fileset {filesets})"
+    return Verdict(paths, True, reason, upload.id)
+
+
+def remove_files(paths: Iterable[Path], mode: str) -> None:
+    """Send files to the recycle bin (``mode="recycle"``) or delete them (``"delete"``)."""
+    for path in paths:
+        if mode == "delete":
+            path.unlink()
+        else:
+            send2trash.send2trash(path)
+
+
+def apply(verdict: Verdict, *, dry_run: bool, mode: str) -> Outcome:
+    """Remove a verified group of files (or say it would); keep anything else."""
+    if not verdict.verified:
+        return Outcome(verdict.paths, Action.KEPT, verdict.reason, verdict.upload_id)
+    if dry_run:
+        return Outcome(verdict.paths, Action.WOULD_REMOVE, verdict.reason, verdict.upload_id)
+    try:
+        remove_files(verdict.paths, mode)
+    except OSError as exc:
+        log.exception("removing %s failed", _names(verdict.paths))
+        left = [p for p in verdict.paths if p.exists()]
+        return Outcome(
+            verdict.paths,
+            Action.KEPT,
+            f"could not be removed ({exc}); still here: {_names(left) or 'none'}",
+            verdict.upload_id,
+        )
+    return Outcome(verdict.paths, Action.REMOVED, verdict.reason, verdict.upload_id)
+
+
+def remove_local_copies(
+    conn: Connection,
+    history: History,
+    uploads: Iterable[Upload],
+    *,
+    mode: str = "recycle",
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> Iterator[Outcome]:
+    """Check each upload and remove its verified local sources, yielding an outcome each.
+
+    Closing the generator between yields stops before the next upload.
+    """
+    for upload in uploads:
+        if upload.removed is not None:
+            continue
+        outcome = apply(check_upload(conn, upload), dry_run=dry_run, mode=mode)
+        if outcome.action is Action.REMOVED and upload.id is not None:
+            history.mark_removed([upload.id], now or dt.datetime.now(dt.UTC))
+        yield outcome
