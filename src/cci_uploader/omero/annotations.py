@@ -7,9 +7,10 @@ from typing import Any
 
 import omero
 import omero.model
-from omero.rtypes import rlong, rstring
+from omero.rtypes import rstring
 
 from cci_uploader.omero import hql
+from cci_uploader.omero._query import find, project
 from cci_uploader.omero.connection import Connection, translate_errors
 
 # The namespace OMERO.web treats as editable "client" key-value pairs.
@@ -23,25 +24,19 @@ def tag_text(key: str, value: str) -> str:
 
 def existing_values(conn: Connection, key: str) -> list[str]:
     """Values already used for ``key`` in the working group, for the value picker."""
-    params = omero.sys.ParametersI()
-    params.add("ns", rstring(CLIENT_NS))
-    params.add("key", rstring(key))
-    params.add("group", rlong(conn.group_id))
-    with translate_errors("loading existing values"):
-        rows = conn.gateway.getQueryService().projection(
-            hql.VALUES_FOR_KEY, params, conn.gateway.SERVICE_OPTS
-        )
-    return sorted({row[0].getValue() for row in rows if row and row[0] is not None})
+    rows = project(
+        conn,
+        hql.VALUES_FOR_KEY,
+        "loading existing values",
+        ns=CLIENT_NS,
+        key=key,
+        group=conn.group_id,
+    )
+    return sorted({str(row[0]) for row in rows if row and row[0] is not None})
 
 
 def _tag_id(conn: Connection, text: str) -> int | None:
-    params = omero.sys.ParametersI()
-    params.add("text", rstring(text))
-    params.add("group", rlong(conn.group_id))
-    with translate_errors("looking up tags"):
-        found = conn.gateway.getQueryService().findAllByQuery(
-            hql.TAG_BY_TEXT, params, conn.gateway.SERVICE_OPTS
-        )
+    found = find(conn, hql.TAG_BY_TEXT, "looking up tags", text=text, group=conn.group_id)
     return int(found[0].getId().getValue()) if found else None
 
 

@@ -7,27 +7,18 @@ from typing import Any
 
 import omero
 import omero.model
-from omero.rtypes import rlong, rstring
+from omero.rtypes import rstring
 
 from cci_uploader.omero import hql
+from cci_uploader.omero._query import find
 from cci_uploader.omero.connection import Connection, translate_errors
 
 # Two workers must not both miss and both create the same container.
 _create_lock = threading.Lock()
 
 
-def _params(**values: int | str) -> Any:
-    params = omero.sys.ParametersI()
-    for key, value in values.items():
-        params.add(key, rlong(value) if isinstance(value, int) else rstring(value))
-    return params
-
-
 def _first_id(conn: Connection, query: str, **values: int | str) -> int | None:
-    with translate_errors("looking up containers"):
-        found = conn.gateway.getQueryService().findAllByQuery(
-            query, _params(**values), conn.gateway.SERVICE_OPTS
-        )
+    found = find(conn, query, "looking up containers", **values)
     return int(found[0].getId().getValue()) if found else None
 
 

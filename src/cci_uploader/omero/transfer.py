@@ -21,9 +21,10 @@ import omero
 import omero.cmd
 import omero.grid
 import omero.model
-from omero.rtypes import rbool, rlong, rstring
+from omero.rtypes import rbool, rstring
 
 from cci_uploader.omero import hql
+from cci_uploader.omero._query import project
 from cci_uploader.omero.connection import Connection, translate_errors
 from cci_uploader.omero.errors import ChecksumMismatch, ImportFailed, ImportTimeout
 
@@ -63,17 +64,17 @@ def find_duplicate(conn: Connection, path: Path, sha1: str, size: int) -> list[i
 
     A file with the same name but other content is not a duplicate.
     """
-    params = omero.sys.ParametersI()
-    params.add("name", rstring(path.name))
-    params.add("size", rlong(size))
-    params.add("hash", rstring(sha1))
-    params.add("hasher", rstring(HASHER))
-    params.add("group", rlong(conn.group_id))
-    with translate_errors("checking for duplicates"):
-        rows = conn.gateway.getQueryService().projection(
-            hql.DUPLICATE_IMAGES, params, conn.gateway.SERVICE_OPTS
-        )
-    return sorted({int(row[0].getValue()) for row in rows})
+    rows = project(
+        conn,
+        hql.DUPLICATE_IMAGES,
+        "checking for duplicates",
+        name=path.name,
+        size=size,
+        hash=sha1,
+        hasher=HASHER,
+        group=conn.group_id,
+    )
+    return sorted({int(row[0]) for row in rows})
 
 
 def _settings(dataset_id: int) -> Any:

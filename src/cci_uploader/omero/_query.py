@@ -1,0 +1,52 @@
+"""Run the app's parametrised HQL (from :mod:`.hql`) in the working group."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import omero
+from omero.rtypes import rlist, rlong, rstring, rtime
+
+from cci_uploader.omero.connection import Connection, translate_errors
+
+Value = int | str | dt.datetime | Iterable[int]
+
+
+def _rtype(value: Value) -> Any:
+    if isinstance(value, bool):
+        raise TypeError("HQL parameters take ids, text, times or id lists")
+    if isinstance(value, int):
+        return rlong(value)
+    if isinstance(value, str):
+        return rstring(value)
+    if isinstance(value, dt.datetime):
+        return rtime(int(value.timestamp() * 1000))
+    return rlist([rlong(i) for i in value])
+
+
+def parameters(**values: Value) -> Any:
+    """Build ``omero.sys.ParametersI`` from keyword values."""
+    params = omero.sys.ParametersI()
+    for key, value in values.items():
+        params.add(key, _rtype(value))
+    return params
+
+
+def find(conn: Connection, query: str, action: str, **values: Value) -> list[Any]:
+    """Objects returned by ``query`` (``IQuery.findAllByQuery``)."""
+    with translate_errors(action):
+        result: list[Any] = conn.gateway.getQueryService().findAllByQuery(
+            query, parameters(**values), conn.gateway.SERVICE_OPTS
+        )
+    return result
+
+
+def project(conn: Connection, query: str, action: str, **values: Value) -> list[list[Any]]:
+    """Rows of unwrapped values returned by a projection query."""
+    with translate_errors(action):
+        rows = conn.gateway.getQueryService().projection(
+            query, parameters(**values), conn.gateway.SERVICE_OPTS
+        )
+    return [[None if cell is None else cell.getValue() for cell in row] for row in rows]
