@@ -92,7 +92,11 @@ def test_expired_session_refuses_calls_and_rejoining(sandbox: SandboxServer, tok
             gateway.getAdminService().getEventContext()
     finally:
         gateway.close(hard=False)
-    assert not BlitzGateway(host=sandbox.address).connect(sUuid=token)
+    refused = BlitzGateway(host=sandbox.address)
+    try:
+        assert not refused.connect(sUuid=token)
+    finally:
+        refused.c.__del__()
 
 
 def test_soft_close_keeps_the_session(sandbox: SandboxServer, token: str) -> None:

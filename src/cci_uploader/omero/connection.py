@@ -167,6 +167,16 @@ class Connection:
             self.gateway.close(hard=False)
 
 
+def _discard(gateway: Any) -> None:
+    """Free a gateway that never joined a session (its Ice communicator included)."""
+    with contextlib.suppress(Exception):
+        gateway.close(hard=False)
+    client = getattr(gateway, "c", None)
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.__del__()
+
+
 def connect(server: str, token: str) -> Connection:
     """Join the OMERO session behind ``token`` on ``server``.
 
@@ -185,13 +195,13 @@ def connect(server: str, token: str) -> Connection:
     try:
         joined = gateway.connect(sUuid=token)
     except Ice.SyscallException as exc:  # refused, DNS, unreachable
+        _discard(gateway)
         raise ServerUnreachable(
             f"No OMERO server answered at {server}. Check the address in Settings "
             "and your network connection."
         ) from exc
     if not joined:
-        with contextlib.suppress(Exception):
-            gateway.close(hard=False)
+        _discard(gateway)
         raise LoginFailed(
             "OMERO did not accept the token: it is mistyped or has expired. "
             "Log in to OMERO.web, copy a fresh token and try again."
