@@ -103,3 +103,19 @@ def test_soft_close_keeps_the_session(sandbox: SandboxServer, token: str) -> Non
     _join(sandbox, token).close(hard=False)
     again = _join(sandbox, token)
     again.close(hard=False)
+
+
+def test_stored_file_hashes_in_order_and_out_of_order_writes() -> None:
+    import hashlib
+
+    from cci_uploader.sandbox.state import StoredFile
+
+    in_order, shuffled = StoredFile(), StoredFile()
+    for offset, part in ((0, b"abc"), (3, b"def"), (6, b"g")):
+        in_order.write(part, offset)
+    for offset, part in ((3, b"def"), (0, b"abc"), (6, b"g")):
+        shuffled.write(part, offset)
+    expected = hashlib.sha1(b"abcdefg").hexdigest()
+    assert in_order.hexdigest() == shuffled.hexdigest() == expected
+    assert in_order.data == shuffled.data == b"abcdefg"
+    assert shuffled.size == 7

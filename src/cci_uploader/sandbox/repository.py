@@ -112,7 +112,7 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
                 failing[index] = actual
             with state.lock:
                 ofile.setHash(rstring(actual))
-                ofile.setSize(rlong(len(stored.data)))
+                ofile.setSize(rlong(stored.size))
         if failing:
             raise omero.ChecksumValidationException(
                 serverStackTrace="",
@@ -204,7 +204,7 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         stored = state.files.pop(main.getId().getValue())
         for other in self._files[1:]:
             state.files.pop(other.getId().getValue(), None)
-        names = image_names(stored.data, main.getName().getValue())
+        names = image_names(stored, main.getName().getValue())
         pixels = []
         with state.lock:
             for name in names:
@@ -248,13 +248,13 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         self._ctx.registry.remove(current.id)
 
 
-def image_names(stored: bytearray, file_name: str) -> list[str]:
+def image_names(stored: StoredFile, file_name: str) -> list[str]:
     """Name images as OMERO does: the file name, plus ``[series]`` for multi-image files."""
     if not file_name.lower().endswith((".ome.tif", ".ome.tiff")):
         return [file_name]
     import tifffile
 
-    with tifffile.TiffFile(io.BytesIO(stored)) as tif:
+    with tifffile.TiffFile(io.BytesIO(stored.data)) as tif:
         xml = tif.ome_metadata
     if not xml:
         return [file_name]

@@ -65,31 +65,43 @@ class Session:
 class StoredFile:
     """An uploaded file's bytes, kept in memory like the rest of the stand-in's state.
 
-    ``sha1`` covers the first ``hashed`` bytes, updated as in-order chunks arrive.
+    In-order chunks are kept as received (no copying) and hashed as they
+    arrive; ``sha1`` covers the first ``hashed`` bytes.
     """
 
-    data: bytearray = field(default_factory=bytearray)
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
     sha1: hashlib._Hash = field(default_factory=hashlib.sha1)
     hashed: int = 0
 
     def write(self, data: bytes, position: int) -> None:
         """Store ``data`` at ``position``, hashing it if it continues the file."""
         end = position + len(data)
-        if position == len(self.data):
-            self.data += data
+        if position == self.size:
+            self.chunks.append(data)
         else:
-            if end > len(self.data):
-                self.data.extend(bytes(end - len(self.data)))
-            self.data[position:end] = data
+            whole = bytearray(self.data)
+            if end > len(whole):
+                whole.extend(bytes(end - len(whole)))
+            whole[position:end] = data
+            self.chunks = [bytes(whole)]
+        self.size = max(self.size, end)
         if position == self.hashed:
             self.sha1.update(data)
             self.hashed = end
         else:
             self.hashed = -1  # out of order: hash the whole file when asked
 
+    @property
+    def data(self) -> bytes:
+        """Everything received, in one piece."""
+        if len(self.chunks) > 1:
+            self.chunks = [b"".join(self.chunks)]
+        return self.chunks[0] if self.chunks else b""
+
     def hexdigest(self) -> str:
         """SHA-1 of everything received."""
-        if self.hashed == len(self.data):
+        if self.hashed == self.size:
             return self.sha1.hexdigest()
         return hashlib.sha1(self.data).hexdigest()
 
