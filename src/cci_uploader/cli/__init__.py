@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from cci_uploader import __version__
+from cci_uploader.cli.selftest import SelfTestAction
 from cci_uploader.logsetup import setup_logging
 
 # Each module adds its subcommands with ``register(subparsers)``.
@@ -30,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "--self-test",
+        action=SelfTestAction,
+        help="check this installation (formats, OMERO, the sandbox) and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMAND_MODULES:
         try:

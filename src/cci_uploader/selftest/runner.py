@@ -1,0 +1,221 @@
+"""The self-test's steps: each one runs, is timed and becomes one :class:`StepResult`.
+
+It proves an installation (above all a PyInstaller bundle, where a missing
+hidden import or data file shows only at run time) can do the app's work:
+every format plugin and omero-py import, the sandbox starts, and one
+generated file of each convertible format is converted and imported into it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from cci_uploader.selftest import samples
+
+log = logging.getLogger(__name__)
+
+# (label, writer) for each format that is converted before import.
+CONVERTIBLE: tuple[tuple[str, Callable[[Path], Path]], ...] = (
+    ("EMD", samples.write_emd),
+    ("EMI+SER", samples.write_emi_ser),
+    ("MRC+XML", samples.write_mrc_xml),
+    ("SmartSEM TIFF", samples.write_sem_tif),
+)
+
+
+class StepFailed(Exception):
+    """A step's outcome was wrong; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The outcome of one step."""
+
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+    def line(self) -> str:
+        """One line for the console and the log: ``PASS  name: detail (0.1 s)``."""
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail} ({self.seconds:.1f} s)"
+
+
+def _step(name: str, action: Callable[[], str]) -> StepResult:
+    started = time.perf_counter()
+    try:
+        detail = action()
+    except Exception as exc:  # every failure must become a FAIL line, whatever raised it
+        log.exception("self-test step failed: %s", name)
+        return StepResult(
+            name, False, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
+        )
+    return StepResult(name, True, detail, time.perf_counter() - started)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown version"
+
+
+def _import_plugin(name: str) -> str:
+    module = importlib.import_module(f"cci_uploader.formats.{name}")
+    return f"{module.NAME} ({', '.join(module.EXTENSIONS)})"
+
+
+def _import_omero() -> str:
+    for name in ("omero.all", "omero.clients", "omero.gateway", "omero.rtypes", "IcePy"):
+        importlib.import_module(name)
+    import Ice
+
+    return f"omero-py {_version('omero-py')}, Ice {Ice.stringVersion()}"
+
+
+class _Session:
+    """The sandbox and a connection to it, shared by the import steps."""
+
+    def __init__(self, stack: ExitStack, work: Path) -> None:
+        self.stack, self.work = stack, work
+        self.server: Any = None
+        self.conn: Any = None
+
+    def start(self) -> str:
+        from cci_uploader.sandbox import SandboxServer
+
+        self.server = self.stack.enter_context(SandboxServer(port=0))
+        return f"listening on {self.server.address}"
+
+    def connect(self) -> str:
+        from cci_uploader import omero as om
+        from cci_uploader.sandbox import DEMO_TOKEN
+
+        if self.server is None:
+            raise StepFailed("not tried: the sandbox did not start")
+        self.conn = om.connect(self.server.address, DEMO_TOKEN)
+        self.stack.callback(self.conn.close)
+        group = self.conn.switch_group(self.server.seed.lab_group.name)
+        return f"signed in with the demo token, group {group.name!r}"
+
+    def import_file(self, path: Path) -> str:
+        from cci_uploader.config import Config
+        from cci_uploader.pipeline import ImportQueue, Status
+        from cci_uploader.scan import scan_paths
+
+        if self.conn is None:
+            raise StepFailed("not tried: there is no connection to the sandbox")
+        (scan,) = scan_paths([path], Config())
+        if not scan.ok:
+            raise StepFailed(f"the scan refused it: {scan.reason}")
+        queue = ImportQueue([scan], [("Sample", "self-test")], work_dir=self.work / "queue")
+        for _event in queue.run(self.conn):
+            pass
+        (entry,) = queue.entries
+        if entry.status is not Status.UPLOADED or not entry.image_ids:
+            raise StepFailed(f"ended {entry.status.value}: {entry.message}")
+        stored = {image.id.val for image in self.server.objects("Image")}
+        missing = set(entry.image_ids) - stored
+        if missing:
+            raise StepFailed(f"image(s) {sorted(missing)} reported but not on the server")
+        ids = ", ".join(map(str, entry.image_ids))
+        return f"{scan.format} -> {scan.project} / {scan.dataset}, image {ids}"
+
+
+def _convert(path: Path, out_dir: Path) -> str:
+    import tifffile
+
+    from cci_uploader.formats import detect
+
+    module = detect(path)
+    if module is None or not module.CONVERTS:
+        raise StepFailed(f"no converting format plugin claims {path.name}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = module.convert(path, out_dir)
+    planes = 0
+    for output in outputs:
+        with tifffile.TiffFile(output) as tif:
+            if not tif.is_ome:
+                raise StepFailed(f"{output.name} is not an OME-TIFF")
+            planes += sum(len(series.pages) for series in tif.series)
+    names = ", ".join(p.name for p in outputs)
+    return f"{module.NAME} -> {names}, {planes} plane(s)"
+
+
+def _czi(folder: Path) -> str:
+    """CZI is imported unchanged, but its reader is Zeiss's native library: load it."""
+    from cci_uploader.formats import czi
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = samples.write_czi(folder)
+    if not czi.is_supported(path):
+        raise StepFailed(f"{path.name} written by pylibCZIrw is not recognised as CZI")
+    meta = czi.read_metadata(path)
+    return f"pylibCZIrw {_version('pylibCZIrw')} wrote and read {path.name}, {meta.images} image(s)"
+
+
+def _gui() -> str:
+    # Imported by name: the core must not import Qt (the import-linter contract).
+    importlib.import_module("cci_uploader.ui.app")
+    widgets: Any = importlib.import_module("PySide6.QtWidgets")
+    app = widgets.QApplication.instance() or widgets.QApplication([])
+    return f"PySide6 {_version('PySide6-Essentials')}, Qt platform {app.platformName()!r}"
+
+
+def _format_steps(
+    label: str, writer: Callable[[Path], Path], folder: Path, session: _Session
+) -> Iterator[StepResult]:
+    """Generate one file, convert it, then import it through the real queue."""
+    written: list[Path] = []
+
+    def generate() -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        written.append(writer(folder))
+        return ", ".join(sorted(p.name for p in folder.iterdir() if p.is_file()))
+
+    yield _step(f"{label}: generate", generate)
+    if written:
+        yield _step(f"{label}: read and convert", partial(_convert, written[0], folder / "out"))
+        yield _step(f"{label}: import", partial(session.import_file, written[0]))
+
+
+def run_self_test(work_dir: Path | None = None, gui: bool = True) -> Iterator[StepResult]:
+    """Run every step in order, yielding each result as soon as it is known.
+
+    Parameters
+    ----------
+    work_dir : Path, optional
+        Where the generated files go; a temporary folder (removed after) by default.
+    gui : bool
+        Also check that the Qt window's modules import and Qt starts.
+
+    Yields
+    ------
+    StepResult
+        One per step; a step whose precondition failed fails too, saying why.
+    """
+    for name in ("czi", "emd", "tia", "mrc", "sem_tif"):
+        yield _step(f"import format plugin {name}", partial(_import_plugin, name))
+    yield _step("import omero-py and Ice", _import_omero)
+    with ExitStack() as stack:
+        if work_dir is None:
+            work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cci-st-")))
+        session = _Session(stack, work_dir)
+        yield _step("start the sandbox", session.start)
+        yield _step("connect to the sandbox", session.connect)
+        for label, writer in CONVERTIBLE:
+            folder = work_dir / label.replace("+", "-").replace(" ", "-").lower()
+            yield from _format_steps(label, writer, folder, session)
+        yield _step("CZI: write and read with Zeiss's library", partial(_czi, work_dir / "czi"))
+    if gui:
+        yield _step("open the Qt GUI toolkit", _gui)
