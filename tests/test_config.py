@@ -57,7 +57,7 @@ default = "LSM 980"
     ("text", "message"),
     [
         ("[retention]\ndays = 0\n", "retention.days must be at least 1"),
-        ('[retention]\ndays = "28"\n', "retention.days must be a int"),
+        ('[retention]\ndays = "28"\n', "retention.days must be a whole number"),
         ('[annotations]\nkeys = "Sample"\n', "annotations.keys must be a list"),
         ("[omero\nserver = 1\n", "is not valid TOML"),
     ],

@@ -69,9 +69,12 @@ def config_paths() -> list[Path]:
     return paths
 
 
+_KINDS = {int: "a whole number", str: "text in quotes", list: "a list", dict: "a table"}
+
+
 def _expect(value: Any, kind: type, where: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{where} must be a {kind.__name__}, not {value!r}.")
+        raise ConfigError(f"{where} must be {_KINDS.get(kind, kind.__name__)}, not {value!r}.")
     return value
 
 
