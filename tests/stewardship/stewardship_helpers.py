@@ -39,3 +39,15 @@ def upload(
         e.message for e in queue.entries
     ]
     return queue
+
+
+def put_image(conn: om.Connection, folder: Path, name: str, project: str, dataset: str) -> int:
+    """Import a small file straight through the adapter; return its image id."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(name.encode() * 1000)
+    dataset_id = om.get_or_create_dataset(conn, om.get_or_create_project(conn, project), dataset)
+    *_, done = om.import_file(conn, [path], dataset_id)
+    assert isinstance(done, om.Imported)
+    [image_id] = done.image_ids
+    return image_id

@@ -218,10 +218,12 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
             if i.getFileset() is not None and _id(i.getFileset()) in wanted
         ]
         image_ids = {_id(i) for i in images}
-        for link_kind in ("DatasetImageLink", "ImageAnnotationLink"):
-            for link in state.all(link_kind):
-                if _id(link.getParent()) in image_ids:
-                    gone(link)
+        for link in state.all("DatasetImageLink"):  # Dataset -> Image
+            if _id(link.getChild()) in image_ids:
+                gone(link)
+        for link in state.all("ImageAnnotationLink"):  # Image -> annotation
+            if _id(link.getParent()) in image_ids:
+                gone(link)
         removed_links = set(deleted.get(_MODEL["ImageAnnotationLink"], []))
         still_linked = {
             _id(link.getChild())
