@@ -35,8 +35,10 @@ def make_window(
     def history(_: QWidget) -> None:
         outside.history_shown += 1
 
-    def make(sandbox_token: str | None = None) -> MainWindow:
-        config = Config(server=sandbox.address, web_url=WEB_URL, keys=("Sample", "Operator"))
+    def make(sandbox_token: str | None = None, server: str | None = None) -> MainWindow:
+        config = Config(
+            server=server or sandbox.address, web_url=WEB_URL, keys=("Sample", "Operator")
+        )
         window = MainWindow(
             config,
             settings,

@@ -139,9 +139,10 @@ def test_full_journey_then_second_import_is_orange(
         target = model.index(number, TARGET).data()
         assert target == f"{row.scan.project} / {row.scan.dataset}"
         assert model.index(number, STATUS).data() == f"Uploaded: uploaded to {target}"
-        assert model.index(number, STATUS).data(Qt.ItemDataRole.BackgroundRole) == COLOURS[
-            Status.UPLOADED
-        ]
+        assert (
+            model.index(number, STATUS).data(Qt.ItemDataRole.BackgroundRole)
+            == COLOURS[Status.UPLOADED]
+        )
         if row.scan.path.name in KNOWN_TARGETS:
             assert target == KNOWN_TARGETS[row.scan.path.name]
         # on the server: the right Project/Dataset, group, pairs, tags and Folder

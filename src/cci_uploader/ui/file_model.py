@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor
 
 from cci_uploader.pipeline import Status
 from cci_uploader.scan import ScanEntry
+from cci_uploader.ui.progress import human_bytes
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -55,16 +56,6 @@ FORMAT_LABELS = {
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
-
-
-def human_size(size: int) -> str:
-    """Bytes as ``12.3 MB`` (decimal units, as file managers show them)."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -247,7 +238,7 @@ class FileModel(QAbstractItemModel):
         if column == FORMAT:
             return FORMAT_LABELS.get(scan.format, scan.format)
         if column == SIZE:
-            return human_size(row.size)
+            return human_bytes(row.size)
         if column == MICROSCOPE:
             return scan.microscope or ""
         if column == ACQUIRED:

@@ -1,0 +1,97 @@
+"""The file model: Qt's model checks, O(1) row updates, colours beside status text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from cci_uploader.config import Config
+from cci_uploader.pipeline import Status
+from cci_uploader.ui import jobs
+from cci_uploader.ui.file_model import (
+    COLOURS,
+    COLUMNS,
+    FORMAT,
+    NAME,
+    PROGRESS,
+    SIZE,
+    STATUS,
+    TARGET,
+    FileModel,
+)
+
+
+def _filled(samples: Path, tmp_path: Path) -> FileModel:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not microscopy")
+    model = FileModel()
+    model.add(jobs.scan([samples, notes], Config()))
+    return model
+
+
+def test_qt_model_checks_pass_while_rows_are_added_updated_and_cleared(
+    qtmodeltester: ModelTester, samples: Path, tmp_path: Path
+) -> None:
+    model = FileModel()
+    qtmodeltester.check(model)
+    model.add(jobs.scan([samples / "tia", tmp_path], Config()))
+    qtmodeltester.check(model)
+    model.add(jobs.scan([samples / "czi"], Config()))
+    first = model.rows()[0].scan.path
+    model.update(first, Status.UPLOADING, "uploading", 10, 100)
+    qtmodeltester.check(model)
+    model.clear()
+    qtmodeltester.check(model)
+
+
+def test_columns_companions_and_refused_file(samples: Path, tmp_path: Path) -> None:
+    model = _filled(samples, tmp_path)
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(COLUMNS))] == [
+        "Name",
+        "Format",
+        "Size",
+        "Microscope",
+        "Acquired",
+        "Target (Project / Dataset)",
+        "Status",
+        "Progress",
+    ]
+    names = [model.index(r, NAME).data() for r in range(model.rowCount())]
+    assert len(names) == 14  # 13 sample entries and the lone unsupported file
+    mrc = model.index(names.index("Atlas_1.mrc"), NAME)
+    assert model.index(mrc.row(), FORMAT).data() == "MRC+XML"
+    assert model.rowCount(mrc) == 1
+    companion = model.index(0, NAME, mrc)
+    assert companion.data() == "Atlas_1.xml"
+    assert companion.parent() == mrc
+    assert model.index(mrc.row(), SIZE).data() == "2.1 MB"  # .mrc and .xml together
+    notes = names.index("notes.txt")
+    assert model.index(notes, STATUS).data().startswith("Error: notes.txt is not a supported")
+    assert model.index(notes, TARGET).data() == ""
+    assert model.index(notes, NAME).data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.ERROR]
+
+
+def test_an_update_touches_only_its_row(qtbot: QtBot, samples: Path, tmp_path: Path) -> None:
+    model = _filled(samples, tmp_path)
+    row = model.rows()[3]
+    changed: list[tuple[int, int, int, int]] = []
+
+    def record(top_left: QModelIndex, bottom_right: QModelIndex, *_: object) -> None:
+        changed.append(
+            (top_left.row(), top_left.column(), bottom_right.row(), bottom_right.column())
+        )
+
+    model.dataChanged.connect(record)
+    model.update(row.scan.path, Status.UPLOADING, "uploading", row.size // 2, row.size)
+    assert changed == [(3, 0, 3, len(COLUMNS) - 1)]
+    assert model.index(3, STATUS).data() == "Uploading: uploading"
+    assert model.index(3, PROGRESS).data() == "50 %"
+    assert model.index(3, NAME).data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.UPLOADING]
+    assert model.index(2, NAME).data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.PENDING]
+
+
+def test_every_status_has_its_own_colour_and_label() -> None:
+    assert len({c.name() for c in COLOURS.values()}) == len(Status)
