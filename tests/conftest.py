@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,18 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CCI_OMERO_TOKEN", raising=False)
     monkeypatch.delenv("CCI_UPLOADER_CONFIG", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _isolated_trash(_isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The recycle bin under the test's folder: send2trash reads its location at import."""
+    import send2trash.plat_other as trash
+
+    data = _isolated_dirs / "data"
+    monkeypatch.setattr(trash, "XDG_DATA_HOME", os.fsencode(data))
+    monkeypatch.setattr(trash, "HOMETRASH_B", os.fsencode(data / "Trash"))
+    monkeypatch.setattr(trash, "HOMETRASH", str(data / "Trash"))
+    return data / "Trash"
 
 
 @pytest.fixture

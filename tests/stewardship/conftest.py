@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stewardship_helpers import Clock
 
 from cci_uploader import omero as om
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.stewardship.history import History
-
-
-class Clock:
-    """The stand-in's "now": real time, moved by tests instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.real = dt.datetime.now(dt.UTC)
-        self.now = self.real
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def days_ago(self, days: float) -> None:
-        self.now = self.real - dt.timedelta(days=days)
 
 
 @pytest.fixture
@@ -52,13 +37,6 @@ def history(tmp_path: Path) -> History:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_trash(_isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The recycle bin under the test's folder: send2trash reads its location at import."""
-    import send2trash.plat_other as trash
-
-    data = _isolated_dirs / "data"
+def _home_beside_trash(_isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """send2trash uses the home trash only for files on the home's device: make it ours."""
     monkeypatch.setenv("HOME", str(_isolated_dirs))
-    monkeypatch.setattr(trash, "XDG_DATA_HOME", os.fsencode(data))
-    monkeypatch.setattr(trash, "HOMETRASH_B", os.fsencode(data / "Trash"))
-    monkeypatch.setattr(trash, "HOMETRASH", str(data / "Trash"))
-    return data / "Trash"

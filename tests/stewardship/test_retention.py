@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import put_image
+from stewardship_helpers import Clock, put_image
 
 from cci_uploader import omero as om
 from cci_uploader.omero.retention import DeleteFailed, delete_filesets, old_images
@@ -17,7 +17,6 @@ from cci_uploader.stewardship.reminder import (
     group_images,
     web_link,
 )
-from conftest import Clock
 
 
 @pytest.fixture

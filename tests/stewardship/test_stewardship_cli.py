@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import TIA, copy_samples, czi_copy, put_image, upload
+from stewardship_helpers import TIA, Clock, copy_samples, czi_copy, put_image, upload
 
 from cci_uploader import omero as om
 from cci_uploader.cli import main
@@ -18,7 +18,6 @@ from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.retention import delete_filesets
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.stewardship.history import History
-from conftest import Clock
 
 
 @pytest.fixture

@@ -340,3 +340,34 @@ def write_csv(uploads: Sequence[Upload], out: IO[str]) -> None:
     writer.writeheader()
     for upload in uploads:
         writer.writerow(csv_row(upload))
+
+
+# Status filters the History window and ``history`` offer, beyond the record's own status.
+REMOVED, STILL_HERE = "local copy removed", "local copy still here"
+STATUS_FILTERS = (UPLOADED, DUPLICATE, REMOVED, STILL_HERE)
+
+
+def select(
+    uploads: Sequence[Upload],
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    status: str | None = None,
+) -> list[Upload]:
+    """Uploads on or after ``since`` and on or before ``until`` (local dates) with ``status``.
+
+    ``status`` is a record status or one of :data:`REMOVED` and :data:`STILL_HERE`.
+    """
+    chosen = []
+    for upload in uploads:
+        day = upload.time.astimezone().date()
+        if (since and day < since) or (until and day > until):
+            continue
+        if status in (UPLOADED, DUPLICATE) and upload.status != status:
+            continue
+        if (status == REMOVED and upload.removed is None) or (
+            status == STILL_HERE and upload.removed is not None
+        ):
+            continue
+        chosen.append(upload)
+    return chosen

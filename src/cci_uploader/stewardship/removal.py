@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -138,7 +138,7 @@ def remove_local_copies(
     mode: str = "recycle",
     dry_run: bool = False,
     now: dt.datetime | None = None,
-) -> Iterator[Outcome]:
+) -> Generator[Outcome, None, None]:
     """Check each upload and remove its verified local sources, yielding an outcome each.
 
     Closing the generator between yields stops before the next upload.
