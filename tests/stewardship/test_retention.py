@@ -6,16 +6,18 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import Clock, put_image
+from stewardship_helpers import Clock, copy_samples, put_image, upload
 
 from cci_uploader import omero as om
 from cci_uploader.omero.retention import DeleteFailed, delete_filesets, old_images
 from cci_uploader.sandbox import SandboxServer
+from cci_uploader.stewardship.history import History
 from cci_uploader.stewardship.reminder import (
     describe_deletion,
     filesets_by_group,
     group_images,
     web_link,
+    whole_filesets,
 )
 
 
@@ -111,3 +113,24 @@ def test_someone_elses_fileset_is_refused_and_nothing_is_deleted(
     with pytest.raises(DeleteFailed, match="not permitted"):
         delete_filesets(conn, {sandbox.seed.other_group.id: [theirs]})
     assert len(sandbox.objects("Image")) == before
+
+
+def test_a_multi_image_fileset_goes_whole(
+    conn: om.Connection, clock: Clock, samples: Path, tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    [emd] = copy_samples(samples, tmp_path / "emd", "emd/fei_example_dpc_titles.emd")
+    clock.days_ago(40)
+    upload(conn, History(tmp_path / "h.sqlite3"), emd)
+    clock.days_ago(0)
+    images = old_images(conn, 28)
+    by_fileset: dict[int, list[int]] = {}
+    for image in images:
+        by_fileset.setdefault(image.fileset_id, []).append(image.image_id)
+    shared = next(ids for ids in by_fileset.values() if len(ids) > 1)
+    first = next(i for i in images if i.image_id == shared[0])
+    doomed = whole_filesets([first], images)
+    assert sorted(i.image_id for i in doomed) == sorted(shared)
+    result = delete_filesets(conn, filesets_by_group(doomed))
+    assert sorted(result.image_ids) == sorted(shared)
+    left = {i.getId().getValue() for i in sandbox.objects("Image")}
+    assert left == {i.image_id for i in images} - set(shared)

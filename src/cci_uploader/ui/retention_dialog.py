@@ -141,6 +141,7 @@ class RetentionDialog(QDialog):
     def _show(self, images: Sequence[OldImage]) -> None:
         self.images = list(images)
         self.model = build_model(self.images, self)
+        self.model.itemChanged.connect(self._on_item_changed)
         self.tree.setModel(self.model)
         self.tree.expandAll()
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -152,6 +153,15 @@ class RetentionDialog(QDialog):
         )
         self.delete_button.setEnabled(bool(self.images))
         self.open_button.setEnabled(bool(self.images))
+
+    def _on_item_changed(self, item: QStandardItem) -> None:
+        # Ticking a Dataset row ticks all of its images (Qt only propagates upwards).
+        state = item.checkState()
+        if item.hasChildren() and state != Qt.CheckState.PartiallyChecked:
+            for row in range(item.rowCount()):
+                child = item.child(row, 0)
+                if child.checkState() != state:
+                    child.setCheckState(state)
 
     def checked_images(self) -> list[OldImage]:
         """Images whose box is ticked (ticking a Dataset ticks all of its images)."""
