@@ -50,7 +50,7 @@ def build_model(images: Sequence[OldImage], parent: QWidget | None = None) -> QS
     for group in group_images(images):
         top = QStandardItem(f"{group.group} / {group.project} / {group.dataset}")
         top.setCheckable(True)
-        top.setAutoTristate(True)
+        top.setUserTristate(False)
         top.setEditable(False)
         for image in group.images:
             item = QStandardItem(image.name)
@@ -155,13 +155,19 @@ class RetentionDialog(QDialog):
         self.open_button.setEnabled(bool(self.images))
 
     def _on_item_changed(self, item: QStandardItem) -> None:
-        # Ticking a Dataset row ticks all of its images (Qt only propagates upwards).
+        # A Dataset row and its images tick together, both ways.
         state = item.checkState()
         if item.hasChildren() and state != Qt.CheckState.PartiallyChecked:
             for row in range(item.rowCount()):
                 child = item.child(row, 0)
                 if child.checkState() != state:
                     child.setCheckState(state)
+        parent = item.parent()
+        if parent is not None and item.column() == 0:
+            states = {parent.child(r, 0).checkState() for r in range(parent.rowCount())}
+            summary = states.pop() if len(states) == 1 else Qt.CheckState.PartiallyChecked
+            if parent.checkState() != summary:
+                parent.setCheckState(summary)
 
     def checked_images(self) -> list[OldImage]:
         """Images whose box is ticked (ticking a Dataset ticks all of its images)."""
