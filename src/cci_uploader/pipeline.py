@@ -111,7 +111,8 @@ class ImportQueue:
         Where converted files are written: by default the app's cache folder,
         never next to the source.  They are deleted once the entry is done.
     history : History, optional
-        Where each upload is recorded the moment it is verified and imported.
+        Where each upload is recorded the moment it is verified and imported;
+        the user's upload history unless ``record_history`` is False.
     """
 
     def __init__(
@@ -121,6 +122,7 @@ class ImportQueue:
         work_dir: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
         history: History | None = None,
+        record_history: bool = True,
     ) -> None:
         self.entries: list[QueueEntry] = []
         self.add(scans, pairs)
@@ -128,7 +130,7 @@ class ImportQueue:
             work_dir or Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "converted"
         )
         self._chunk_size = chunk_size
-        self._history = history
+        self._history = history or (History() if record_history else None)
         self._cancelled = False
         self._connection_broken = False
 

@@ -147,3 +147,17 @@ def test_the_history_csv_is_never_uploaded(samples: Path, tmp_path: Path, histor
     assert "not a supported microscope file" in (picked.reason or "")
     queue = ImportQueue([picked], [], history=history)
     assert queue.entries[0].status is Status.ERROR  # refused before any upload
+
+
+def test_every_queue_records_in_the_users_history_unless_told_not_to(
+    conn: om.Connection, samples: Path, tmp_path: Path
+) -> None:
+    quiet = ImportQueue(
+        scan_paths([czi_copy(samples, tmp_path, 1)], Config()), [], record_history=False
+    )
+    list(quiet.run(conn))
+    assert not history_path().exists()
+    path = czi_copy(samples, tmp_path, 2)
+    queue = ImportQueue(scan_paths([path], Config()), [])  # as the GUI and the CLI make it
+    list(queue.run(conn))
+    assert [u.main for u in History().uploads()] == [path.resolve()]
