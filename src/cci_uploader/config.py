@@ -114,8 +114,8 @@ def _merge(values: dict[str, Any], data: dict[str, Any], source: Path) -> None:
         mode = _expect(cleanup["delete_mode"], str, where("cleanup.delete_mode"))
         if mode not in DELETE_MODES:
             raise ConfigError(
-                f"{where('cleanup.delete_mode')} must be \"recycle\" (to the recycle bin) or "
-                f"\"delete\" (removed for good), not {mode!r}."
+                f'{where("cleanup.delete_mode")} must be "recycle" (to the recycle bin) or '
+                f'"delete" (removed for good), not {mode!r}.'
             )
         values["delete_mode"] = mode
 
