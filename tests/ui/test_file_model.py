@@ -21,6 +21,8 @@ from cci_uploader.ui.file_model import (
     STATUS,
     TARGET,
     FileModel,
+    Row,
+    status_text,
 )
 
 
@@ -85,9 +87,9 @@ def test_an_update_touches_only_its_row(qtbot: QtBot, samples: Path, tmp_path: P
         )
 
     model.dataChanged.connect(record)
-    model.update(row.scan.path, Status.UPLOADING, "uploading", row.size // 2, row.size)
+    model.update(row.scan.path, Status.UPLOADING, "OMERO is importing", row.size // 2, row.size)
     assert changed == [(3, 0, 3, len(COLUMNS) - 1)]
-    assert model.index(3, STATUS).data() == "Uploading: uploading"
+    assert model.index(3, STATUS).data() == "Uploading: OMERO is importing"
     assert model.index(3, PROGRESS).data() == "50 %"
     assert model.index(3, NAME).data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.UPLOADING]
     assert model.index(2, NAME).data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.PENDING]
@@ -95,3 +97,24 @@ def test_an_update_touches_only_its_row(qtbot: QtBot, samples: Path, tmp_path: P
 
 def test_every_status_has_its_own_colour_and_label() -> None:
     assert len({c.name() for c in COLOURS.values()}) == len(Status)
+
+
+def test_status_text_never_repeats_the_status_word(samples: Path) -> None:
+    [(scan, size)] = jobs.scan([samples / "czi" / "tiles_z.czi"], Config())
+    cases = [
+        (Status.UPLOADING, "uploading", (), "Uploading"),
+        (Status.QUEUED, "waiting", (), "Queued: waiting"),
+        (Status.UPLOADED, "uploaded to A / B", (7,), "Uploaded (image 7)"),
+        (Status.UPLOADED, "uploaded to A / B", (7, 9, 11), "Uploaded (3 images, 7–11)"),
+        (
+            Status.DUPLICATE,
+            "already on the server (image 5)",
+            (5,),
+            "Already on the server (image 5)",
+        ),
+        (Status.ERROR, "the server said no", (), "Error: the server said no"),
+        (Status.PENDING, "", (), "Pending"),
+    ]
+    for status, message, ids, expected in cases:
+        row = Row(scan, size, status, message, image_ids=ids)
+        assert status_text(row) == expected

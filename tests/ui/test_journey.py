@@ -138,7 +138,13 @@ def test_full_journey_then_second_import_is_orange(
     for number, row in enumerate(model.rows()):
         target = model.index(number, TARGET).data()
         assert target == f"{row.scan.project} / {row.scan.dataset}"
-        assert model.index(number, STATUS).data() == f"Uploaded: uploaded to {target}"
+        ids = row.image_ids
+        assert model.index(number, STATUS).data() == (
+            f"Uploaded (image {ids[0]})"
+            if len(ids) == 1
+            else f"Uploaded ({len(ids)} images, {ids[0]}–{ids[-1]})"
+        )
+        assert row.message == f"uploaded to {target}"
         assert (
             model.index(number, STATUS).data(Qt.ItemDataRole.BackgroundRole)
             == COLOURS[Status.UPLOADED]
@@ -179,7 +185,7 @@ def test_full_journey_then_second_import_is_orange(
     assert statuses(window) == [Status.DUPLICATE] * SAMPLE_ENTRIES
     for number in range(SAMPLE_ENTRIES):
         status = model.index(number, STATUS)
-        assert status.data().startswith("Already on the server: already on the server (image ")
+        assert status.data().startswith("Already on the server (image ")
         assert status.data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.DUPLICATE]
     assert len(sandbox.objects("Image")) == uploaded_images
 

@@ -58,6 +58,21 @@ IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
+def status_text(row: Row) -> str:
+    """The Status column: the status in words, then what happened, without repeating it."""
+    label, message = LABELS[row.status], row.message
+    if row.status is Status.UPLOADED and row.image_ids:
+        ids = row.image_ids
+        if len(ids) == 1:
+            return f"Uploaded (image {ids[0]})"
+        return f"Uploaded ({len(ids)} images, {ids[0]}–{ids[-1]})"
+    if not message:
+        return label
+    if message.lower().startswith(label.lower()):
+        return message[0].upper() + message[1:]
+    return f"{label}: {message}"
+
+
 @dataclass
 class Row:
     """A top-level row: a scanned file and what the queue says about it."""
@@ -246,9 +261,9 @@ class FileModel(QAbstractItemModel):
         if column == TARGET:
             return f"{scan.project} / {scan.dataset}" if scan.ok else ""
         if column == STATUS:
-            return f"{LABELS[row.status]}: {row.message}" if row.message else LABELS[row.status]
+            return status_text(row)
         if column == PROGRESS:
-            return f"{row.progress} %" if scan.ok else ""
+            return f"{row.progress} %" if scan.ok and row.status is not Status.ERROR else ""
         return ""
 
     @staticmethod

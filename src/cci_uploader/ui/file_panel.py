@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTreeView,
     QVBoxLayout,
@@ -20,16 +22,20 @@ from PySide6.QtWidgets import (
 from cci_uploader.pipeline import Status
 from cci_uploader.ui.file_model import (
     IMAGE_ID_ROLE,
+    MICROSCOPE,
     NAME,
     PROGRESS,
     STATUS,
     STATUS_ROLE,
     TARGET,
     FileModel,
+    status_text,
 )
-from cci_uploader.ui.progress_delegate import ProgressDelegate
+from cci_uploader.ui.progress_delegate import RowDelegate
 
 FilePicker = Callable[[QWidget], list[Path]]
+# Widest a column grows on its own, so that the Status column keeps room.
+CAPS = {NAME: 260, MICROSCOPE: 240, TARGET: 400}
 
 
 def pick_files(parent: QWidget) -> list[Path]:
@@ -78,12 +84,17 @@ class FilePanel(QWidget):
         self.view.setAlternatingRowColors(False)
         self.view.setUniformRowHeights(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.view))
+        self.view.setItemDelegate(RowDelegate(self.view))
         header = self.view.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(PROGRESS, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(PROGRESS, 96)
         header.setMinimumSectionSize(60)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view.setWordWrap(False)
         self.view.setToolTip(
             "Drop files or folders here. Double-click a green row to open it in OMERO.web."
@@ -98,12 +109,19 @@ class FilePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.details)
 
         self.add_files_button.clicked.connect(self._on_add_files_clicked)
         self.add_folder_button.clicked.connect(self._on_add_folder_clicked)
         self.clear_button.clicked.connect(self._on_clear_clicked)
         self.view.doubleClicked.connect(self._on_double_clicked)
         model.rowsInserted.connect(self._on_rows_inserted)
+        model.dataChanged.connect(self._on_data_changed)
+        model.modelReset.connect(self._on_model_reset)
+        selection = self.view.selectionModel()
+        selection.currentChanged.connect(self._on_current_changed)
+        self._on_model_reset()
+        self._fit_columns()
 
     def set_editable(self, editable: bool) -> None:
         """Adding and clearing wait while the queue runs."""
@@ -131,5 +149,31 @@ class FilePanel(QWidget):
 
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():
-            self.view.resizeColumnToContents(NAME)
-            self.view.resizeColumnToContents(TARGET)
+            self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Fit each column before Status to its title and text, up to its cap."""
+        header = self.view.header()
+        for column in range(STATUS):
+            width = max(self.view.sizeHintForColumn(column), header.sectionSizeHint(column))
+            header.resizeSection(column, min(width + 8, CAPS.get(column, width + 8)))
+
+    def _show_details(self, index: QModelIndex) -> None:
+        row = self.model.row_at(index)
+        if row is None:
+            self._on_model_reset()
+            return
+        self.details.setText(
+            f"<b>{html.escape(row.scan.path.name)}</b>: {html.escape(status_text(row))}"
+        )
+
+    def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._show_details(current)
+
+    def _on_data_changed(self, top_left: QModelIndex, *_: object) -> None:
+        current = self.view.currentIndex()
+        if current.isValid() and self.model.row_at(current) is self.model.row_at(top_left):
+            self._show_details(current)
+
+    def _on_model_reset(self) -> None:
+        self.details.setText("Select a row to read its full status here.")

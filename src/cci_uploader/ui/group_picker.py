@@ -18,6 +18,7 @@ class GroupPicker(QWidget):
         self.combo = QComboBox()
         self.combo.setMinimumContentsLength(18)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.setPlaceholderText("connect to list your groups")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Group:"))

@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self._build_layout(sandbox_token)
         self._build_menus()
         self.setAcceptDrops(True)
-        self.resize(1280, 760)
+        self.resize(1440, 880)
 
     def _build_layout(self, sandbox_token: str | None) -> None:
         central = QWidget()

@@ -128,6 +128,7 @@ class PairsEditor(QWidget):
     def _render(self) -> None:
         while (item := self.list_layout.takeAt(0)) is not None:
             if widget := item.widget():
+                widget.hide()
                 widget.deleteLater()
         if not self._pairs:
             hint = QLabel("No pairs yet: every image of the batch gets the pairs listed here.")
@@ -142,4 +143,4 @@ class PairsEditor(QWidget):
             remove.clicked.connect(lambda _=False, p=(key, value): self._on_remove_clicked(p))
             self.list_layout.addWidget(label, number, 0)
             self.list_layout.addWidget(remove, number, 1)
-        self.list_layout.setColumnStretch(0, 1)
+        self.list_layout.setColumnStretch(2, 1)

@@ -1,9 +1,9 @@
-"""Draws the Progress column as a bar with its percentage."""
+"""Draws rows so their status colour survives selection, and Progress as a bar."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -12,9 +12,16 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+ROW_HEIGHT = 22
+SELECTION_TINT = QColor(31, 78, 121, 45)
+SELECTION_EDGE = QColor(31, 78, 121)
 
-class ProgressDelegate(QStyledItemDelegate):
-    """A progress bar for cells whose text is ``NN %``; other cells as usual."""
+
+class RowDelegate(QStyledItemDelegate):
+    """Keeps the status colour of a selected row visible: a tint, not a solid highlight.
+
+    Cells whose text is ``NN %`` are drawn as a progress bar.
+    """
 
     def paint(
         self,
@@ -22,11 +29,27 @@ class ProgressDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        """Paint the row colour, then a bar over it."""
+        """Paint the row colour and text (or bar), then the selection tint."""
+        plain = QStyleOptionViewItem(option)
+        selected = bool(plain.state & QStyle.StateFlag.State_Selected)
+        plain.state &= ~QStyle.StateFlag.State_Selected
         text = index.data(Qt.ItemDataRole.DisplayRole)
-        if not isinstance(text, str) or not text.endswith("%"):
-            super().paint(painter, option, index)
-            return
+        if isinstance(text, str) and text.endswith("%"):
+            self._paint_bar(painter, plain, index, text)
+        else:
+            super().paint(painter, plain, index)
+        if selected:
+            rect = option.rect
+            painter.fillRect(rect, SELECTION_TINT)
+            painter.fillRect(rect.x(), rect.bottom() - 1, rect.width(), 2, SELECTION_EDGE)
+
+    @staticmethod
+    def _paint_bar(
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+        text: str,
+    ) -> None:
         background = index.data(Qt.ItemDataRole.BackgroundRole)
         if background is not None:
             painter.fillRect(option.rect, background)
@@ -36,12 +59,12 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = int(text.rstrip(" %"))
         bar.text = text
         bar.textVisible = True
-        bar.state = QStyle.StateFlag.State_Enabled
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
         QApplication.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
-        """Wide enough for ``100 %``."""
+        """Wide enough for ``100 %``, tall enough for the bar's text."""
         hint = super().sizeHint(option, index)
-        return QSize(max(hint.width(), 90), hint.height())
+        return QSize(max(hint.width(), 90), max(hint.height(), ROW_HEIGHT))
