@@ -53,6 +53,14 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
+def _mtime(path: Path) -> float:
+    """Modification time; a file that vanished meanwhile counts as new (it is left alone)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
 def _latest_uploads(history: History) -> dict[Path, Upload]:
     """Source path -> the newest upload of it whose local copy was not removed yet."""
     latest: dict[Path, Upload] = {}
@@ -93,7 +101,7 @@ def plan(
     """Yield a verdict per group of old files (and, last, the count of younger files)."""
     cutoff = (now - dt.timedelta(days=settings.older_than_days)).timestamp()
     files = _walk(settings.root)
-    old = {p.resolve() for p in files if p.stat().st_mtime < cutoff}
+    old = {p.resolve() for p in files if _mtime(p) < cutoff}
     latest = _latest_uploads(history)
     handled: set[Path] = set()
     young = len(files) - len(old)
