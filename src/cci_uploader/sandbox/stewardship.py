@@ -188,6 +188,14 @@ _MODEL = {
 }
 
 
+def _refused(what: str) -> Any:
+    return omero.cmd.ERR(
+        category="stand-in",
+        name="not-implemented",
+        parameters={"message": not_supported(what).message},
+    )
+
+
 def _err(name: str, message: str) -> Any:
     return omero.cmd.ERR(category="graph", name=name, parameters={"message": message})
 
@@ -251,12 +259,15 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
 
 def submit(ctx: ClientContext, request: Any) -> Any:
     """Run an ``omero.cmd`` request and return a handle proxy holding its response."""
+    # ``submit`` declares no exceptions (Ice would hide ours): refusals are ERR responses.
+    targets = dict(getattr(request, "targetObjects", None) or {})
     if not isinstance(request, omero.cmd.Delete2):
-        raise not_supported(f"the command {type(request).__name__}")
-    targets = dict(request.targetObjects or {})
-    if set(targets) != {"Fileset"} or request.childOptions:
-        raise not_supported(f"Delete2 of {sorted(targets)} or with child options")
-    response = _delete_filesets(ctx, [int(i) for i in targets["Fileset"]], bool(request.dryRun))
+        response = _refused(f"the command {type(request).__name__}")
+    elif set(targets) != {"Fileset"} or request.childOptions:
+        response = _refused(f"Delete2 of {sorted(targets)} or with child options")
+    else:
+        ids = [int(i) for i in targets["Fileset"]]
+        response = _delete_filesets(ctx, ids, bool(request.dryRun))
     handle = DoneHandle(ctx, response)
     return omero.cmd.HandlePrx.uncheckedCast(ctx.registry.add(handle, ctx.session, ctx.category))
 
