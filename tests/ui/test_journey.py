@@ -189,6 +189,10 @@ def test_full_journey_then_second_import_is_orange(
         assert status.data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.DUPLICATE]
     assert len(sandbox.objects("Image")) == uploaded_images
 
+    # the token is held in memory only: the remembered settings never contain it
+    settings.qsettings.sync()
+    assert token not in Path(settings.qsettings.fileName()).read_text()
+
     # the next window remembers the group (per server) and the pairs
     again = make_window()
     assert again.pairs_editor.pairs() == [("Sample", "Mouse 7")]

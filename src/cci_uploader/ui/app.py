@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from cci_uploader.config import Config, load_config
+from cci_uploader.config import Config, ConfigError, load_config
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.settings import AppSettings, default_settings_path
 
@@ -67,7 +67,11 @@ def run(sandbox: bool, log_path: Path, started: float) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("CCI OMERO Uploader")
-    config = load_config()
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        QMessageBox.critical(None, "The facility config has an error", str(exc))
+        return 1
     settings = AppSettings(default_settings_path())
     with _sandbox(sandbox) as server:
         window = build_window(config, settings, log_path, server)

@@ -13,7 +13,14 @@ from pathlib import Path
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.logsetup import register_secret
-from cci_uploader.pipeline import EntryChanged, ImportQueue, QueueDone, SessionLost, Status
+from cci_uploader.pipeline import (
+    EntryChanged,
+    ImportQueue,
+    QueueDone,
+    QueueEntry,
+    SessionLost,
+    Status,
+)
 from cci_uploader.scan import ScanEntry, scan_paths
 
 
@@ -88,3 +95,14 @@ def run_queue(
             yield event
         elif isinstance(event, QueueDone):
             return
+
+
+def summary(entries: Sequence[QueueEntry]) -> str:
+    """One sentence on how a run ended."""
+    counts = dict.fromkeys(Status, 0)
+    for entry in entries:
+        counts[entry.status] += 1
+    return (
+        f"Done: {counts[Status.UPLOADED]} uploaded, {counts[Status.DUPLICATE]} already on "
+        f"the server, {counts[Status.ERROR]} with errors, {counts[Status.PENDING]} not started."
+    )

@@ -25,6 +25,7 @@ from cci_uploader.ui.connection_bar import ConnectionBar
 from cci_uploader.ui.file_model import FileModel
 from cci_uploader.ui.file_panel import FilePanel, FilePicker, pick_files, pick_folder
 from cci_uploader.ui.group_picker import GroupPicker
+from cci_uploader.ui.history_window import show_history_window
 from cci_uploader.ui.pairs_editor import PairsEditor
 from cci_uploader.ui.progress import ProgressMeter
 from cci_uploader.ui.session import UploadSession
@@ -38,15 +39,6 @@ USER_GUIDE = Path(__file__).resolve().parents[3] / "docs" / "user-guide.md"
 def open_in_browser(url: str) -> None:
     """Open ``url`` with the system's browser."""
     QDesktopServices.openUrl(QUrl(url))
-
-
-def show_history_placeholder(parent: QWidget) -> None:
-    """Stand-in for the upload history window, which comes with the data-stewardship work."""
-    QMessageBox.information(
-        parent,
-        "Upload history",
-        "The upload history is not available in this version yet.",
-    )
 
 
 class MainWindow(QMainWindow):
@@ -75,7 +67,7 @@ class MainWindow(QMainWindow):
         open_url: Callable[[str], None] = open_in_browser,
         choose_files: FilePicker = pick_files,
         choose_folder: FilePicker = pick_folder,
-        show_history: Callable[[QWidget], None] = show_history_placeholder,
+        show_history: Callable[[QWidget], object] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -168,7 +160,15 @@ class MainWindow(QMainWindow):
             self.session.apply_settings(server, web_url, token_url)
 
     def _on_history_triggered(self) -> None:
-        self._show_history(self)
+        if self._show_history is not None:
+            self._show_history(self)
+            return
+        self.history_window = show_history_window(
+            self,
+            config=self.session.config,
+            connection=lambda: self.session.conn,
+            tasks=self.session.tasks,
+        )
 
     def _on_guide_triggered(self) -> None:
         self._open_url(QUrl.fromLocalFile(str(USER_GUIDE)).toString())

@@ -26,6 +26,7 @@ from cci_uploader.ui.file_panel import FilePanel
 from cci_uploader.ui.group_picker import GroupPicker
 from cci_uploader.ui.pairs_editor import PairsEditor
 from cci_uploader.ui.progress import ProgressMeter
+from cci_uploader.ui.retention_dialog import remind_if_old_images
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.status_line import StatusLine
 from cci_uploader.ui.tasks import ServerTasks, run_in_background
@@ -78,6 +79,7 @@ class UploadSession(QObject):
         self.running = False
         self.scanning = 0
         self.token_dialog: TokenDialog | None = None
+        self._reminded = False
 
         connection_bar.connect_requested.connect(self._on_connect_requested)
         connection_bar.token_page_requested.connect(self._on_token_page_requested)
@@ -104,8 +106,10 @@ class UploadSession(QObject):
     def _refresh_actions(self) -> None:
         rows = self.model.rows()
         can_import = self.conn is not None and any(r.scan.ok for r in rows) and not self.scanning
-        failed = self.queue is not None and any(
-            e.status is Status.ERROR and not e.refused for e in self.queue.entries
+        failed = (
+            self.conn is not None
+            and self.queue is not None
+            and any(e.status is Status.ERROR and not e.refused for e in self.queue.entries)
         )
         if self.running:
             hint = "Uploading… you can keep working; Cancel stops after the current chunk."
@@ -153,16 +157,27 @@ class UploadSession(QObject):
 
     def _on_joined(self, joined: jobs.Joined) -> None:
         self._replace_connection(joined.conn)
+        if not self._reminded:  # the 4-week reminder, once per run of the app
+            self._reminded = True
+            remind_if_old_images(
+                self._window,
+                conn=joined.conn,
+                config=self.config,
+                tasks=self.tasks,
+                open_url=self._open_url,
+            )
         preferred = self.settings.last_group(self.config.server)
         self.group_picker.set_groups(joined.groups, preferred)
         self._refresh_actions()
 
     def _on_join_failed(self, exc: BaseException) -> None:
-        self.connection_bar.set_disconnected(self._explain(exc))
+        # A malformed server address (Settings) raises ValueError with a plain message.
+        message = str(exc) if isinstance(exc, ValueError) else self._explain(exc)
+        self.connection_bar.set_disconnected(message)
         if self.conn is not None:
             self.connection_bar.set_connected(self.conn.user_name, self.config.server)
             self.connection_bar.state_label.setText(
-                f"{self._explain(exc)} Still connected as {self.conn.user_name}."
+                f"{message} Still connected as {self.conn.user_name}."
             )
         self._refresh_actions()
 
@@ -316,13 +331,7 @@ class UploadSession(QObject):
             self.status_line.show_text("Paused: waiting for a new token.")
             return
         assert self.queue is not None
-        counts = {s: 0 for s in Status}
-        for entry in self.queue.entries:
-            counts[entry.status] += 1
-        self.status_line.show_text(
-            f"Done: {counts[Status.UPLOADED]} uploaded, {counts[Status.DUPLICATE]} already on "
-            f"the server, {counts[Status.ERROR]} with errors, {counts[Status.PENDING]} not started."
-        )
+        self.status_line.show_text(jobs.summary(self.queue.entries))
 
     def _on_queue_failed(self, exc: BaseException) -> None:
         self.running = False
