@@ -135,18 +135,25 @@ def test_filters_and_csv(
     assert rows[0]["image_ids"] == ";".join(map(str, uploaded.image_ids)).replace(";", "; ")
 
 
-def test_the_history_csv_is_never_uploaded(samples: Path, tmp_path: Path, history: History) -> None:
+def test_the_history_csv_is_never_uploaded(
+    conn: om.Connection, sandbox: SandboxServer, samples: Path, tmp_path: Path, history: History
+) -> None:
     folder = tmp_path / "run"
     czi_copy(samples, folder, 3)
-    (folder / "history.csv").write_text("time,status\n2026-01-01,uploaded\n")
+    out = io.StringIO()
+    write_csv(history.uploads(), out)
+    (folder / "history.csv").write_text(out.getvalue())
     (folder / "history.sqlite3").write_bytes(b"SQLite format 3\0")
     found = scan_paths([folder], Config())
-    assert [e.path.name for e in found] == ["cells3.czi"]
-    [picked] = scan_paths([folder / "history.csv"], Config())
-    assert not picked.ok
-    assert "not a supported microscope file" in (picked.reason or "")
-    queue = ImportQueue([picked], [], history=history)
-    assert queue.entries[0].status is Status.ERROR  # refused before any upload
+    assert [e.path.name for e in found] == ["cells3.czi"]  # left out of a folder silently
+    picked = scan_paths([folder / "history.csv", folder / "cells3.czi"], Config())
+    assert not picked[0].ok
+    assert "not a supported microscope file" in (picked[0].reason or "")
+    queue = ImportQueue(picked, [], history=history)
+    list(queue.run(conn))
+    assert [e.status for e in queue.entries] == [Status.ERROR, Status.UPLOADED]
+    names = {f.getName().getValue() for f in sandbox.objects("OriginalFile")}
+    assert names == {"cells3.czi"}
 
 
 def test_every_queue_records_in_the_users_history_unless_told_not_to(

@@ -262,3 +262,25 @@ def test_the_token_is_in_no_file_the_app_writes(
     for path in written:
         assert env_token.encode() not in path.read_bytes(), f"token found in {path}"
     assert env_token not in "".join(capsys.readouterr())
+
+
+def test_remove_local_cli_removes_verified_and_keeps_changed(
+    sandbox: SandboxServer,
+    env_token: str,
+    conn: om.Connection,
+    samples: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good, changed = (czi_copy(samples, tmp_path, n) for n in (1, 2))
+    upload(conn, History(), good, changed)
+    changed.write_bytes(changed.read_bytes() + b"!")
+    assert main(["remove-local", "--server", sandbox.address, "--dry-run"]) == 0
+    assert good.exists() and "would remove" in capsys.readouterr().out
+    assert main(["remove-local", "--server", sandbox.address]) == 0
+    out = capsys.readouterr().out
+    assert f"[     removed] {good.resolve()}: verified" in out
+    assert (
+        f"[        kept] {changed.resolve()}: {changed.name} changed after it was uploaded" in out
+    )
+    assert not good.exists() and changed.exists()
