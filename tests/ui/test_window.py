@@ -202,3 +202,15 @@ def test_the_core_and_cli_never_import_qt() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "['cci_uploader.ui.command']"
+
+
+def test_history_menu_opens_the_history_window(
+    qtbot: QtBot, sandbox: SandboxServer, settings: AppSettings, tmp_path: Path
+) -> None:
+    window = MainWindow(Config(server=sandbox.address), settings, tmp_path / "log")
+    qtbot.addWidget(window)
+    window.history_action.trigger()
+    qtbot.waitUntil(window.history_window.isVisible)
+    assert window.history_window.parent() is window
+    window.history_window.close()
+    window.session.shutdown()
