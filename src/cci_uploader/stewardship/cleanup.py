@@ -36,6 +36,13 @@ class Settings:
     mode: str  # "recycle" or "delete"
 
 
+@dataclass(frozen=True)
+class Recent:
+    """How many files under the root were too recent to look at."""
+
+    count: int
+
+
 @dataclass
 class Summary:
     """Counts of one run, for the report's last line."""
@@ -97,8 +104,8 @@ def _on_server(conn: Connection, group: Sequence[Path]) -> Verdict:
 
 def plan(
     conn: Connection, history: History, settings: Settings, now: dt.datetime
-) -> Iterator[Verdict | int]:
-    """Yield a verdict per group of old files (and, last, the count of younger files)."""
+) -> Iterator[Verdict | Recent]:
+    """Yield a verdict per group of old files, and last how many files were too recent."""
     cutoff = (now - dt.timedelta(days=settings.older_than_days)).timestamp()
     files = _walk(settings.root)
     old = {p.resolve() for p in files if _mtime(p) < cutoff}
@@ -136,7 +143,7 @@ def plan(
             )
         else:
             yield _on_server(conn, group)
-    yield young
+    yield Recent(young)
 
 
 def _main_of(companion: Path, owner: str) -> Path | None:
@@ -156,8 +163,8 @@ def run(
     now = now or dt.datetime.now(dt.UTC)
     summary = Summary()
     for item in plan(conn, history, settings, now):
-        if isinstance(item, int):
-            summary.young = item
+        if isinstance(item, Recent):
+            summary.young = item.count
             continue
         outcome = apply(item, dry_run=settings.dry_run, mode=settings.mode)
         if outcome.action is Action.REMOVED and outcome.upload_id is not None:

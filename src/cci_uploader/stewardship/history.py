@@ -24,7 +24,10 @@ from cci_uploader.config import APP
 
 UPLOADED, DUPLICATE = "uploaded", "duplicate"
 
-_SCHEMA = """
+SCHEMA_VERSION = 1
+
+_SCHEMA = f"""
+pragma user_version = {SCHEMA_VERSION};
 create table if not exists uploads (
     id integer primary key,
     key text not null unique,
