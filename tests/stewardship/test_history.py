@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import sqlite3
 from pathlib import Path
@@ -16,7 +17,15 @@ from cci_uploader.hashing import file_sha1
 from cci_uploader.pipeline import EntryChanged, ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
-from cci_uploader.stewardship.history import CSV_COLUMNS, History, history_path, write_csv
+from cci_uploader.stewardship.history import (
+    CSV_COLUMNS,
+    REMOVED,
+    STILL_HERE,
+    History,
+    history_path,
+    select,
+    write_csv,
+)
 
 
 class PowerCut(Exception):
@@ -168,3 +177,17 @@ def test_every_queue_records_in_the_users_history_unless_told_not_to(
     queue = ImportQueue(scan_paths([path], Config()), [])  # as the GUI and the CLI make it
     list(queue.run(conn))
     assert [u.main for u in History().uploads()] == [path.resolve()]
+
+
+def test_select_by_local_copy_and_local_date(
+    conn: om.Connection, samples: Path, tmp_path: Path, history: History
+) -> None:
+    upload(conn, history, czi_copy(samples, tmp_path, 1), czi_copy(samples, tmp_path, 2))
+    first, second = history.uploads()
+    history.mark_removed([first.id], first.time)
+    uploads = history.uploads()
+    assert [u.id for u in select(uploads, status=REMOVED)] == [first.id]
+    assert [u.id for u in select(uploads, status=STILL_HERE)] == [second.id]
+    today = first.time.astimezone().date()
+    assert len(select(uploads, since=today, until=today)) == 2
+    assert select(uploads, until=today - dt.timedelta(days=1)) == []
