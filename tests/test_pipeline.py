@@ -171,7 +171,8 @@ def test_converted_files_live_in_the_cache_and_are_deduplicated(
     assert {p.name for p in seen} == {"fei_example_tem_stack.ome.tif"}
     assert not any(cache.rglob("*.ome.tif")), "converted files must be removed after import"
     assert sorted(p.name for p in emd.parent.iterdir()) == sorted(
-        p.name for p in (samples / "emd").iterdir())  # nothing written beside the source
+        p.name for p in (samples / "emd").iterdir()
+    )  # nothing written beside the source
     [image] = sandbox.objects("Image")
     assert image.getName().getValue() == "fei_example_tem_stack.ome.tif"
 
