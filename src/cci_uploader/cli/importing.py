@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
 def read_token(prompt: str = "Paste your OMERO session token: ") -> str:
     """The token from ``CCI_OMERO_TOKEN`` or standard input; never from an argument."""
     token = os.environ.get(TOKEN_ENV, "")
-    if not token:
+    if not token and sys.stdin is not None:  # a windowed build has no standard input
         token = getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline()
     token = token.strip()
     register_secret(token)
