@@ -43,10 +43,24 @@ def find(conn: Connection, query: str, action: str, **values: Value) -> list[Any
     return result
 
 
-def project(conn: Connection, query: str, action: str, **values: Value) -> list[list[Any]]:
-    """Rows of unwrapped values returned by a projection query."""
+def _context(conn: Connection, all_groups: bool) -> Any:
+    if not all_groups:
+        return conn.gateway.SERVICE_OPTS
+    opts = conn.gateway.SERVICE_OPTS.copy()
+    opts.setOmeroGroup(-1)  # read across every group the user belongs to
+    return opts
+
+
+def project(
+    conn: Connection, query: str, action: str, *, all_groups: bool = False, **values: Value
+) -> list[list[Any]]:
+    """Rows of unwrapped values returned by a projection query.
+
+    With ``all_groups`` the query reads across all of the user's groups
+    (``omero.group = -1``), else in the working group.
+    """
     with translate_errors(action):
         rows = conn.gateway.getQueryService().projection(
-            query, parameters(**values), conn.gateway.SERVICE_OPTS
+            query, parameters(**values), _context(conn, all_groups)
         )
     return [[None if cell is None else cell.getValue() for cell in row] for row in rows]

@@ -12,12 +12,11 @@ from typing import Any
 import omero
 import omero.cmd
 import omero.sys
-from omero.rtypes import rlong, rtime
 
 from cci_uploader.omero import hql
+from cci_uploader.omero._query import project
 from cci_uploader.omero.connection import Connection, translate_errors
 from cci_uploader.omero.errors import OmeroError
-from cci_uploader.omero.provenance import id_list, projection
 
 
 class DeleteFailed(OmeroError):
@@ -55,11 +54,15 @@ def old_images(conn: Connection, days: int, now: dt.datetime | None = None) -> l
     now = now or dt.datetime.now(dt.UTC)
     before = now - dt.timedelta(days=days)
     groups = {g.id: g.name for g in conn.list_groups()}
-    params = omero.sys.ParametersI()
-    params.add("owner", rlong(conn.user_id))
-    params.add("groups", id_list(sorted(groups)))
-    params.add("before", rtime(int(before.timestamp() * 1000)))
-    rows = projection(conn, hql.OLD_IMAGES, params, "looking for old images")
+    rows = project(
+        conn,
+        hql.OLD_IMAGES,
+        "looking for old images",
+        all_groups=True,
+        owner=conn.user_id,
+        groups=sorted(groups),
+        before=before,
+    )
     first: dict[int, list[Any]] = {}
     for row in rows:  # an image in two Datasets is listed under the first
         first.setdefault(int(row[0]), row)
@@ -85,9 +88,9 @@ def old_images(conn: Connection, days: int, now: dt.datetime | None = None) -> l
 def _fileset_sizes(conn: Connection, fileset_ids: set[int]) -> dict[int, int]:
     if not fileset_ids:
         return {}
-    params = omero.sys.ParametersI()
-    params.add("filesets", id_list(sorted(fileset_ids)))
-    rows = projection(conn, hql.FILESET_SIZES, params, "adding up sizes")
+    rows = project(
+        conn, hql.FILESET_SIZES, "adding up sizes", all_groups=True, filesets=sorted(fileset_ids)
+    )
     return {int(fs): int(size or 0) for fs, size in rows}
 
 
