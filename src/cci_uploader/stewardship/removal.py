@@ -24,7 +24,8 @@ import send2trash
 
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.connection import Connection
-from cci_uploader.omero.provenance import HASHER, stored_files
+from cci_uploader.omero.provenance import stored_files
+from cci_uploader.omero.transfer import HASHER
 from cci_uploader.stewardship.history import History, Upload
 
 log = logging.getLogger(__name__)
