@@ -23,7 +23,7 @@ def test_task_runs_cleanup_under_the_facility_account_leaving_dry_run_to_config(
     arguments = root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS) or ""
     _, command = arguments.split("|", 1)
     exe, *argv = shlex.split(command.replace("\\", "/"))
-    assert exe.endswith("/cci-uploader.exe")
+    assert exe.endswith("/cci-uploader-cli.exe")  # a console program can read stdin
     args = build_parser().parse_args(argv)
     assert args.func is run_cleanup
     assert args.dry_run is None  # the config decides...
