@@ -60,7 +60,7 @@ def _pixel_size(meta: ET.Element) -> tuple[float, float] | None:
                 sizes[axis] = float(value)
             except ValueError:
                 return None
-    if "X" in sizes and "Y" in sizes:
+    if sizes.get("X", 0.0) > 0 and sizes.get("Y", 0.0) > 0:  # 0 means "not calibrated"
         return sizes["X"], sizes["Y"]
     return None
 
