@@ -92,9 +92,11 @@ def shoot(out: Path, work: Path) -> None:
     from cci_uploader.scan import scan_paths
     from cci_uploader.ui.app import build_window
     from cci_uploader.ui.file_model import STATUS_ROLE
+    from cci_uploader.ui.gc_guard import MainThreadGC
     from cci_uploader.ui.settings import AppSettings
 
     app = QApplication([])
+    collector = MainThreadGC()  # as the app does
 
     def wait(condition: Callable[[], bool], timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -169,6 +171,7 @@ def shoot(out: Path, work: Path) -> None:
         grab(window, "finished.png")
         window.session.shutdown()
         window.close()
+    collector.stop()
 
 
 def main() -> int:

@@ -6,14 +6,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 from uihelpers import WEB_URL, Outside
 
 from cci_uploader.config import Config
 from cci_uploader.sandbox import SandboxServer
+from cci_uploader.ui.gc_guard import MainThreadGC
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.settings import AppSettings
+
+
+@pytest.fixture(autouse=True)
+def _gc_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As in the app: garbage is collected on the GUI thread only (see ui/gc_guard.py)."""
+    collector = MainThreadGC()
+    yield
+    collector.stop()
 
 
 @pytest.fixture

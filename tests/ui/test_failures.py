@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
 from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
-from cci_uploader.pipeline import Status
+from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.file_model import COLOURS, STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
@@ -219,3 +220,32 @@ def test_cancel_leaves_no_half_image_and_import_again_finishes(
     run_to_end(qtbot, window, window.action_bar.import_button)
     assert statuses(window) == [Status.UPLOADED] * 2
     assert len(sandbox.objects("Image")) == 2
+
+
+# Outside pytest this warning is not an error; the queue must still end (see tasks._shielded).
+@pytest.mark.filterwarnings("ignore:RuntimeError in aborted thread")
+def test_an_unexpected_error_ends_red_and_points_to_the_log(
+    qtbot: QtBot,
+    window: MainWindow,
+    outside: Outside,
+    samples: Path,
+    token: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug in the queue (not an OMERO or file error): no row is left cyan or yellow."""
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ImportQueue, "_files_to_upload", broken)
+    connect(qtbot, window, token)
+    add(qtbot, window, outside, *_copies(samples, tmp_path, 2), rows=2)
+    run_to_end(qtbot, window, window.action_bar.import_button)
+    assert statuses(window) == [Status.ERROR, Status.ERROR]
+    log_file = tmp_path / "logs" / "cci-uploader.log"
+    assert _status_text(window) == (
+        f"Error: Something went wrong unexpectedly. Details are in the log file: {log_file}"
+    )
+    assert "a bug" in caplog.text

@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cci_uploader.config import Config, ConfigError, load_config
+from cci_uploader.ui.gc_guard import MainThreadGC
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.settings import AppSettings, default_settings_path
 
@@ -73,9 +74,13 @@ def run(sandbox: bool, log_path: Path, started: float) -> int:
         QMessageBox.critical(None, "The facility config has an error", str(exc))
         return 1
     settings = AppSettings(default_settings_path())
-    with _sandbox(sandbox) as server:
-        window = build_window(config, settings, log_path, server)
-        probe = FirstPaint(started, window)
-        window.installEventFilter(probe)
-        window.show()
-        return app.exec()
+    collector = MainThreadGC()
+    try:
+        with _sandbox(sandbox) as server:
+            window = build_window(config, settings, log_path, server)
+            probe = FirstPaint(started, window)
+            window.installEventFilter(probe)
+            window.show()
+            return app.exec()
+    finally:
+        collector.stop()

@@ -137,7 +137,11 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         settings_menu = bar.addMenu("&Settings")
-        self.settings_action = settings_menu.addAction("Connection settings…")
+        self.settings_action = settings_menu.addAction(
+            "Connection settings… (fixed in the training sandbox)"
+            if self.sandbox
+            else "Connection settings…"
+        )
         self.settings_action.triggered.connect(self._on_settings_triggered)
         self.settings_action.setEnabled(not self.sandbox)
         history_menu = bar.addMenu("&History")

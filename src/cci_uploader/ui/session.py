@@ -335,7 +335,13 @@ class UploadSession(QObject):
 
     def _on_queue_failed(self, exc: BaseException) -> None:
         self.running = False
-        self.status_line.show_text(self._explain(exc))
+        message = self._explain(exc)
+        if self.queue is not None:  # no row stays cyan or yellow after the worker died
+            for index, entry in enumerate(self.queue.entries):
+                if entry.status in (Status.QUEUED, Status.UPLOADING):
+                    entry.status, entry.message = Status.ERROR, message
+                    self._show_entry(index)
+        self.status_line.show_text(message)
         self._refresh_actions()
 
     # -- session expiry -----------------------------------------------------

@@ -15,6 +15,28 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
 
 
+class WorkerCrashed(Exception):
+    """A ``RuntimeError`` from a generator, carried to the GUI thread (the cause is chained)."""
+
+
+def _shielded(
+    func: Callable[..., Generator[Any, Any, Any]],
+) -> Callable[..., Generator[Any, Any, Any]]:
+    """Re-raise a ``RuntimeError`` from ``func`` as :class:`WorkerCrashed`.
+
+    Superqt takes a ``RuntimeError`` from a generator for a deleted worker and
+    drops it without ``errored`` or ``finished``: the queue would never end.
+    """
+
+    def run(*args: Any) -> Generator[Any, Any, Any]:
+        try:
+            return (yield from func(*args))
+        except RuntimeError as exc:
+            raise WorkerCrashed(str(exc)) from exc
+
+    return run
+
+
 class ServerTasks(QObject):
     """A FIFO of workers: the next one starts when the previous one has finished.
 
@@ -59,7 +81,7 @@ class ServerTasks(QObject):
         on_error: Handler,
     ) -> GeneratorWorker[Any, Any, Any]:
         """Queue the generator ``func(*args)``; each yielded value goes to ``on_yield``."""
-        worker: GeneratorWorker[Any, Any, Any] = GeneratorWorker(func, *args)
+        worker: GeneratorWorker[Any, Any, Any] = GeneratorWorker(_shielded(func), *args)
         worker.yielded.connect(on_yield)
         worker.returned.connect(on_done)
         worker.errored.connect(on_error)
