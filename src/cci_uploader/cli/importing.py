@@ -47,9 +47,9 @@ def register(sub: Any) -> None:
     s.set_defaults(func=run_scan)
 
 
-def read_token(prompt: str = "Paste your OMERO session token: ") -> str:
+def read_token(prompt: str = "Paste your OMERO session token: ", *, use_env: bool = True) -> str:
     """The token from ``CCI_OMERO_TOKEN`` or standard input; never from an argument."""
-    token = os.environ.get(TOKEN_ENV, "")
+    token = os.environ.get(TOKEN_ENV, "") if use_env else ""
     if not token and sys.stdin is not None:  # a windowed build has no standard input
         token = getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline()
     token = token.strip()
@@ -138,16 +138,29 @@ def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Con
                 _say(event.message, as_json)
         if not paused:
             return conn
-        if not sys.stdin.isatty():
+        fresh = _rejoin(conn, as_json) if sys.stdin is not None and sys.stdin.isatty() else None
+        if fresh is None:
             for entry in queue.entries:
                 if entry.status in (Status.QUEUED, Status.PENDING):
                     entry.status = Status.ERROR
                     entry.message = "not uploaded: the session expired; run again with a new token"
             return conn
-        group = conn.group_id
-        conn.close()
-        conn = om.connect(conn.server, read_token("Paste a new token to continue: "))
-        conn.switch_group(group)
+        conn = fresh
+
+
+def _rejoin(old: om.Connection, as_json: bool, tries: int = 3) -> om.Connection | None:
+    """Ask for a new token (up to ``tries`` times) and join its session in the same group."""
+    old.close()
+    for _ in range(tries):
+        token = read_token("Paste a new token to continue: ", use_env=False)
+        try:
+            conn = om.connect(old.server, token)
+            conn.switch_group(old.group_id)
+        except om.OmeroError as exc:
+            _say(f"Error: {exc}", as_json)
+            continue
+        return conn
+    return None
 
 
 def _describe(entry: ScanEntry) -> str:
