@@ -141,6 +141,12 @@ def test_session_expiry_pauses_asks_for_a_token_and_resumes_without_doubles(
     dialog = window.session.token_dialog
     assert dialog is not None
     assert "session has expired" in dialog.message.text()
+    # Paused: the list cannot change under the queue, and nothing else starts.
+    qtbot.waitUntil(lambda: not window.session.running)
+    assert window.action_bar.hint.text().startswith("Paused")
+    assert not window.file_panel.clear_button.isEnabled()
+    assert not window.action_bar.import_button.isEnabled()
+    assert not window.action_bar.retry_button.isEnabled()
     press(qtbot, dialog.get_token_button)
     assert outside.urls == [window.session.config.token_url]
     assert statuses(window)[0] is Status.UPLOADED

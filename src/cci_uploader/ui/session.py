@@ -21,6 +21,7 @@ from cci_uploader.scan import ScanEntry
 from cci_uploader.ui import jobs
 from cci_uploader.ui.action_bar import ActionBar
 from cci_uploader.ui.connection_bar import ConnectionBar
+from cci_uploader.ui.expiry import ExpiryFlow
 from cci_uploader.ui.file_model import FileModel
 from cci_uploader.ui.file_panel import FilePanel
 from cci_uploader.ui.group_picker import GroupPicker
@@ -77,9 +78,18 @@ class UploadSession(QObject):
         self.conn: om.Connection | None = None
         self.queue: ImportQueue | None = None
         self.running = False
+        self.paused = False  # the session expired; the token dialog is open
         self.scanning = 0
-        self.token_dialog: TokenDialog | None = None
         self._reminded = False
+        self.expiry = ExpiryFlow(
+            tasks=self.tasks,
+            server=lambda: self.config.server,
+            explain=self._explain,
+            window=parent,
+        )
+        self.expiry.token_page_requested.connect(self._on_token_page_requested)
+        self.expiry.rejoined.connect(self._on_rejoined)
+        self.expiry.refused.connect(self._on_refused)
 
         connection_bar.connect_requested.connect(self._on_connect_requested)
         connection_bar.token_page_requested.connect(self._on_token_page_requested)
@@ -111,7 +121,10 @@ class UploadSession(QObject):
             and self.queue is not None
             and any(e.status is Status.ERROR and not e.refused for e in self.queue.entries)
         )
-        if self.running:
+        busy = self.running or self.paused
+        if self.paused:
+            hint = "Paused: the queue continues once you give a new token."
+        elif self.running:
             hint = "Uploading… you can keep working; Cancel stops after the current chunk."
         elif self.conn is None:
             hint = "Connect first: paste your token and press Connect."
@@ -121,10 +134,11 @@ class UploadSession(QObject):
             hint = "Add files or a folder, or drop them on this window."
         else:
             hint = "Press Import to upload every file listed."
-        self.action_bar.set_state(self.running, can_import, failed, hint)
-        self.file_panel.set_editable(not self.running)
-        self.group_picker.setEnabled(not self.running and self.conn is not None)
-        self.connection_bar.connect_button.setEnabled(not self.running)
+        self.action_bar.set_state(busy, can_import, failed, hint)
+        self.action_bar.cancel_button.setEnabled(self.running)
+        self.file_panel.set_editable(not busy)
+        self.group_picker.setEnabled(not busy and self.conn is not None)
+        self.connection_bar.connect_button.setEnabled(not busy)
 
     def apply_settings(self, server: str, web_url: str, token_url: str) -> None:
         """Use new connection settings from the next Connect on."""
@@ -240,7 +254,7 @@ class UploadSession(QObject):
         self._refresh_actions()
 
     def _on_clear_requested(self) -> None:
-        if not self.running:
+        if not (self.running or self.paused):
             self.model.clear()
             self.queue = None
             self.status_line.show_text("List cleared.")
@@ -252,7 +266,7 @@ class UploadSession(QObject):
     # -- the queue ----------------------------------------------------------
 
     def _on_import_requested(self) -> None:
-        if self.running or self.conn is None:
+        if self.running or self.paused or self.conn is None:
             return
         pairs = self.pairs_editor.pairs()
         self.settings.set_last_pairs(pairs)
@@ -260,7 +274,7 @@ class UploadSession(QObject):
         self._start_queue()
 
     def _on_retry_requested(self) -> None:
-        if self.running or self.queue is None or self.conn is None:
+        if self.running or self.paused or self.queue is None or self.conn is None:
             return
         for index in self.queue.retry_failed():
             self._show_entry(index)
@@ -307,7 +321,9 @@ class UploadSession(QObject):
 
     def _on_queue_event(self, event: jobs.RowUpdate | SessionLost) -> None:
         if isinstance(event, SessionLost):
-            self._ask_for_token(event.message)
+            assert self.conn is not None
+            self.paused = True
+            self.expiry.ask(event.message, self.conn.group_id)
             return
         self.model.update(
             event.path,
@@ -327,7 +343,7 @@ class UploadSession(QObject):
     def _on_queue_done(self, _: object) -> None:
         self.running = False
         self._refresh_actions()
-        if self.token_dialog is not None and self.token_dialog.isVisible():
+        if self.paused:
             self.status_line.show_text("Paused: waiting for a new token.")
             return
         assert self.queue is not None
@@ -346,39 +362,18 @@ class UploadSession(QObject):
 
     # -- session expiry -----------------------------------------------------
 
-    def _ask_for_token(self, message: str) -> None:
-        dialog = TokenDialog(message, self._window)
-        dialog.token_page_requested.connect(self._on_token_page_requested)
-        dialog.accepted.connect(self._on_new_token_given)
-        dialog.rejected.connect(self._on_new_token_refused)
-        self.token_dialog = dialog
-        dialog.open()
-
-    def _on_new_token_given(self) -> None:
-        assert self.token_dialog is not None and self.conn is not None
-        token, group = self.token_dialog.token(), self.conn.group_id
-        self.connection_bar.set_connecting()
-        self.tasks.call(
-            jobs.join,
-            self.config.server,
-            token,
-            group,
-            on_done=self._on_rejoined,
-            on_error=self._on_rejoin_failed,
-        )
+    @property
+    def token_dialog(self) -> TokenDialog | None:
+        """The open session-expiry dialog, if any."""
+        return self.expiry.dialog
 
     def _on_rejoined(self, joined: jobs.Joined) -> None:
         self._replace_connection(joined.conn)
-        self.token_dialog = None
+        self.paused = False
         self._start_queue()
 
-    def _on_rejoin_failed(self, exc: BaseException) -> None:
-        assert self.conn is not None
-        self.connection_bar.set_connected(self.conn.user_name, self.config.server)
-        self._ask_for_token(self._explain(exc))
-
-    def _on_new_token_refused(self) -> None:
-        self.token_dialog = None
+    def _on_refused(self) -> None:
+        self.paused = False
         if self.queue is None:
             return
         for index, entry in enumerate(self.queue.entries):
