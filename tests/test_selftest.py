@@ -117,9 +117,10 @@ def test_cli_flag_prints_a_line_per_step_and_exits_0(
     out = capsys.readouterr().out
     assert exit_info.value.code == 0, out
     lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
-    assert len(lines) == 5 + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 1
+    assert len(lines) == 5 + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 2
     assert all(line.startswith("PASS  ") for line in lines)
     assert "PASS  open the Qt GUI toolkit: " in out
+    assert "PASS  find the user guide: user-guide.md" in out
     assert "self-test passed" in out
 
 

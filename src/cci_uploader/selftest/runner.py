@@ -172,6 +172,14 @@ def _gui() -> str:
     return f"PySide6 {_version('PySide6-Essentials')}, Qt platform {app.platformName()!r}"
 
 
+def _user_guide() -> str:
+    window: Any = importlib.import_module("cci_uploader.ui.main_window")
+    guide = Path(window.USER_GUIDE)
+    if not guide.is_file():
+        raise StepFailed(f"Help > User guide would open {guide}, which is missing")
+    return f"{guide.name} ({guide.stat().st_size} bytes)"
+
+
 def _format_steps(
     label: str, writer: Callable[[Path], Path], folder: Path, session: _Session
 ) -> Iterator[StepResult]:
@@ -219,3 +227,4 @@ def run_self_test(work_dir: Path | None = None, gui: bool = True) -> Iterator[St
         yield _step("CZI: write and read with Zeiss's library", partial(_czi, work_dir / "czi"))
     if gui:
         yield _step("open the Qt GUI toolkit", _gui)
+        yield _step("find the user guide", _user_guide)

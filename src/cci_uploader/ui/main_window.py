@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,9 @@ from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.settings_dialog import SettingsDialog
 from cci_uploader.ui.status_line import StatusLine
 
-USER_GUIDE = Path(__file__).resolve().parents[3] / "docs" / "user-guide.md"
+# In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.
+_DOCS = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[3])) / "docs"
+USER_GUIDE = _DOCS / "user-guide.md"
 
 
 def open_in_browser(url: str) -> None:
