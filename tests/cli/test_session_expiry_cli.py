@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import sys
 import time
@@ -15,7 +16,11 @@ from cci_uploader.sandbox import SandboxServer
 def _read_until(fd: int, needle: str, seen: list[str], timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while needle not in "".join(seen):
-        assert time.monotonic() < deadline, f"waited for {needle!r}; got {''.join(seen)!r}"
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"waited for {needle!r}; got {''.join(seen)!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
         try:
             seen.append(os.read(fd, 4096).decode(errors="replace"))
         except OSError:  # the terminal closed: the program ended
@@ -28,7 +33,7 @@ def test_expired_session_prompts_for_a_new_token_and_finishes(
     data = (samples / "czi" / "tiles_z.czi").read_bytes()
     for n in range(3):
         (tmp_path / f"copy{n}.czi").write_bytes(data + bytes([n]))
-    sandbox.faults.import_delay_s = 0.3  # time to expire the session after the first file
+    sandbox.faults.import_delay_s = 1.0  # time to expire the session after the first file
     exe = Path(sys.executable).with_name("cci-uploader")
     leader, follower = pty.openpty()
     env = {
@@ -49,6 +54,8 @@ def test_expired_session_prompts_for_a_new_token_and_finishes(
         stdin=follower,
         stdout=follower,
         stderr=follower,
+        # Its own session: no controlling terminal of ours for getpass to find.
+        start_new_session=True,
         env=env,
     ) as proc:
         os.close(follower)
