@@ -367,6 +367,8 @@ def write_ome_tiff(
                         shape=_level_shape(*shape, factor),
                         dtype=dtype,
                         subfiletype=1,
+                        # Overviews are for display: the fastest deflate keeps them cheap.
+                        compressionargs={"level": 1},
                         **options,
                     )
         partial.replace(out_path)
