@@ -105,17 +105,19 @@ def test_soft_close_keeps_the_session(sandbox: SandboxServer, token: str) -> Non
     again.close(hard=False)
 
 
-def test_stored_file_hashes_in_order_and_out_of_order_writes() -> None:
+def test_stored_file_hashes_on_arrival_and_refuses_out_of_order_writes() -> None:
     import hashlib
 
     from cci_uploader.sandbox.state import StoredFile
 
-    in_order, shuffled = StoredFile(), StoredFile()
-    for offset, part in ((0, b"abc"), (3, b"def"), (6, b"g")):
-        in_order.write(part, offset)
-    for offset, part in ((3, b"def"), (0, b"abc"), (6, b"g")):
-        shuffled.write(part, offset)
-    expected = hashlib.sha1(b"abcdefg").hexdigest()
-    assert in_order.hexdigest() == shuffled.hexdigest() == expected
-    assert in_order.data == shuffled.data == b"abcdefg"
-    assert shuffled.size == 7
+    kept, hashed_only = StoredFile(keep=True), StoredFile()
+    for stored in (kept, hashed_only):
+        for offset, part in ((0, b"abc"), (3, b"def"), (6, b"g")):
+            stored.write(part, offset)
+        assert stored.hexdigest() == hashlib.sha1(b"abcdefg").hexdigest()
+        assert stored.size == 7
+    assert kept.data == b"abcdefg"
+    with pytest.raises(ValueError, match="not kept"):
+        _ = hashed_only.data
+    with pytest.raises(omero.ApiUsageException, match="in order only"):
+        hashed_only.write(b"x", 3)

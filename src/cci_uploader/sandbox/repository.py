@@ -70,7 +70,9 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
                 hasher.setValue(rstring(SHA1))
                 ofile.setHasher(hasher)
                 state.store(ofile, view)
-                state.files[ofile.getId().getValue()] = StoredFile()
+                name = client_path.lower()
+                keep = name.endswith((".ome.tif", ".ome.tiff"))  # its OME-XML names images
+                state.files[ofile.getId().getValue()] = StoredFile(keep=keep)
                 new_entry = omero.model.FilesetEntryI()
                 new_entry.setClientPath(rstring(client_path))
                 new_entry.setOriginalFile(ofile)
@@ -157,7 +159,11 @@ class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
         if faults.corrupt_upload:
             faults.corrupt_upload = False
             data = bytes([data[0] ^ 0xFF]) + data[1:]
-        stored.write(data, position)
+        try:
+            stored.write(data, position)
+        except omero.ServerError as exc:
+            cb.ice_exception(exc)
+            return
         cb.ice_response()
 
     def close_async(self, cb: Any, current: Any = None) -> None:

@@ -63,47 +63,44 @@ class Session:
 
 @dataclass
 class StoredFile:
-    """An uploaded file's bytes, kept in memory like the rest of the stand-in's state.
+    """What the stand-in keeps of an uploaded file: its size and SHA-1, hashed on arrival.
 
-    In-order chunks are kept as received (no copying) and hashed as they
-    arrive; ``sha1`` covers the first ``hashed`` bytes.
+    The bytes themselves are kept only when ``keep`` is set: for OME-TIFF,
+    whose OME-XML names the images.  Other files need only their checksum,
+    so a multi-gigabyte upload costs the stand-in no memory.
     """
 
+    keep: bool = False
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     sha1: hashlib._Hash = field(default_factory=hashlib.sha1)
-    hashed: int = 0
 
     def write(self, data: bytes, position: int) -> None:
-        """Store ``data`` at ``position``, hashing it if it continues the file."""
-        end = position + len(data)
-        if position == self.size:
+        """Take the next ``data``; uploads arrive in order, as OMERO's importers send them."""
+        if position != self.size:
+            raise omero.ApiUsageException(
+                serverStackTrace="",
+                serverExceptionClass="ApiUsageException",
+                message=f"The OMERO stand-in accepts uploads in order only: expected offset "
+                f"{self.size}, got {position}.",
+            )
+        self.sha1.update(data)
+        self.size += len(data)
+        if self.keep:
             self.chunks.append(data)
-        else:
-            whole = bytearray(self.data)
-            if end > len(whole):
-                whole.extend(bytes(end - len(whole)))
-            whole[position:end] = data
-            self.chunks = [bytes(whole)]
-        self.size = max(self.size, end)
-        if position == self.hashed:
-            self.sha1.update(data)
-            self.hashed = end
-        else:
-            self.hashed = -1  # out of order: hash the whole file when asked
 
     @property
     def data(self) -> bytes:
-        """Everything received, in one piece."""
+        """The file's bytes (only for files stored with ``keep``)."""
+        if not self.keep:
+            raise ValueError("this upload's bytes were not kept")
         if len(self.chunks) > 1:
             self.chunks = [b"".join(self.chunks)]
         return self.chunks[0] if self.chunks else b""
 
     def hexdigest(self) -> str:
         """SHA-1 of everything received."""
-        if self.hashed == self.size:
-            return self.sha1.hexdigest()
-        return hashlib.sha1(self.data).hexdigest()
+        return self.sha1.hexdigest()
 
 
 class SandboxState:
