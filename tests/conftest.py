@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from cci_uploader import omero as om
 from cci_uploader.sandbox import SandboxServer
+from standin import Clock
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 
@@ -81,11 +83,25 @@ def samples() -> Iterator[Path]:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
+def clock() -> Clock:
+    """The stand-in's clock: real time until a test moves it."""
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(clock: Clock) -> Iterator[SandboxServer]:
+    with SandboxServer(now=clock) as server:
         yield server
 
 
 @pytest.fixture
 def token(sandbox: SandboxServer) -> str:
     return sandbox.new_token()
+
+
+@pytest.fixture
+def conn(sandbox: SandboxServer, token: str) -> Iterator[om.Connection]:
+    """The app's connection to the stand-in, as the demo user."""
+    connection = om.connect(sandbox.address, token)
+    yield connection
+    connection.close()

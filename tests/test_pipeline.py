@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import EntryChanged, ImportQueue, QueueDone, SessionLost, Status
@@ -13,13 +11,6 @@ from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 
 CZI = "czi/tiles_z.czi"
-
-
-@pytest.fixture
-def conn(sandbox: SandboxServer, token: str) -> om.Connection:
-    connection = om.connect(sandbox.address, token)
-    yield connection  # type: ignore[misc]
-    connection.close()
 
 
 def _queue(paths: list[Path], **kwargs: object) -> ImportQueue:

@@ -61,23 +61,6 @@ def _name(obj: Any) -> str:
     return str(obj.getName().getValue())
 
 
-def _where(sandbox: SandboxServer, image_id: int) -> tuple[str, str]:
-    """(Project, Dataset) names of an image, from the stand-in's links."""
-    [ds_link] = [
-        link
-        for link in sandbox.objects("DatasetImageLink")
-        if link.getChild().getId().getValue() == image_id
-    ]
-    dataset = sandbox.state.get("Dataset", ds_link.getParent().getId().getValue())
-    [pd_link] = [
-        link
-        for link in sandbox.objects("ProjectDatasetLink")
-        if link.getChild().getId().getValue() == dataset.getId().getValue()
-    ]
-    project = sandbox.state.get("Project", pd_link.getParent().getId().getValue())
-    return _name(project), _name(dataset)
-
-
 def test_czi_samples_end_to_end_then_all_duplicates(
     stockholm: str,
     sandbox: SandboxServer,
@@ -95,7 +78,7 @@ def test_czi_samples_end_to_end_then_all_duplicates(
         assert record["status"] == "uploaded", record
         assert (record["project"], record["dataset"]) == (project, dataset)
         [image_id] = record["image_ids"]
-        assert _where(sandbox, image_id) == (project, dataset)
+        assert sandbox.location(image_id) == (project, dataset)
         children = [
             link.getChild()
             for link in sandbox.objects("ImageAnnotationLink")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -11,24 +10,11 @@ from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
+from standin import Clock as Clock
 
 CZI = "czi/tiles_z.czi"
 TIA = ("tia/64x64_TEM_images_acquire.emi", "tia/64x64_TEM_images_acquire_1.ser")
 SEM = "sem_tif/test_tiff_Zeiss_SEM_1k.tif"
-
-
-class Clock:
-    """The stand-in's "now": real time, moved by tests instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.real = dt.datetime.now(dt.UTC)
-        self.now = self.real
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def days_ago(self, days: float) -> None:
-        self.now = self.real - dt.timedelta(days=days)
 
 
 def czi_copy(samples: Path, folder: Path, n: int, name: str | None = None) -> Path:

@@ -15,7 +15,6 @@ from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.hashing import file_sha1
 from cci_uploader.pipeline import ImportQueue, Status
-from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
 from cci_uploader.ui.history_model import COLUMNS
@@ -23,13 +22,6 @@ from cci_uploader.ui.history_window import HistoryWindow
 from cci_uploader.ui.tasks import ServerTasks
 
 CZI = "czi/tiles_z.czi"
-
-
-@pytest.fixture
-def conn(sandbox: SandboxServer, token: str) -> Iterator[om.Connection]:
-    connection = om.connect(sandbox.address, token)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

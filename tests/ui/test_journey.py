@@ -43,26 +43,6 @@ def _seed_value(sandbox: SandboxServer, token: str, group: str, value: str, tmp:
         conn.close()
 
 
-def _name(obj: Any) -> str:
-    return str(obj.getName().getValue())
-
-
-def _where(sandbox: SandboxServer, image_id: int) -> str:
-    [ds_link] = [
-        link
-        for link in sandbox.objects("DatasetImageLink")
-        if link.getChild().getId().getValue() == image_id
-    ]
-    dataset = sandbox.state.get("Dataset", ds_link.getParent().getId().getValue())
-    [pd_link] = [
-        link
-        for link in sandbox.objects("ProjectDatasetLink")
-        if link.getChild().getId().getValue() == dataset.getId().getValue()
-    ]
-    project = sandbox.state.get("Project", pd_link.getParent().getId().getValue())
-    return f"{_name(project)} / {_name(dataset)}"
-
-
 def _annotations(sandbox: SandboxServer, image_id: int) -> tuple[list[Any], set[str]]:
     children = [
         link.getChild()
@@ -154,7 +134,7 @@ def test_full_journey_then_second_import_is_orange(
         # on the server: the right Project/Dataset, group, pairs, tags and Folder
         assert row.image_ids
         for image_id in row.image_ids:
-            assert _where(sandbox, image_id) == target
+            assert " / ".join(sandbox.location(image_id)) == target
             image = sandbox.state.get("Image", image_id)
             assert image.getDetails().getGroup().getId().getValue() == core.id
             [kv], tags = _annotations(sandbox, image_id)

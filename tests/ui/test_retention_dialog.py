@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,37 +15,9 @@ from cci_uploader.config import Config
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.retention_dialog import RetentionDialog, remind_if_old_images
 from cci_uploader.ui.tasks import ServerTasks
+from standin import Clock
 
 WEB = "https://omero.example.org/webclient/"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.real = self.now = dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def days_ago(self, days: float) -> None:
-        self.now = self.real - dt.timedelta(days=days)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[SandboxServer]:
-    with SandboxServer(now=clock) as server:
-        yield server
-
-
-@pytest.fixture
-def conn(sandbox: SandboxServer, token: str) -> Iterator[om.Connection]:
-    connection = om.connect(sandbox.address, token)
-    yield connection
-    connection.close()
 
 
 def _put(conn: om.Connection, folder: Path, name: str, project: str, dataset: str) -> int:

@@ -102,6 +102,23 @@ class SandboxServer:
         with self.state.lock:
             return list(self.state.all(kind))
 
+    def location(self, image_id: int) -> tuple[str, str]:
+        """(Project, Dataset) names an image is linked into, for tests to inspect."""
+        with self.state.lock:
+            [dataset_link] = [
+                link
+                for link in self.state.all("DatasetImageLink")
+                if link.getChild().getId().getValue() == image_id
+            ]
+            dataset = self.state.get("Dataset", dataset_link.getParent().getId().getValue())
+            [project_link] = [
+                link
+                for link in self.state.all("ProjectDatasetLink")
+                if link.getChild().getId().getValue() == dataset.getId().getValue()
+            ]
+            project = self.state.get("Project", project_link.getParent().getId().getValue())
+        return project.getName().getValue(), dataset.getName().getValue()
+
     def wait_for_shutdown(self) -> None:
         self._communicator.waitForShutdown()
 
