@@ -15,6 +15,7 @@ from cci_uploader.ui.file_model import (
     COLOURS,
     COLUMNS,
     FORMAT,
+    MICROSCOPE,
     NAME,
     PROGRESS,
     SIZE,
@@ -118,3 +119,19 @@ def test_status_text_never_repeats_the_status_word(samples: Path) -> None:
     for status, message, ids, expected in cases:
         row = Row(scan, size, status, message, image_ids=ids)
         assert status_text(row) == expected
+
+
+def test_microscope_cell_says_how_the_name_was_chosen(samples: Path) -> None:
+    config = Config(microscope_map={"Castor.Stand": "Celldiscoverer 7"}, default_microscope="PC1")
+    model = FileModel()
+    model.add(jobs.scan([samples / "czi"], config))
+    rows = {model.index(r, NAME).data(): r for r in range(model.rowCount())}
+    mapped = model.index(rows["CD_s_1_t_3_c_2_z_5.czi"], MICROSCOPE)
+    assert mapped.data() == "Celldiscoverer 7 (mapped)"
+    assert "mapped from 'Castor.Stand'" in mapped.data(Qt.ItemDataRole.ToolTipRole)
+    default = model.index(rows["RGB-8bit.czi"], MICROSCOPE)
+    assert default.data() == "PC1 (this PC's default)"
+    assert "names no microscope" in default.data(Qt.ItemDataRole.ToolTipRole)
+    stored = model.index(rows["tiles_z.czi"], MICROSCOPE)
+    assert stored.data() == "LSM 880 IndiMo, AxioObserver"
+    assert model.index(rows["tiles_z.czi"], TARGET).data().startswith("LSM 880 IndiMo")

@@ -236,6 +236,8 @@ class FileModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(Qt.GlobalColor.black)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if index.column() == MICROSCOPE and row.scan.microscope_note:
+                return f"{row.scan.microscope}: {row.scan.microscope_note}"
             return f"{row.scan.path}\n{LABELS[row.status]}: {row.message}".strip()
         if role == STATUS_ROLE:
             return row.status
@@ -255,6 +257,12 @@ class FileModel(QAbstractItemModel):
         if column == SIZE:
             return human_bytes(row.size)
         if column == MICROSCOPE:
+            # Say when the name is not the file's own (full reason in the tooltip).
+            how = scan.microscope_note
+            if how.startswith("mapped from"):
+                return f"{scan.microscope} (mapped)"
+            if how.endswith("this PC's default"):
+                return f"{scan.microscope} (this PC's default)"
             return scan.microscope or ""
         if column == ACQUIRED:
             return scan.dataset or ""
