@@ -13,18 +13,33 @@ from pathlib import Path
 from cci_uploader.sandbox import SandboxServer
 
 
-def _read_until(fd: int, needle: str, seen: list[str], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while needle not in "".join(seen):
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"waited for {needle!r}; got {''.join(seen)!r}"
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            continue
-        try:
-            seen.append(os.read(fd, 4096).decode(errors="replace"))
-        except OSError:  # the terminal closed: the program ended
-            raise AssertionError(f"ended before {needle!r}: {''.join(seen)!r}") from None
+class _Terminal:
+    """The program's terminal, read up to each expected text in turn.
+
+    Each ``expect`` looks only past the previous match: typing before a prompt
+    shows is a race, since getpass flushes pending input (TCSAFLUSH) when it
+    turns echo off, and the answer would be lost.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.text, self._pos = fd, "", 0
+
+    def expect(self, needle: str, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (found := self.text.find(needle, self._pos)) < 0:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"waited for {needle!r}; got {self.text!r}"
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                continue
+            try:
+                self.text += os.read(self.fd, 4096).decode(errors="replace")
+            except OSError:  # the terminal closed: the program ended
+                raise AssertionError(f"ended before {needle!r}: {self.text!r}") from None
+        self._pos = found + len(needle)
+
+    def type(self, line: str) -> None:
+        os.write(self.fd, (line + "\n").encode())
 
 
 def test_expired_session_prompts_for_a_new_token_and_finishes(
@@ -59,17 +74,17 @@ def test_expired_session_prompts_for_a_new_token_and_finishes(
         env=env,
     ) as proc:
         os.close(follower)
-        seen: list[str] = []
+        terminal = _Terminal(leader)
         try:
-            _read_until(leader, "[ uploaded] copy0.czi", seen)
+            terminal.expect("[ uploaded] copy0.czi")
             sandbox.expire(token)
-            _read_until(leader, "Paste a new token to continue:", seen)
-            assert "session has expired" in "".join(seen)
-            os.write(leader, b"wrong-token\n")
-            _read_until(leader, "did not accept the token", seen)
-            _read_until(leader, "Paste a new token to continue:", seen)
-            os.write(leader, (sandbox.new_token() + "\n").encode())
-            _read_until(leader, "[ uploaded] copy2.czi", seen)
+            terminal.expect("Paste a new token to continue:")
+            assert "session has expired" in terminal.text
+            terminal.type("wrong-token")
+            terminal.expect("did not accept the token")
+            terminal.expect("Paste a new token to continue:")
+            terminal.type(sandbox.new_token())
+            terminal.expect("[ uploaded] copy2.czi")
             assert proc.wait(timeout=60) == 0
         finally:
             proc.kill()
