@@ -108,10 +108,9 @@ class StoredFile:
 
 
 @dataclass(frozen=True)
-class Upload:
-    """One record of the history."""
+class _UploadFacts:
+    """What an upload record says, whether read back or about to be written."""
 
-    id: int
     time: dt.datetime
     server: str
     omero_user: str
@@ -124,6 +123,13 @@ class Upload:
     status: str
     sources: tuple[SourceFile, ...]
     stored: tuple[StoredFile, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Upload(_UploadFacts):
+    """One record of the history."""
+
+    id: int
     image_ids: tuple[int, ...]
     removed: dt.datetime | None = None
 
@@ -143,22 +149,10 @@ class Upload:
         return self.sources[0].path
 
 
-@dataclass(frozen=True)
-class NewUpload:
+@dataclass(frozen=True, kw_only=True)
+class NewUpload(_UploadFacts):
     """What the import queue knows when an upload is verified; see :meth:`History.add`."""
 
-    time: dt.datetime
-    server: str
-    omero_user: str
-    user_id: int
-    omero_group: str
-    group_id: int
-    project: str | None
-    dataset: str | None
-    converted: bool
-    status: str
-    sources: tuple[SourceFile, ...]
-    stored: tuple[StoredFile, ...]
     images: tuple[tuple[int, int], ...]  # (fileset id, image id)
 
     def key(self) -> str:
