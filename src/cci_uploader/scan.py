@@ -107,9 +107,17 @@ def _orphan_reason(path: Path) -> str | None:
     return None  # a lone .xml is most likely not microscopy data
 
 
-def scan_file(path: Path, config: Config, folder: Path | None = None) -> ScanEntry:
-    """Describe one file; a bad or unsupported file gets a reason, never an exception."""
-    module: FormatModule | None = formats.detect(path)
+def scan_file(
+    path: Path,
+    config: Config,
+    folder: Path | None = None,
+    module: FormatModule | None = None,
+) -> ScanEntry:
+    """Describe one file; a bad or unsupported file gets a reason, never an exception.
+
+    ``module`` is the file's format when the caller has already detected it.
+    """
+    module = module or formats.detect(path)
     if module is None:
         why = _orphan_reason(path) or (
             f"{path.name} is not a supported microscope file (CZI, Velox EMD, EMI+SER, "
@@ -151,9 +159,10 @@ def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
             resolved = path.resolve()
             if resolved in seen:
                 continue
-            if folder is not None and formats.detect(path) is None and not _orphan_reason(path):
+            module = formats.detect(path)
+            if folder is not None and module is None and not _orphan_reason(path):
                 continue  # not ours: ignored inside folders
-            entry = scan_file(path, config, folder)
+            entry = scan_file(path, config, folder, module)
             if folder is None and entry.format in formats.COMPANION_SUFFIXES.values():
                 entry = _redirect_companion(entry, config) or entry
             seen.add(resolved)
