@@ -38,7 +38,8 @@ def draw(size: int = 256) -> Image.Image:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "installer" / "cci-uploader.ico"
+    default = Path(__file__).resolve().parents[1] / "installer" / "cci-uploader.ico"
+    out = Path(argv[0]) if argv else default
     draw(256).save(out, format="ICO", sizes=[(s, s) for s in SIZES])
     print(f"Wrote {out}")
     return 0

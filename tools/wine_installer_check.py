@@ -121,9 +121,7 @@ def windows_tree(bundle: Path, out: Path, *, previous: bool) -> Path:
 def files_below(folder: Path) -> dict[str, int]:
     """Relative path (with /) to size, of every file below ``folder``."""
     return {
-        p.relative_to(folder).as_posix(): p.stat().st_size
-        for p in folder.rglob("*")
-        if p.is_file()
+        p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*") if p.is_file()
     }
 
 
@@ -229,8 +227,10 @@ def compile_setup(
 
 def run_setup(wine: Wine, exe: str, log: Path, *args: str) -> tuple[int, str]:
     started = time.monotonic()
-    done = wine.run(exe, "/VERYSILENT", "/SUPPRESSMSGBOXES", "/NORESTART", f"/LOG={win(log)}", *args)
-    print(f"  {Path(exe.replace(chr(92), '/')).name} finished in {time.monotonic() - started:.0f} s")
+    silent = ("/VERYSILENT", "/SUPPRESSMSGBOXES", "/NORESTART")
+    done = wine.run(exe, *silent, f"/LOG={win(log)}", *args)
+    name = exe.rsplit("\\", 1)[-1]
+    print(f"  {name} finished in {time.monotonic() - started:.0f} s")
     text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
     return done.returncode, text
 
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iscc", type=Path, default=Path(os.environ.get("CCI_ISCC", DEFAULT_ISCC)))
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "wine-check")
     parser.add_argument("--keep", action="store_true", help="keep the wine prefix for a look")
-    parser.add_argument("--iss", type=Path, default=ISS, help="another script (to see a check fail)")
+    parser.add_argument("--iss", type=Path, default=ISS, help="another .iss, to see a check fail")
     args = parser.parse_args(argv)
     if not (args.bundle / "cci-uploader").is_file() or not (args.bundle / "_internal").is_dir():
         print(f"{args.bundle} is not a bundle; run ./dev.sh bundle.", file=sys.stderr)
@@ -394,7 +394,7 @@ def run_checks(
     check_installed(checks, app, new_tree, "upgrade")
     checks.check(not (app / OLD_ONLY).exists(), "the previous version's library is gone")
     checks.check(config.read_text(encoding="utf-8") == edited, "the edited config survives")
-    checks.check(task.read_text(encoding="utf-8").endswith("<!-- edited -->\n"), "the edited task too")
+    checks.check(task.read_text(encoding="utf-8").endswith("<!-- edited -->\n"), "and the task")
 
     print("Uninstall:")
     uninstaller = f"C:\\Program Files\\{APP_NAME}\\unins000.exe"
