@@ -4,7 +4,8 @@
 #   ./dev.sh test    set up (if needed) and run lint, types, contracts and tests
 #   ./dev.sh setup   only set up
 #   ./dev.sh bench   run the benchmarks
-#   ./dev.sh bundle  build the PyInstaller bundle, check its size, run its --self-test
+#   ./dev.sh bundle  build the PyInstaller bundle, check its size, run its --self-test, then
+#                    compile, install, upgrade and uninstall the Windows installer under wine
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,6 +43,31 @@ setup() {
   echo "$hash" > "$STAMP"
 }
 
+# The Windows installer check (tools/wine_installer_check.py): Debian's wine (32-bit too:
+# ISCC.exe and Setup.exe are 32-bit programs), Xvfb, and Inno Setup's compiler from the npm
+# package `innosetup`, pinned, cached beside the Ice wheel. Each is installed once.
+INNOSETUP=6.4.1
+ISCC="$CACHE/innosetup/node_modules/innosetup/bin/ISCC.exe"
+ensure_installer_tools() {
+  if ! command -v wine >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1 \
+      || ! dpkg -s wine32:i386 >/dev/null 2>&1; then
+    echo "Installing wine and Xvfb for the Windows installer check..." >&2
+    dpkg --add-architecture i386
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      wine wine64 wine32:i386 xvfb >/dev/null
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  if [ ! -f "$ISCC" ] || [ "$(cat "$CACHE/innosetup/.version" 2>/dev/null)" != "$INNOSETUP" ]; then
+    echo "Installing Inno Setup $INNOSETUP (npm package innosetup)..." >&2
+    mkdir -p "$CACHE/innosetup"
+    npm install --silent --no-audit --no-fund --prefix "$CACHE/innosetup" "innosetup@$INNOSETUP"
+    echo "$INNOSETUP" > "$CACHE/innosetup/.version"
+  fi
+}
+
 ensure_java() {
   if ! command -v java >/dev/null 2>&1; then
     echo "Installing Java 17 for Bio-Formats validation..." >&2
@@ -52,7 +78,10 @@ ensure_java() {
 cmd="${1:-start}"
 shift || true
 case "$cmd" in
-  setup) setup ;;
+  setup)
+    setup
+    ensure_installer_tools
+    ;;
   start)
     setup
     exec "$VENV/bin/cci-uploader" gui --sandbox "$@"
@@ -79,10 +108,14 @@ case "$cmd" in
     PYTHONWARNINGS=ignore::SyntaxWarning "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
       --distpath dist --workpath build installer/cci-uploader.spec
     echo "Bundle built in $((SECONDS - started)) s."
-    "$VENV/bin/python" tools/bundle_size.py dist/cci-uploader --limit-mb 250
+    "$VENV/bin/python" tools/bundle_size.py dist/cci-uploader --limit-mb 225
     # The bundle runs without the venv: a missing hidden import or data file fails here.
     QT_QPA_PLATFORM=offscreen CCI_UPLOADER_LOG_DIR="$PWD/build/selftest-logs" \
       dist/cci-uploader/cci-uploader --self-test
+    ensure_installer_tools
+    started=$SECONDS
+    "$VENV/bin/python" tools/wine_installer_check.py dist/cci-uploader --iscc "$ISCC"
+    echo "Installer checked under wine in $((SECONDS - started)) s."
     ;;
   *)
     echo "usage: ./dev.sh [start|test|setup|bench|bundle]" >&2

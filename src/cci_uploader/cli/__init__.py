@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import sys
 from collections.abc import Sequence
@@ -48,8 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def utf8_streams() -> None:
+    """Read and write UTF-8 on the standard streams, whatever the console's code page.
+
+    Windows gives a pipe the ANSI code page (cp1252), which cannot write an emoji
+    and reads a UTF-8 file as mojibake. Standard input is ``utf-8-sig``: a token
+    file saved by Notepad starts with a byte-order mark, which is not part of
+    the token. Output that UTF-8 cannot encode (a Linux file name that is not
+    UTF-8) is escaped rather than crashing the command.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(encoding="utf-8-sig")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (2 for usage errors)."""
+    utf8_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     log_path = setup_logging(args.verbose)
