@@ -20,13 +20,32 @@ def test_task_runs_cleanup_under_the_facility_account_leaving_dry_run_to_config(
     assert principal is not None
     assert principal.findtext("t:LogonType", namespaces=NS) == "Password"
     assert principal.findtext("t:RunLevel", namespaces=NS) == "LeastPrivilege"
+    command = root.findtext("t:Actions/t:Exec/t:Command", namespaces=NS) or ""
     arguments = root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS) or ""
-    _, command = arguments.split("|", 1)
-    exe, *argv = shlex.split(command.replace("\\", "/"))
-    assert exe.endswith("/cci-uploader-cli.exe")  # a console program can read stdin
+    (exe,) = shlex.split(command.replace("\\", "/"))
+    assert exe.endswith("/cci-uploader-cli.exe")  # the console build: its output reaches a log
+    argv = shlex.split(arguments.replace("\\", "/"))
     args = build_parser().parse_args(argv)
     assert args.func is run_cleanup
     assert args.dry_run is None  # the config decides...
     assert Config().cleanup_dry_run is True  # ...and the shipped default only reports
     assert args.older_than >= 1
-    assert "--token" not in argv and "cleanup-token.txt" in arguments.split("|", 1)[0]
+    # No token anywhere: the task runs the program itself, with nothing piped in.
+    assert "token" not in (command + arguments).lower() and "|" not in arguments
+
+
+def test_task_may_run_long_but_not_into_the_next_night() -> None:
+    root = ET.parse(TASK).getroot()
+    limit = root.findtext("t:Settings/t:ExecutionTimeLimit", namespaces=NS)
+    assert limit == "PT23H"  # hashing a large data folder takes hours; a day is the period
+    period = root.findtext(
+        "t:Triggers/t:CalendarTrigger/t:ScheduleByDay/t:DaysInterval", namespaces=NS
+    )
+    assert period == "1"
+    assert root.findtext("t:Settings/t:MultipleInstancesPolicy", namespaces=NS) == "IgnoreNew"
+
+
+def test_no_token_file_is_shipped_or_named() -> None:
+    installer = TASK.parent
+    assert not [p for p in installer.iterdir() if "token" in p.name.lower()]
+    assert "token.txt" not in TASK.read_text(encoding="utf-8").lower()
