@@ -74,30 +74,6 @@ def test_server_side_error_ends_red_with_the_servers_reason(
     assert "1 with errors" in window.status_line.label.text()
 
 
-def test_cut_connection_ends_red_then_retry_gives_exactly_one_image(
-    qtbot: QtBot,
-    window: MainWindow,
-    outside: Outside,
-    samples: Path,
-    sandbox: SandboxServer,
-    token: str,
-    tmp_path: Path,
-) -> None:
-    # 12 MiB of padding: several 4 MiB chunks, so the cut falls mid-file.
-    [big] = _copies(samples, tmp_path, 1, pad=12 * 1024 * 1024)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, big, rows=1)
-    sandbox.faults.cut_after_bytes = 5 * 1024 * 1024
-    run_to_end(qtbot, window, window.action_bar.import_button)
-    assert statuses(window) == [Status.ERROR]
-    assert _is_red(window)
-    assert "connection to OMERO was lost" in _status_text(window)
-    assert sandbox.objects("Image") == []
-    run_to_end(qtbot, window, window.action_bar.retry_button)
-    assert statuses(window) == [Status.UPLOADED]
-    assert len(sandbox.objects("Image")) == 1
-
-
 def test_unsupported_file_alone_is_red_with_reason_but_left_out_of_folders(
     qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, tmp_path: Path
 ) -> None:
