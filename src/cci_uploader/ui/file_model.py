@@ -134,6 +134,10 @@ class FileModel(QAbstractItemModel):
         """The row of ``path``; raises ``KeyError`` when it is not listed."""
         return self._rows[self._by_path[path]]
 
+    def number_of(self, path: Path) -> int | None:
+        """The row number of ``path``, if listed."""
+        return self._by_path.get(path)
+
     def row_at(self, index: Index) -> Row | None:
         """The top-level row that ``index`` belongs to."""
         if not index.isValid():

@@ -6,7 +6,16 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,9 +49,9 @@ from cci_uploader.ui.progress_delegate import RowDelegate
 FilePicker = Callable[[QWidget], list[Path]]
 # Widest a column grows on its own, so that the Status column keeps room.
 CAPS = {NAME: 260, MICROSCOPE: 240, TARGET: 400}
-# Status keeps at least this much; the Target column gives way first to leave it.
+# Status keeps at least this much; these columns give way, in this order, down to a width.
 STATUS_MIN = 320
-TARGET_MIN = 110
+GIVE_WAY = ((TARGET, 110), (MICROSCOPE, 150), (NAME, 160))
 
 
 def pick_files(parent: QWidget) -> list[Path]:
@@ -92,9 +101,10 @@ class FilePanel(QWidget):
         self.clear_button.setToolTip("Take every file off the list")
         self._editable = True
         self._follow = True  # scroll to the file being uploaded, unless the user scrolled away
-        self._active: QModelIndex | None = None
+        self._active: QPersistentModelIndex | None = None
         self._fitting = False
         self._user_sized: set[int] = set()
+        self._natural: dict[int, int] = {}  # each column's fitted width before giving way
         self.view = QTreeView()
         self.view.setModel(model)
         self.view.setAlternatingRowColors(False)
@@ -169,16 +179,17 @@ class FilePanel(QWidget):
     def follow_active(self, follow: bool) -> None:
         """Scroll to each file as it uploads (a new run starts following again)."""
         self._follow = follow
+        self._active = None
 
     def show_active(self, path: Path) -> None:
         """``path`` is uploading: bring its row into view, unless the user looks elsewhere."""
-        try:
-            number = self.model.rows().index(self.model.row_for(path))
-        except (KeyError, ValueError):
-            return
-        self._active = self.model.index(number, NAME)
+        number = self.model.number_of(path)
+        if number is None or (self._active is not None and self._active.row() == number):
+            return  # the same file again (each chunk): nothing to move
+        self._active = QPersistentModelIndex(self.model.index(number, NAME))
         if self._follow:
-            self.view.scrollTo(self._active, QAbstractItemView.ScrollHint.EnsureVisible)
+            hint = QAbstractItemView.ScrollHint.EnsureVisible
+            self.view.scrollTo(QModelIndex(self._active), hint)
 
     def _on_user_scrolled(self, action: int) -> None:
         if action == QAbstractSlider.SliderAction.SliderNoAction.value:
@@ -192,7 +203,7 @@ class FilePanel(QWidget):
         if active is None or not active.isValid():
             self._follow = False
             return
-        rect = self.view.visualRect(active)
+        rect = self.view.visualRect(QModelIndex(active))
         self._follow = self.view.viewport().rect().intersects(rect)
 
     # -- removing -------------------------------------------------------------
@@ -266,19 +277,30 @@ class FilePanel(QWidget):
                 header.resizeSection(column, min(width + 8, CAPS.get(column, width + 8)))
         finally:
             self._fitting = False
-        self._natural_target = header.sectionSize(TARGET)
+        self._natural = {c: header.sectionSize(c) for c in range(STATUS)}
         self._fit_target()
 
     def _fit_target(self) -> None:
-        """Narrow the Target column (first) so that Status keeps ``STATUS_MIN``."""
-        if TARGET in self._user_sized or not hasattr(self, "_natural_target"):
+        """Narrow Target first, then Microscope, then Name, so that Status keeps its room."""
+        if not self._natural:
             return
         header = self.view.header()
-        others = sum(header.sectionSize(c) for c in range(STATUS) if c != TARGET)
-        room = self.view.viewport().width() - others - STATUS_MIN
+        widths = {c: header.sectionSize(c) for c in range(STATUS)}
+        widths.update({c: w for c, w in self._natural.items() if c not in self._user_sized})
+        excess = sum(widths.values()) + STATUS_MIN - self.view.viewport().width()
+        for column, narrowest in GIVE_WAY:
+            if excess <= 0:
+                break
+            if column in self._user_sized:
+                continue
+            cut = min(excess, max(0, widths[column] - narrowest))
+            widths[column] -= cut
+            excess -= cut
         self._fitting = True
         try:
-            header.resizeSection(TARGET, max(TARGET_MIN, min(self._natural_target, room)))
+            for column, width in widths.items():
+                if column not in self._user_sized and header.sectionSize(column) != width:
+                    header.resizeSection(column, width)
         finally:
             self._fitting = False
 

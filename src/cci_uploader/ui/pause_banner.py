@@ -26,7 +26,7 @@ class PauseBanner(QFrame):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.reconnect_button = QPushButton("&Reconnect")
+        self.reconnect_button = QPushButton("Reco&nnect")
         self.reconnect_button.setStyleSheet("font-weight: bold;")
         self.stop_button = QPushButton("Stop the queue")
         self.stop_button.setToolTip("Leave the files not yet uploaded in the list, to send later")
@@ -42,7 +42,7 @@ class PauseBanner(QFrame):
         """Say why the queue waits; Reconnect is ready."""
         self.message.setText(message)
         self.reconnect_button.setEnabled(True)
-        self.reconnect_button.setText("&Reconnect")
+        self.reconnect_button.setText("Reco&nnect")
         self.stop_button.setEnabled(True)
         self.show()
 
