@@ -189,7 +189,7 @@ class FilePanel(QWidget):
         self._active = QPersistentModelIndex(self.model.index(number, NAME))
         if self._follow:
             hint = QAbstractItemView.ScrollHint.EnsureVisible
-            self.view.scrollTo(QModelIndex(self._active), hint)
+            self.view.scrollTo(self.model.index(number, NAME), hint)
 
     def _on_user_scrolled(self, action: int) -> None:
         if action == QAbstractSlider.SliderAction.SliderNoAction.value:
@@ -203,7 +203,7 @@ class FilePanel(QWidget):
         if active is None or not active.isValid():
             self._follow = False
             return
-        rect = self.view.visualRect(QModelIndex(active))
+        rect = self.view.visualRect(self.model.index(active.row(), NAME))
         self._follow = self.view.viewport().rect().intersects(rect)
 
     # -- removing -------------------------------------------------------------
