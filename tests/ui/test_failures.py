@@ -231,3 +231,18 @@ def test_an_unexpected_error_ends_red_and_points_to_the_log(
         f"Error: Something went wrong unexpectedly. Details are in the log file: {log_file}"
     )
     assert "a bug" in caplog.text
+
+
+def test_wrong_token_while_connected_is_an_error_not_green(
+    qtbot: QtBot, window: MainWindow, token: str
+) -> None:
+    connect(qtbot, window, token)
+    bar = window.connection_bar
+    assert "#1b7a1b" in bar.state_label.styleSheet()  # green while it works
+    bar.token_edit.setText("mistyped")
+    press(qtbot, bar.connect_button)
+    qtbot.waitUntil(lambda: "did not accept the token" in bar.state_label.text())
+    assert "Still connected as demo" in bar.state_label.text()
+    assert "#b00020" in bar.state_label.styleSheet()  # red: the Connect failed
+    assert "#1b7a1b" not in bar.state_label.styleSheet()
+    assert window.session.conn is not None  # the earlier session keeps working

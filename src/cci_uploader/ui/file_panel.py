@@ -131,7 +131,7 @@ class FilePanel(QWidget):
         self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self.delete_shortcut.activated.connect(self._on_remove_clicked)
         self.view.verticalScrollBar().actionTriggered.connect(self._on_user_scrolled)
-        self.view.installEventFilter(self)
+        self.view.viewport().installEventFilter(self)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_files_button)
@@ -233,7 +233,7 @@ class FilePanel(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Fit the columns again when the list is resized."""
-        if watched is self.view and event.type() == QEvent.Type.Resize:
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_target()
         return False
 

@@ -102,6 +102,7 @@ class UploadSession(QObject):
         self.paused = False  # the session expired; the token dialog is open
         self.scanning = 0
         self._found = 0
+        self._scan_workers: set[object] = set()
         self.stopping = False  # Cancel was pressed: the summary says Stopped
         self._reminded = False
         self.expiry = ExpiryFlow(
@@ -300,7 +301,7 @@ class UploadSession(QObject):
         self._found = 0
         self.status_line.show_text(f"Reading {len(paths)} item(s)…")
         self._refresh_actions()
-        generate_in_background(
+        worker = generate_in_background(
             jobs.scan_each,
             paths,
             self.config,
@@ -308,6 +309,9 @@ class UploadSession(QObject):
             on_done=self._on_scan_done,
             on_error=self._on_scan_failed,
         )
+        # Held until it ends: its signals must outlive this call.
+        self._scan_workers.add(worker)
+        worker.finished.connect(lambda: self._scan_workers.discard(worker))
 
     def _on_scanned(self, scans: list[tuple[ScanEntry, int]]) -> None:
         self._found += len(self.model.add(scans))

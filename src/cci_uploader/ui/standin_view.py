@@ -23,7 +23,7 @@ def describe_image(server: SandboxServer, image_id: int) -> ImageRecord:
         files: list[str] = []
         if fileset is not None:
             stored = state.get("Fileset", fileset.getId().getValue())
-            for entry in stored.copyFilesetEntries():
+            for entry in stored.copyUsedFiles():
                 files.append(_value(entry, "getClientPath"))
         pairs: list[tuple[str, str]] = []
         tags: list[str] = []
