@@ -7,6 +7,7 @@ on the GUI thread and only update widgets and the model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -311,7 +312,7 @@ class UploadSession(QObject):
         )
         # Held until it ends: its signals must outlive this call.
         self._scan_workers.add(worker)
-        worker.finished.connect(lambda: self._scan_workers.discard(worker))
+        worker.finished.connect(functools.partial(self._scan_workers.discard, worker))
 
     def _on_scanned(self, scans: list[tuple[ScanEntry, int]]) -> None:
         self._found += len(self.model.add(scans))
