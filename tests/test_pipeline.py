@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cci_uploader import omero as om
 from cci_uploader.config import Config
-from cci_uploader.pipeline import EntryChanged, ImportQueue, QueueDone, SessionLost, Status
+from cci_uploader.pipeline import (
+    PAUSED_OFFLINE,
+    ConnectionDown,
+    EntryChanged,
+    ImportQueue,
+    QueueDone,
+    SessionLost,
+    Status,
+)
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
+from netcut import NetCut
 
 CZI = "czi/tiles_z.czi"
 
@@ -48,20 +59,49 @@ def test_same_name_different_bytes_is_uploaded(
     assert len(sandbox.objects("Image")) == 2
 
 
-def test_cut_connection_is_red_then_retry_gives_exactly_one_image(
+def test_cut_connection_pauses_once_and_reconnecting_gives_exactly_one_image(
     conn: om.Connection, samples: Path, sandbox: SandboxServer
 ) -> None:
     queue = _queue([samples / CZI], chunk_size=128 * 1024)
     sandbox.faults.cut_after_bytes = 300_000
-    list(queue.run(conn))
+    events = list(queue.run(conn))
     [entry] = queue.entries
-    assert entry.status is Status.ERROR
-    assert "connection to OMERO was lost" in entry.message
+    [down] = [e for e in events if isinstance(e, ConnectionDown)]
+    assert "connection to OMERO was lost" in down.message and "paused" in down.message
+    assert entry.status is Status.QUEUED and entry.message == PAUSED_OFFLINE
+    assert not any(isinstance(e, QueueDone) for e in events)
     assert sandbox.objects("Image") == []
-    assert queue.retry_failed() == [0]
+    conn.reconnect()
     list(queue.run(conn))
     assert entry.status is Status.UPLOADED
     assert len(sandbox.objects("Image")) == 1
+
+
+def test_server_gone_mid_queue_pauses_once_not_once_per_file(
+    samples: Path, tmp_path: Path, sandbox: SandboxServer, token: str
+) -> None:
+    paths = _copies(samples, tmp_path, 4)
+    queue = _queue(paths)
+    with NetCut(sandbox.port) as net:
+        conn = om.connect(net.address, token)
+        events = []
+        for event in queue.run(conn):
+            events.append(event)
+            if isinstance(event, EntryChanged) and event.entry.status is Status.UPLOADED:
+                net.cut()  # the server goes away after the first file
+        downs = [e for e in events if isinstance(e, ConnectionDown)]
+        assert len(downs) == 1
+        assert [e.status for e in queue.entries] == [Status.UPLOADED] + [Status.QUEUED] * 3
+        assert not any(e.status is Status.ERROR for e in queue.entries)
+        with pytest.raises(om.ServerUnreachable):
+            conn.reconnect()  # still away
+        net.restore()
+        conn.reconnect()
+        list(queue.run(conn))
+        conn.close()
+        assert [e.status for e in queue.entries] == [Status.UPLOADED] * 4
+        names = sorted(i.getName().getValue() for i in sandbox.objects("Image"))
+    assert names == [p.name for p in paths]  # nothing lost, nothing twice
 
 
 def test_expired_session_pauses_and_a_new_token_finishes_the_rest(

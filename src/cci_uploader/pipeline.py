@@ -4,6 +4,8 @@ Each entry moves ``pending -> queued -> uploading -> uploaded | duplicate |
 error``.  The CLI iterates :meth:`ImportQueue.run` and prints; the GUI runs
 the same generator in a worker.  ``cancel()`` takes effect between chunks and
 leaves no half-imported image; ``retry_failed()`` queues failed entries again.
+A lost connection pauses the whole queue once (:class:`ConnectionDown`) instead
+of failing every file left; the caller reconnects and runs it again.
 """
 
 from __future__ import annotations
@@ -87,7 +89,20 @@ class QueueDone:
     counts: dict[Status, int] = field(default_factory=dict)
 
 
-QueueEvent = EntryChanged | SessionLost | QueueDone
+@dataclass(frozen=True)
+class ConnectionDown:
+    """The server went away: the queue paused once; reconnect, then run it again.
+
+    The file that was being sent is queued again (nothing of it was imported),
+    so running the queue after a reconnect loses nothing and sends nothing twice.
+    """
+
+    message: str
+
+
+QueueEvent = EntryChanged | SessionLost | ConnectionDown | QueueDone
+
+PAUSED_OFFLINE = "paused: the connection to OMERO was lost"
 
 
 def batch_pairs(scan: ScanEntry, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -132,7 +147,6 @@ class ImportQueue:
         self._chunk_size = chunk_size
         self._history = history or (History() if record_history else None)
         self._cancelled = False
-        self._connection_broken = False
 
     def add(self, scans: Sequence[ScanEntry], pairs: Sequence[tuple[str, str]]) -> list[int]:
         """Append more files (not while :meth:`run` is iterating); return their indexes."""
@@ -143,6 +157,10 @@ class ImportQueue:
                 entry.status, entry.message = Status.ERROR, scan.reason or ""
             self.entries.append(entry)
         return list(range(start, len(self.entries)))
+
+    def remove(self, paths: set[Path]) -> None:
+        """Drop the entries of ``paths`` (not while :meth:`run` is iterating)."""
+        self.entries = [e for e in self.entries if e.scan.path not in paths]
 
     # -- control (safe to call from another thread) -----------------------
 
@@ -181,6 +199,17 @@ class ImportQueue:
                 yield EntryChanged(index, entry)
                 yield SessionLost(str(exc))
                 return
+            except om.ConnectionLost:
+                log.warning("connection lost at %s; the queue pauses", entry.scan.path)
+                self._set(entry, Status.QUEUED, PAUSED_OFFLINE)
+                entry.done_bytes = 0
+                yield EntryChanged(index, entry)
+                yield ConnectionDown(
+                    f"The connection to OMERO was lost while sending {entry.scan.path.name}. "
+                    "The queue is paused: nothing partial was kept, and it continues with "
+                    "this file once OMERO answers again."
+                )
+                return
         for index, entry in enumerate(self.entries):
             if entry.status is Status.QUEUED:
                 self._set(entry, Status.PENDING, "cancelled before upload")
@@ -195,24 +224,12 @@ class ImportQueue:
         entry.status, entry.message = status, message
 
     def _process(self, index: int, entry: QueueEntry, conn: om.Connection) -> Iterator[QueueEvent]:
-        if self._connection_broken:
-            try:
-                conn.reconnect()
-                self._connection_broken = False
-            except (om.ConnectionLost, om.ServerUnreachable, om.LoginFailed) as exc:
-                self._set(entry, Status.ERROR, str(exc))
-                yield EntryChanged(index, entry)
-                return
         self._work_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="entry-", dir=self._work_dir))
         try:
             yield from self._import(index, entry, conn, work)
-        except om.SessionExpired:
-            raise
-        except om.ConnectionLost as exc:
-            self._connection_broken = True
-            self._set(entry, Status.ERROR, str(exc))
-            yield EntryChanged(index, entry)
+        except (om.SessionExpired, om.ConnectionLost):
+            raise  # the whole queue pauses (see run)
         except (om.OmeroError, FormatError) as exc:
             self._set(entry, Status.ERROR, str(exc))
             yield EntryChanged(index, entry)
@@ -222,7 +239,7 @@ class ImportQueue:
                 entry,
                 Status.ERROR,
                 f"{entry.scan.path.name} could not be read ({exc.strerror}); "
-                "check the file is still there and press Retry.",
+                "check the file is still there and press Retry failed.",
             )
             yield EntryChanged(index, entry)
         finally:

@@ -6,14 +6,17 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cci_uploader import omero as om
-from cci_uploader.cli import main
+from cci_uploader.cli import importing, main
 from cci_uploader.sandbox import SandboxServer
+from netcut import NetCut
 
 # Project and local Dataset for each sample in Europe/Stockholm, read by hand from
 # each file's XML: Microscope UserDefinedName / Name / System, and
@@ -202,3 +205,83 @@ def test_token_from_stdin_and_never_written_anywhere(
     assert log_file in written
     for path in written:
         assert token.encode() not in path.read_bytes(), f"token found in {path}"
+
+
+def _cut_at_second_file(
+    sandbox: SandboxServer, net: NetCut, restore_after_s: float | None
+) -> threading.Thread:
+    """Unplug the network as the second file starts; plug it back later."""
+
+    def watch() -> None:
+        while len(sandbox.objects("Fileset")) < 2:
+            time.sleep(0.005)
+        net.cut()
+        if restore_after_s is not None:
+            time.sleep(restore_after_s)
+            net.restore()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def _three_copies(samples: Path, tmp_path: Path) -> list[Path]:
+    data = (samples / "czi" / "tiles_z.czi").read_bytes()
+    paths = [tmp_path / f"copy{n}.czi" for n in range(3)]
+    for n, path in enumerate(paths):
+        path.write_bytes(data + bytes([n]))
+    return paths
+
+
+def test_lost_connection_pauses_once_reconnects_and_finishes(
+    sandbox: SandboxServer,
+    token: str,
+    samples: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(importing, "RECONNECT_WAITS_S", (1.0, 1.0, 1.0))
+    paths = _three_copies(samples, tmp_path)
+    monkeypatch.setenv("CCI_OMERO_TOKEN", token)
+    sandbox.faults.import_delay_s = 0.3
+    with NetCut(sandbox.port) as net:
+        watcher = _cut_at_second_file(sandbox, net, restore_after_s=0.2)
+        argv = _import_argv(sandbox, *paths)
+        argv[argv.index("--server") + 1] = net.address
+        code, records, err = _run(capsys, argv)
+        watcher.join()
+    assert code == 0, err
+    assert err.count("connection to OMERO was lost while") == 1
+    assert "Reconnected" in err
+    assert [r["status"] for r in records] == ["uploaded"] * 3
+    names = sorted(_name(i) for i in sandbox.objects("Image"))
+    assert names == ["copy0.czi", "copy1.czi", "copy2.czi"]
+
+
+def test_server_gone_for_good_stops_cleanly_saying_what_to_do(
+    sandbox: SandboxServer,
+    token: str,
+    samples: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(importing, "RECONNECT_WAITS_S", (0.05, 0.05))
+    paths = _three_copies(samples, tmp_path)
+    monkeypatch.setenv("CCI_OMERO_TOKEN", token)
+    sandbox.faults.import_delay_s = 0.3
+    with NetCut(sandbox.port) as net:
+        watcher = _cut_at_second_file(sandbox, net, restore_after_s=None)
+        argv = _import_argv(sandbox, *paths)
+        argv[argv.index("--server") + 1] = net.address
+        code, records, err = _run(capsys, argv)
+        watcher.join()
+    assert code == 1
+    assert err.count("connection to OMERO was lost while") == 1
+    assert err.count("Still no answer") == 2
+    assert "run the same command again" in err
+    statuses = [r["status"] for r in records]
+    assert statuses[0] == "uploaded" and statuses[1:] == ["error", "error"]
+    assert all("run the same command again" in r["message"] for r in records[1:])
+    assert len(sandbox.objects("Image")) == 1

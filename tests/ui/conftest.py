@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -44,7 +45,9 @@ def make_window(
     def history(_: QWidget) -> None:
         outside.history_shown += 1
 
-    def make(sandbox_token: str | None = None, server: str | None = None) -> MainWindow:
+    def make(
+        sandbox_token: str | None = None, server: str | None = None, **extra: Any
+    ) -> MainWindow:
         config = Config(
             server=server or sandbox.address, web_url=WEB_URL, keys=("Sample", "Operator")
         )
@@ -57,6 +60,7 @@ def make_window(
             choose_files=lambda _: list(outside.files),
             choose_folder=lambda _: list(outside.folder),
             show_history=history,
+            **extra,
         )
         qtbot.addWidget(window)
         window.show()

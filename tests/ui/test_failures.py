@@ -74,30 +74,6 @@ def test_server_side_error_ends_red_with_the_servers_reason(
     assert "1 with errors" in window.status_line.label.text()
 
 
-def test_cut_connection_ends_red_then_retry_gives_exactly_one_image(
-    qtbot: QtBot,
-    window: MainWindow,
-    outside: Outside,
-    samples: Path,
-    sandbox: SandboxServer,
-    token: str,
-    tmp_path: Path,
-) -> None:
-    # 12 MiB of padding: several 4 MiB chunks, so the cut falls mid-file.
-    [big] = _copies(samples, tmp_path, 1, pad=12 * 1024 * 1024)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, big, rows=1)
-    sandbox.faults.cut_after_bytes = 5 * 1024 * 1024
-    run_to_end(qtbot, window, window.action_bar.import_button)
-    assert statuses(window) == [Status.ERROR]
-    assert _is_red(window)
-    assert "connection to OMERO was lost" in _status_text(window)
-    assert sandbox.objects("Image") == []
-    run_to_end(qtbot, window, window.action_bar.retry_button)
-    assert statuses(window) == [Status.UPLOADED]
-    assert len(sandbox.objects("Image")) == 1
-
-
 def test_unsupported_file_alone_is_red_with_reason_but_left_out_of_folders(
     qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, tmp_path: Path
 ) -> None:
@@ -255,3 +231,18 @@ def test_an_unexpected_error_ends_red_and_points_to_the_log(
         f"Error: Something went wrong unexpectedly. Details are in the log file: {log_file}"
     )
     assert "a bug" in caplog.text
+
+
+def test_wrong_token_while_connected_is_an_error_not_green(
+    qtbot: QtBot, window: MainWindow, token: str
+) -> None:
+    connect(qtbot, window, token)
+    bar = window.connection_bar
+    assert "#1b7a1b" in bar.state_label.styleSheet()  # green while it works
+    bar.token_edit.setText("mistyped")
+    press(qtbot, bar.connect_button)
+    qtbot.waitUntil(lambda: "did not accept the token" in bar.state_label.text())
+    assert "Still connected as demo" in bar.state_label.text()
+    assert "#b00020" in bar.state_label.styleSheet()  # red: the Connect failed
+    assert "#1b7a1b" not in bar.state_label.styleSheet()
+    assert window.session.conn is not None  # the earlier session keeps working

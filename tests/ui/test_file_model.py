@@ -20,6 +20,7 @@ from cci_uploader.ui.file_model import (
     PROGRESS,
     SIZE,
     STATUS,
+    STATUS_ROLE,
     TARGET,
     FileModel,
     Row,
@@ -46,6 +47,12 @@ def test_qt_model_checks_pass_while_rows_are_added_updated_and_cleared(
     first = model.rows()[0].scan.path
     model.update(first, Status.UPLOADING, "uploading", 10, 100)
     qtmodeltester.check(model)
+    paths = [r.scan.path for r in model.rows()]
+    model.remove([paths[1], paths[2], paths[-1]])
+    qtmodeltester.check(model)
+    assert [r.scan.path for r in model.rows()] == [paths[0], *paths[3:-1]]
+    model.update(paths[3], Status.UPLOADED, "uploaded")  # the path index follows the removal
+    assert model.index(1, 0).data(STATUS_ROLE) == Status.UPLOADED
     model.clear()
     qtmodeltester.check(model)
 
@@ -59,8 +66,8 @@ def test_columns_companions_and_refused_file(samples: Path, tmp_path: Path) -> N
         "Microscope",
         "Acquired",
         "Target (Project / Dataset)",
-        "Status",
         "Progress",
+        "Status",
     ]
     names = [model.index(r, NAME).data() for r in range(model.rowCount())]
     assert len(names) == 14  # 13 sample entries and the lone unsupported file
@@ -72,7 +79,10 @@ def test_columns_companions_and_refused_file(samples: Path, tmp_path: Path) -> N
     assert companion.parent() == mrc
     assert model.index(mrc.row(), SIZE).data() == "2.1 MB"  # .mrc and .xml together
     notes = names.index("notes.txt")
-    assert model.index(notes, STATUS).data().startswith("Error: notes.txt is not a supported")
+    # Cause first: the Name column already says which file.
+    assert model.index(notes, STATUS).data().startswith("Error: not a supported microscope file")
+    tip = model.index(notes, STATUS).data(Qt.ItemDataRole.ToolTipRole)
+    assert str(model.rows()[notes].scan.path) in tip and "so it is not uploaded." in tip
     assert model.index(notes, TARGET).data() == ""
     assert model.index(notes, NAME).data(Qt.ItemDataRole.BackgroundRole) == COLOURS[Status.ERROR]
 

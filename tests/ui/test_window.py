@@ -32,7 +32,7 @@ def test_sandbox_mode_banner_prefilled_token_and_a_working_import(
     samples: Path,
     tmp_path: Path,
 ) -> None:
-    window = build_window(Config(), settings, tmp_path / "log", (sandbox.address, DEMO_TOKEN))
+    window = build_window(Config(), settings, tmp_path / "log", sandbox)
     qtbot.addWidget(window)
     window.show()
     try:
@@ -67,8 +67,15 @@ def test_menus_token_page_guide_history_and_diagnostics_without_the_token(
     press(qtbot, window.connection_bar.get_token_button)
     assert outside.urls == [window.session.config.token_url]
     window.guide_action.trigger()
-    assert outside.urls[-1] == QUrl.fromLocalFile(str(USER_GUIDE)).toString()
+    guide = window.guide_window
+    assert guide is not None
+    qtbot.waitUntil(guide.isVisible)
+    shown = guide.browser.toPlainText()
     assert USER_GUIDE.is_file()
+    assert "Add pair" in shown and "Reconnect" in shown
+    assert "**" not in shown and "](" not in shown  # rendered, not raw Markdown
+    assert outside.urls == [window.session.config.token_url]  # no browser for the guide
+    guide.close()
     window.history_action.trigger()
     assert outside.history_shown == 1
 

@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from cci_uploader import omero as om
 from cci_uploader.config import ConfigError, load_config
 from cci_uploader.logsetup import register_secret
 from cci_uploader.pipeline import (
+    ConnectionDown,
     EntryChanged,
     ImportQueue,
     QueueEntry,
@@ -24,6 +26,12 @@ from cci_uploader.scan import ScanEntry, scan_paths
 from cci_uploader.stewardship.history import History
 
 TOKEN_ENV = "CCI_OMERO_TOKEN"
+# After a lost connection: wait, try to join the same session again, up to three times.
+RECONNECT_WAITS_S = (5.0, 20.0, 60.0)
+OFFLINE_NOT_NOW = (
+    "not uploaded: the connection to OMERO was lost. Check the network and run the same "
+    "command again; files already uploaded are recognised and not sent twice."
+)
 
 
 def register(sub: Any) -> None:
@@ -124,7 +132,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Connection:
     while True:
-        paused = False
+        paused: SessionLost | ConnectionDown | None = None
         for event in queue.run(conn):
             if isinstance(event, EntryChanged):
                 entry = event.entry
@@ -133,19 +141,53 @@ def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Con
                         f"[{entry.status.value:>9}] {entry.scan.path.name}: {entry.message}",
                         as_json,
                     )
-            elif isinstance(event, SessionLost):
-                paused = True
+            elif isinstance(event, SessionLost | ConnectionDown):
+                paused = event
                 _say(event.message, as_json)
-        if not paused:
+        if paused is None:
+            return conn
+        if isinstance(paused, ConnectionDown):
+            if _reconnect(conn, as_json):
+                continue
+            _give_up(queue, OFFLINE_NOT_NOW)
             return conn
         fresh = _rejoin(conn, as_json) if sys.stdin is not None and sys.stdin.isatty() else None
         if fresh is None:
-            for entry in queue.entries:
-                if entry.status in (Status.QUEUED, Status.PENDING):
-                    entry.status = Status.ERROR
-                    entry.message = "not uploaded: the session expired; run again with a new token"
+            _give_up(queue, "not uploaded: the session expired; run again with a new token")
             return conn
         conn = fresh
+
+
+def _give_up(queue: ImportQueue, message: str) -> None:
+    for entry in queue.entries:
+        if entry.status in (Status.QUEUED, Status.PENDING):
+            entry.status, entry.message = Status.ERROR, message
+
+
+def _reconnect(conn: om.Connection, as_json: bool) -> bool:
+    """Join the same session again after a few waits; say each try once."""
+    for attempt, wait in enumerate(RECONNECT_WAITS_S, start=1):
+        _say(
+            f"Trying to reconnect in {wait:.0f} s ({attempt} of {len(RECONNECT_WAITS_S)})…",
+            as_json,
+        )
+        time.sleep(wait)
+        try:
+            conn.reconnect()
+        except om.LoginFailed as exc:  # the session ended while the server was away
+            _say(f"Error: {exc}", as_json)
+            return False
+        except om.OmeroError as exc:
+            _say(f"Still no answer: {exc}", as_json)
+            continue
+        _say("Reconnected: the queue continues.", as_json)
+        return True
+    _say(
+        "Gave up reconnecting. Nothing partial was kept; run the same command again when "
+        "OMERO answers (files already uploaded are not sent twice).",
+        as_json,
+    )
+    return False
 
 
 def _rejoin(old: om.Connection, as_json: bool, tries: int = 3) -> om.Connection | None:

@@ -15,15 +15,16 @@ class ActionBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.import_button = QPushButton("Import")
+        self.import_button = QPushButton("&Import")
         self.import_button.setStyleSheet("font-weight: bold; padding: 4px 18px;")
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton("&Cancel")
         self.cancel_button.setToolTip(
             "Stop after the current chunk; the file being uploaded is not imported"
         )
-        self.retry_button = QPushButton("Retry failed")
+        self.retry_button = QPushButton("&Retry failed")
         self.hint = QLabel()
         self.hint.setStyleSheet("color: #555555;")
+        self.hint.setWordWrap(True)  # a long hint never widens the window
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.hint, 1)

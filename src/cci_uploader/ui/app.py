@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -17,6 +19,9 @@ from cci_uploader.config import Config, ConfigError, load_config
 from cci_uploader.ui.gc_guard import MainThreadGC
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.settings import AppSettings, default_settings_path
+
+if TYPE_CHECKING:
+    from cci_uploader.sandbox import SandboxServer
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +44,33 @@ class FirstPaint(QObject):
 
 
 @contextlib.contextmanager
-def _sandbox(enabled: bool) -> Iterator[tuple[str, str] | None]:
-    """Start the stand-in when asked; yield its ``(address, demo token)``."""
+def _sandbox(enabled: bool) -> Iterator[SandboxServer | None]:
+    """Start the stand-in when asked; yield it."""
     if not enabled:
         yield None
         return
-    from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
+    from cci_uploader.sandbox import SandboxServer
 
     with SandboxServer(port=0) as server:
         log.info("training sandbox on %s", server.address)
-        yield server.address, DEMO_TOKEN
+        yield server
 
 
 def build_window(
-    config: Config, settings: AppSettings, log_path: Path, sandbox: tuple[str, str] | None
+    config: Config, settings: AppSettings, log_path: Path, sandbox: SandboxServer | None
 ) -> MainWindow:
     """The main window, pointed at the sandbox when one runs."""
     if sandbox is None:
         return MainWindow(settings.apply_overrides(config), settings, log_path)
-    address, token = sandbox
+    from cci_uploader.sandbox import DEMO_TOKEN
+    from cci_uploader.ui.standin_view import describe_image
+
     return MainWindow(
-        dataclasses.replace(config, server=address), settings, log_path, sandbox_token=token
+        dataclasses.replace(config, server=sandbox.address),
+        settings,
+        log_path,
+        sandbox_token=DEMO_TOKEN,
+        inspect_image=functools.partial(describe_image, sandbox),
     )
 
 

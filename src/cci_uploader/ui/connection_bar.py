@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+ERROR_RED = "#b00020"
+
 
 class ConnectionBar(QWidget):
     """The connection row at the top of the window.
@@ -18,7 +20,7 @@ class ConnectionBar(QWidget):
     def __init__(self, server: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.server_label = QLabel()
-        self.get_token_button = QPushButton("Get token")
+        self.get_token_button = QPushButton("&Get token")
         self.get_token_button.setToolTip("Open OMERO.web's token page in your browser")
         self.token_edit = QLineEdit()
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -33,7 +35,9 @@ class ConnectionBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.server_label)
         layout.addWidget(self.get_token_button)
-        layout.addWidget(QLabel("Token:"))
+        token_label = QLabel("&Token:")
+        token_label.setBuddy(self.token_edit)
+        layout.addWidget(token_label)
         layout.addWidget(self.token_edit, 1)
         layout.addWidget(self.connect_button)
         layout.addWidget(self.state_label, 2)
@@ -63,11 +67,21 @@ class ConnectionBar(QWidget):
         self.connect_button.setText("Reconnect")
         self._state(f"● Connected as {user} on {server}", "#1b7a1b")
 
+    def set_failed_while_connected(self, message: str, user: str) -> None:
+        """A Connect failed, but the earlier session still works: an error, in red."""
+        self.connect_button.setEnabled(True)
+        self.connect_button.setText("Reconnect")
+        self._state(f"✕ {message} Still connected as {user}.", ERROR_RED)
+
+    def set_offline(self) -> None:
+        """The server stopped answering: red, until a reconnect works."""
+        self._state("✕ Connection to OMERO lost", ERROR_RED)
+
     def set_disconnected(self, message: str = "") -> None:
         """Not connected, with the reason when there is one."""
         self.connect_button.setEnabled(True)
         self.connect_button.setText("Connect")
-        self._state(f"○ Not connected. {message}".strip(), "#b00020" if message else "#555555")
+        self._state(f"○ Not connected. {message}".strip(), ERROR_RED if message else "#555555")
 
     def _state(self, text: str, colour: str) -> None:
         self.state_label.setText(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from cci_uploader.config import UNKNOWN_MICROSCOPE, Config, map_microscope
 from cci_uploader.pipeline import Status
 from cci_uploader.scan import ScanEntry
 from cci_uploader.ui.progress import human_bytes
@@ -22,10 +24,12 @@ COLUMNS = (
     "Microscope",
     "Acquired",
     "Target (Project / Dataset)",
-    "Status",
     "Progress",
+    "Status",
 )
-NAME, FORMAT, SIZE, MICROSCOPE, ACQUIRED, TARGET, STATUS, PROGRESS = range(len(COLUMNS))
+# Status is last: it takes the room left, and its text is the longest.
+NAME, FORMAT, SIZE, MICROSCOPE, ACQUIRED, TARGET, PROGRESS, STATUS = range(len(COLUMNS))
+UNKNOWN_SHOWN = f"{UNKNOWN_MICROSCOPE} (set this PC's microscope in Settings)"
 
 # Light backgrounds with black text stay readable in light and dark themes.
 COLOURS = {
@@ -58,9 +62,18 @@ IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
+def _cause_first(message: str, name: str) -> str:
+    """``"a.czi is not supported"`` -> ``"not supported"``: the row already names the file."""
+    if not name or not message.startswith(name):
+        return message
+    rest = message[len(name) :].lstrip(" :,")
+    rest = rest.removeprefix("is ").removeprefix("was ")
+    return rest or message
+
+
 def status_text(row: Row) -> str:
-    """The Status column: the status in words, then what happened, without repeating it."""
-    label, message = LABELS[row.status], row.message
+    """The Status column: the status in words, then the cause, without repeating the name."""
+    label, message = LABELS[row.status], _cause_first(row.message, row.scan.path.name)
     if row.status is Status.UPLOADED and row.image_ids:
         ids = row.image_ids
         if len(ids) == 1:
@@ -98,8 +111,8 @@ class Row:
 class FileModel(QAbstractItemModel):
     """A ``QAbstractItemModel`` over scanned entries.
 
-    Rows are only appended or cleared all at once, so a row number never
-    changes; ``dict[path, row]`` makes a status update O(1), and it emits
+    Rows are appended, removed (when not uploading) or cleared;
+    ``dict[path, row]`` makes a status update O(1), and it emits
     ``dataChanged`` for that row alone.  A companion file (the ``.ser`` of an
     ``.emi``, the ``.xml`` of an ``.mrc``) is a child of its main file.
     Child indexes carry their parent's row + 1 as internal id; top-level
@@ -121,6 +134,10 @@ class FileModel(QAbstractItemModel):
         """The row of ``path``; raises ``KeyError`` when it is not listed."""
         return self._rows[self._by_path[path]]
 
+    def number_of(self, path: Path) -> int | None:
+        """The row number of ``path``, if listed."""
+        return self._by_path.get(path)
+
     def row_at(self, index: Index) -> Row | None:
         """The top-level row that ``index`` belongs to."""
         if not index.isValid():
@@ -133,9 +150,11 @@ class FileModel(QAbstractItemModel):
     def add(self, scans: list[tuple[ScanEntry, int]]) -> list[Row]:
         """Append ``(entry, size)`` pairs not already listed; return the new rows."""
         fresh: list[Row] = []
+        seen: set[Path] = set()
         for scan, size in scans:
-            if scan.path in self._by_path or any(r.scan.path == scan.path for r in fresh):
+            if scan.path in self._by_path or scan.path in seen:
                 continue
+            seen.add(scan.path)
             row = Row(scan, size)
             if not scan.ok:
                 row.status, row.message = Status.ERROR, scan.reason or ""
@@ -149,6 +168,40 @@ class FileModel(QAbstractItemModel):
             self._by_path[row.scan.path] = first + offset
         self.endInsertRows()
         return fresh
+
+    def remove(self, paths: list[Path]) -> int:
+        """Remove the rows of ``paths``; return how many went."""
+        numbers = sorted({self._by_path[p] for p in paths if p in self._by_path}, reverse=True)
+        # Contiguous runs, last first, so the numbers of the runs still to go do not move.
+        runs: list[list[int]] = []
+        for number in numbers:
+            if runs and runs[-1][-1] == number + 1:
+                runs[-1].append(number)
+            else:
+                runs.append([number])
+        for run in runs:
+            self.beginRemoveRows(QModelIndex(), run[-1], run[0])
+            del self._rows[run[-1] : run[0] + 1]
+            self.endRemoveRows()
+        self._by_path = {row.scan.path: number for number, row in enumerate(self._rows)}
+        return len(numbers)
+
+    def remap_microscopes(self, config: Config) -> int:
+        """Map again the rows whose file names no microscope and that are not uploaded yet."""
+        changed = 0
+        for number, row in enumerate(self._rows):
+            scan = row.scan
+            if not scan.ok or row.status not in (Status.PENDING, Status.ERROR):
+                continue
+            if scan.metadata is None or scan.metadata.microscope:
+                continue
+            microscope, note = map_microscope(None, config)
+            if (microscope, note) == (scan.microscope, scan.microscope_note):
+                continue
+            row.scan = dataclasses.replace(scan, microscope=microscope, microscope_note=note)
+            changed += 1
+            self.dataChanged.emit(self.index(number, 0), self.index(number, len(COLUMNS) - 1))
+        return changed
 
     def clear(self) -> None:
         """Remove every row."""
@@ -238,7 +291,7 @@ class FileModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if index.column() == MICROSCOPE and row.scan.microscope_note:
                 return f"{row.scan.microscope}: {row.scan.microscope_note}"
-            return f"{row.scan.path}\n{LABELS[row.status]}: {row.message}".strip()
+            return f"{row.scan.path}\n{status_text(row)}"
         if role == STATUS_ROLE:
             return row.status
         if role == IMAGE_ID_ROLE:
@@ -263,6 +316,8 @@ class FileModel(QAbstractItemModel):
                 return f"{scan.microscope} (mapped)"
             if how.endswith("this PC's default"):
                 return f"{scan.microscope} (this PC's default)"
+            if scan.ok and scan.microscope == UNKNOWN_MICROSCOPE:
+                return UNKNOWN_SHOWN
             return scan.microscope or ""
         if column == ACQUIRED:
             return scan.dataset or ""

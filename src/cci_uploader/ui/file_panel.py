@@ -6,13 +6,25 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSlider,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTreeView,
     QVBoxLayout,
@@ -24,6 +36,7 @@ from cci_uploader.ui.file_model import (
     IMAGE_ID_ROLE,
     MICROSCOPE,
     NAME,
+    PATH_ROLE,
     PROGRESS,
     STATUS,
     STATUS_ROLE,
@@ -36,6 +49,9 @@ from cci_uploader.ui.progress_delegate import RowDelegate
 FilePicker = Callable[[QWidget], list[Path]]
 # Widest a column grows on its own, so that the Status column keeps room.
 CAPS = {NAME: 260, MICROSCOPE: 240, TARGET: 400}
+# Status keeps at least this much; these columns give way, in this order, down to a width.
+STATUS_MIN = 320
+GIVE_WAY = ((TARGET, 110), (MICROSCOPE, 150), (NAME, 160))
 
 
 def pick_files(parent: QWidget) -> list[Path]:
@@ -63,6 +79,7 @@ class FilePanel(QWidget):
 
     paths_chosen = Signal(list)
     clear_requested = Signal()
+    remove_requested = Signal(list)  # paths of the rows to take off the list
     image_opened = Signal(int)
 
     def __init__(
@@ -76,9 +93,18 @@ class FilePanel(QWidget):
         self.model = model
         self._choose_files = choose_files
         self._choose_folder = choose_folder
-        self.add_files_button = QPushButton("Add files…")
-        self.add_folder_button = QPushButton("Add folder…")
-        self.clear_button = QPushButton("Clear")
+        self.add_files_button = QPushButton("Add &files…")
+        self.add_folder_button = QPushButton("Add f&older…")
+        self.remove_button = QPushButton("Re&move selected")
+        self.remove_button.setToolTip("Take the selected files off the list (Delete key)")
+        self.clear_button = QPushButton("C&lear")
+        self.clear_button.setToolTip("Take every file off the list")
+        self._editable = True
+        self._follow = True  # scroll to the file being uploaded, unless the user scrolled away
+        self._active: QPersistentModelIndex | None = None
+        self._fitting = False
+        self._user_sized: set[int] = set()
+        self._natural: dict[int, int] = {}  # each column's fitted width before giving way
         self.view = QTreeView()
         self.view.setModel(model)
         self.view.setAlternatingRowColors(False)
@@ -86,23 +112,31 @@ class FilePanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setItemDelegate(RowDelegate(self.view))
         header = self.view.header()
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)  # Status, the last column, takes the room left
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(PROGRESS, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(PROGRESS, 96)
         header.setMinimumSectionSize(60)
+        header.sectionResized.connect(self._on_section_resized)
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view.setWordWrap(False)
         self.view.setToolTip(
-            "Drop files or folders here. Double-click a green row to open it in OMERO.web."
+            "Drop files or folders here. Double-click a green row to see it in OMERO. "
+            "Right-click or press Delete to remove rows."
         )
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu_requested)
+        self.delete_shortcut = QShortcut(QKeySequence.StandardKey.Delete, self.view)
+        self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_shortcut.activated.connect(self._on_remove_clicked)
+        self.view.verticalScrollBar().actionTriggered.connect(self._on_user_scrolled)
+        self.view.viewport().installEventFilter(self)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_files_button)
         buttons.addWidget(self.add_folder_button)
+        buttons.addWidget(self.remove_button)
         buttons.addWidget(self.clear_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -114,19 +148,94 @@ class FilePanel(QWidget):
         self.add_files_button.clicked.connect(self._on_add_files_clicked)
         self.add_folder_button.clicked.connect(self._on_add_folder_clicked)
         self.clear_button.clicked.connect(self._on_clear_clicked)
+        self.remove_button.clicked.connect(self._on_remove_clicked)
         self.view.doubleClicked.connect(self._on_double_clicked)
         model.rowsInserted.connect(self._on_rows_inserted)
         model.dataChanged.connect(self._on_data_changed)
         model.modelReset.connect(self._on_model_reset)
         selection = self.view.selectionModel()
         selection.currentChanged.connect(self._on_current_changed)
+        selection.selectionChanged.connect(self._on_selection_changed)
         self._on_model_reset()
         self._fit_columns()
 
     def set_editable(self, editable: bool) -> None:
-        """Adding and clearing wait while the queue runs."""
+        """Adding, removing and clearing wait while the queue runs."""
+        self._editable = editable
         for button in (self.add_files_button, self.add_folder_button, self.clear_button):
             button.setEnabled(editable)
+        self._on_selection_changed()
+
+    def selected_paths(self) -> list[Path]:
+        """The main files of the selected rows (a selected companion stands for its file)."""
+        paths: dict[str, None] = {}
+        for index in self.view.selectionModel().selectedRows(NAME):
+            top = index.parent() if index.parent().isValid() else index
+            paths[str(top.data(PATH_ROLE))] = None
+        return [Path(p) for p in paths]
+
+    # -- following the queue ------------------------------------------------
+
+    def follow_active(self, follow: bool) -> None:
+        """Scroll to each file as it uploads (a new run starts following again)."""
+        self._follow = follow
+        self._active = None
+
+    def show_active(self, path: Path) -> None:
+        """``path`` is uploading: bring its row into view, unless the user looks elsewhere."""
+        number = self.model.number_of(path)
+        if number is None or (self._active is not None and self._active.row() == number):
+            return  # the same file again (each chunk): nothing to move
+        self._active = QPersistentModelIndex(self.model.index(number, NAME))
+        if self._follow:
+            hint = QAbstractItemView.ScrollHint.EnsureVisible
+            self.view.scrollTo(self.model.index(number, NAME), hint)
+
+    def _on_user_scrolled(self, action: int) -> None:
+        if action == QAbstractSlider.SliderAction.SliderNoAction.value:
+            return
+        # The action comes before the move: look once the scroll bar has moved.
+        QTimer.singleShot(0, self._on_scrolled_by_user)
+
+    def _on_scrolled_by_user(self) -> None:
+        """Scrolling back to the active row follows again; scrolling away stops following."""
+        active = self._active
+        if active is None or not active.isValid():
+            self._follow = False
+            return
+        rect = self.view.visualRect(self.model.index(active.row(), NAME))
+        self._follow = self.view.viewport().rect().intersects(rect)
+
+    # -- removing -------------------------------------------------------------
+
+    def _on_selection_changed(self, *_: object) -> None:
+        self.remove_button.setEnabled(self._editable and self.view.selectionModel().hasSelection())
+
+    def _on_remove_clicked(self) -> None:
+        if self._editable and (paths := self.selected_paths()):
+            self.remove_requested.emit(paths)
+
+    def _on_context_menu_requested(self, point: QPoint) -> None:
+        index = self.view.indexAt(point)
+        if not index.isValid():
+            return
+        top = index.parent() if index.parent().isValid() else index
+        if not self.view.selectionModel().isSelected(top.siblingAtColumn(NAME)):
+            self.view.setCurrentIndex(top.siblingAtColumn(NAME))
+        self.menu = QMenu(self.view)
+        count = len(self.selected_paths())
+        remove = self.menu.addAction(
+            "Remove from the list" if count == 1 else f"Remove {count} files from the list"
+        )
+        remove.setEnabled(self._editable)
+        remove.triggered.connect(self._on_remove_clicked)
+        self.menu.popup(self.view.viewport().mapToGlobal(point))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Fit the columns again when the list is resized."""
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_target()
+        return False
 
     def _on_add_files_clicked(self) -> None:
         if paths := self._choose_files(self):
@@ -140,6 +249,7 @@ class FilePanel(QWidget):
         self.clear_requested.emit()
 
     def _on_double_clicked(self, index: QModelIndex) -> None:
+        """A green row shows the image in OMERO (the window decides how)."""
         top = index.siblingAtColumn(NAME) if not index.parent().isValid() else index.parent()
         # Through QVariant the StrEnum arrives as its plain string value.
         if top.data(STATUS_ROLE) == Status.UPLOADED:
@@ -151,12 +261,48 @@ class FilePanel(QWidget):
         if not parent.isValid():
             self._fit_columns()
 
+    def _on_section_resized(self, column: int, *_: int) -> None:
+        if not self._fitting:
+            self._user_sized.add(column)  # the user's width stays
+
     def _fit_columns(self) -> None:
         """Fit each column before Status to its title and text, up to its cap."""
         header = self.view.header()
-        for column in range(STATUS):
-            width = max(self.view.sizeHintForColumn(column), header.sectionSizeHint(column))
-            header.resizeSection(column, min(width + 8, CAPS.get(column, width + 8)))
+        self._fitting = True
+        try:
+            for column in range(STATUS):
+                if column in self._user_sized or column == PROGRESS:
+                    continue
+                width = max(self.view.sizeHintForColumn(column), header.sectionSizeHint(column))
+                header.resizeSection(column, min(width + 8, CAPS.get(column, width + 8)))
+        finally:
+            self._fitting = False
+        self._natural = {c: header.sectionSize(c) for c in range(STATUS)}
+        self._fit_target()
+
+    def _fit_target(self) -> None:
+        """Narrow Target first, then Microscope, then Name, so that Status keeps its room."""
+        if not self._natural:
+            return
+        header = self.view.header()
+        widths = {c: header.sectionSize(c) for c in range(STATUS)}
+        widths.update({c: w for c, w in self._natural.items() if c not in self._user_sized})
+        excess = sum(widths.values()) + STATUS_MIN - self.view.viewport().width()
+        for column, narrowest in GIVE_WAY:
+            if excess <= 0:
+                break
+            if column in self._user_sized:
+                continue
+            cut = min(excess, max(0, widths[column] - narrowest))
+            widths[column] -= cut
+            excess -= cut
+        self._fitting = True
+        try:
+            for column, width in widths.items():
+                if column not in self._user_sized and header.sectionSize(column) != width:
+                    header.resizeSection(column, width)
+        finally:
+            self._fitting = False
 
     def _show_details(self, index: QModelIndex) -> None:
         row = self.model.row_at(index)

@@ -14,6 +14,7 @@ from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.logsetup import register_secret
 from cci_uploader.pipeline import (
+    ConnectionDown,
     EntryChanged,
     ImportQueue,
     QueueDone,
@@ -75,9 +76,17 @@ def scan(paths: Sequence[Path], config: Config) -> list[tuple[ScanEntry, int]]:
     return [(entry, entry.size) for entry in scan_paths(paths, config)]
 
 
+def scan_each(
+    paths: Sequence[Path], config: Config
+) -> Generator[list[tuple[ScanEntry, int]], None, None]:
+    """Scan the chosen files and folders one at a time, yielding each one's rows."""
+    for given in paths:
+        yield scan([given], config)
+
+
 def run_queue(
     queue: ImportQueue, conn: om.Connection
-) -> Generator[RowUpdate | SessionLost, None, None]:
+) -> Generator[RowUpdate | SessionLost | ConnectionDown, None, None]:
     """Run the queue, yielding copies of each change; return the final counts."""
     for event in queue.run(conn):
         if isinstance(event, EntryChanged):
@@ -91,18 +100,19 @@ def run_queue(
                 entry.total_bytes,
                 entry.image_ids,
             )
-        elif isinstance(event, SessionLost):
+        elif isinstance(event, SessionLost | ConnectionDown):
             yield event
         elif isinstance(event, QueueDone):
             return
 
 
-def summary(entries: Sequence[QueueEntry]) -> str:
-    """One sentence on how a run ended."""
+def summary(entries: Sequence[QueueEntry], stopped: bool = False) -> str:
+    """One sentence on how a run ended (``stopped`` after Cancel)."""
     counts = dict.fromkeys(Status, 0)
     for entry in entries:
         counts[entry.status] += 1
+    ended = "Stopped" if stopped else "Done"
     return (
-        f"Done: {counts[Status.UPLOADED]} uploaded, {counts[Status.DUPLICATE]} already on "
+        f"{ended}: {counts[Status.UPLOADED]} uploaded, {counts[Status.DUPLICATE]} already on "
         f"the server, {counts[Status.ERROR]} with errors, {counts[Status.PENDING]} not started."
     )

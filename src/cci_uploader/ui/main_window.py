@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,9 +26,13 @@ from cci_uploader.ui.banner import SandboxBanner
 from cci_uploader.ui.connection_bar import ConnectionBar
 from cci_uploader.ui.file_model import FileModel
 from cci_uploader.ui.file_panel import FilePanel, FilePicker, pick_files, pick_folder
+from cci_uploader.ui.focus_ring import FocusRing
 from cci_uploader.ui.group_picker import GroupPicker
+from cci_uploader.ui.guide_window import GuideWindow
 from cci_uploader.ui.history_window import show_history_window
+from cci_uploader.ui.image_dialog import ImageDialog, ImageRecord
 from cci_uploader.ui.pairs_editor import PairsEditor
+from cci_uploader.ui.pause_banner import PauseBanner
 from cci_uploader.ui.progress import ProgressMeter
 from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings
@@ -37,6 +42,8 @@ from cci_uploader.ui.status_line import StatusLine
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.
 _DOCS = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[3])) / "docs"
 USER_GUIDE = _DOCS / "user-guide.md"
+# The size the window prefers; smaller screens get it maximised.
+PREFERRED = (1440, 880)
 
 
 def open_in_browser(url: str) -> None:
@@ -59,6 +66,9 @@ class MainWindow(QMainWindow):
         Set in training-sandbox mode: prefilled, and a banner says so.
     open_url, choose_files, choose_folder, show_history : callable
         The browser, the file dialogs and the history window; tests pass their own.
+    inspect_image : callable, optional
+        The training sandbox: what the stand-in holds for an image, shown on
+        double-click instead of OMERO.web (which the sandbox does not have).
     """
 
     def __init__(
@@ -71,6 +81,7 @@ class MainWindow(QMainWindow):
         choose_files: FilePicker = pick_files,
         choose_folder: FilePicker = pick_folder,
         show_history: Callable[[QWidget], object] | None = None,
+        inspect_image: Callable[[int], ImageRecord] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -80,11 +91,15 @@ class MainWindow(QMainWindow):
         self.sandbox = sandbox_token is not None
         self._open_url = open_url
         self._show_history = show_history
+        self._inspect_image = inspect_image
+        self.image_dialog: ImageDialog | None = None
+        self.guide_window: GuideWindow | None = None
 
         self.connection_bar = ConnectionBar(config.server)
         self.group_picker = GroupPicker()
         self.pairs_editor = PairsEditor(config.keys)
-        self.pairs_editor.set_pairs(settings.last_pairs())
+        self.pairs_editor.set_pairs(settings.last_pairs(), remembered=True)
+        self.pause_banner = PauseBanner()
         self.model = FileModel(self)
         self.file_panel = FilePanel(self.model, choose_files, choose_folder)
         self.action_bar = ActionBar()
@@ -92,7 +107,8 @@ class MainWindow(QMainWindow):
         self.status_line = StatusLine(self.meter)
         self.statusBar().addWidget(self.status_line, 1)
         self.session = UploadSession(
-            config=config,
+            config=settings.apply_microscope(config),
+            facility_microscope=config.default_microscope,
             settings=settings,
             log_path=log_path,
             model=self.model,
@@ -103,13 +119,62 @@ class MainWindow(QMainWindow):
             file_panel=self.file_panel,
             action_bar=self.action_bar,
             status_line=self.status_line,
+            pause_banner=self.pause_banner,
             open_url=open_url,
             parent=self,
+            sandbox=self.sandbox,
         )
+        self.file_panel.image_opened.connect(self._on_image_opened)
+        self.pairs_editor.rendered.connect(self._order_tabs)
         self._build_layout(sandbox_token)
         self._build_menus()
+        self._order_tabs()
+        self.focus_ring = FocusRing(self)
         self.setAcceptDrops(True)
-        self.resize(1440, 880)
+        self.place_on_screen()
+
+    def place_on_screen(self) -> None:
+        """Where it was last (if that still fits this screen), else as large as fits."""
+        available = self.screen().availableGeometry()
+        saved = self.settings.window_geometry()
+        if saved and self.restoreGeometry(QByteArray(saved)):
+            frame = self.frameGeometry()
+            if available.contains(frame.center()) and frame.width() <= available.width():
+                return
+        width, height = PREFERRED
+        if available.width() < width + 40 or available.height() < height + 60:
+            self.setWindowState(Qt.WindowState.WindowMaximized)
+            self.resize(available.size())  # what the window manager would do
+            return
+        self.resize(width, height)
+        frame = self.frameGeometry()
+        frame.moveCenter(available.center())
+        self.move(frame.topLeft())
+
+    def _order_tabs(self) -> None:
+        """Tab goes through the controls in reading order, the pair list included."""
+        chain = [
+            self.connection_bar.get_token_button,
+            self.connection_bar.token_edit,
+            self.connection_bar.connect_button,
+            self.group_picker.combo,
+            self.pairs_editor.key_combo,
+            self.pairs_editor.value_combo,
+            self.pairs_editor.add_button,
+            *self.pairs_editor.remove_buttons(),
+            self.pause_banner.reconnect_button,
+            self.pause_banner.stop_button,
+            self.file_panel.add_files_button,
+            self.file_panel.add_folder_button,
+            self.file_panel.remove_button,
+            self.file_panel.clear_button,
+            self.file_panel.view,
+            self.action_bar.retry_button,
+            self.action_bar.cancel_button,
+            self.action_bar.import_button,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     def _build_layout(self, sandbox_token: str | None) -> None:
         central = QWidget()
@@ -130,6 +195,7 @@ class MainWindow(QMainWindow):
         batch_layout.addSpacing(16)
         batch_layout.addWidget(self.pairs_editor, 1)
         layout.addWidget(batch)
+        layout.addWidget(self.pause_banner)
         files = QGroupBox("Files (drop files or folders here)")
         files_layout = QVBoxLayout(files)
         files_layout.addWidget(self.file_panel)
@@ -141,30 +207,44 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         settings_menu = bar.addMenu("&Settings")
         self.settings_action = settings_menu.addAction(
-            "Connection settings… (fixed in the training sandbox)"
+            "&Settings… (this PC's microscope; the server is fixed in the training sandbox)"
             if self.sandbox
-            else "Connection settings…"
+            else "&Settings… (server, this PC's microscope)"
         )
         self.settings_action.triggered.connect(self._on_settings_triggered)
-        self.settings_action.setEnabled(not self.sandbox)
         history_menu = bar.addMenu("&History")
-        self.history_action = history_menu.addAction("Upload history…")
+        self.history_action = history_menu.addAction("&Upload history…")
         self.history_action.triggered.connect(self._on_history_triggered)
-        help_menu = bar.addMenu("&Help")
-        self.guide_action = help_menu.addAction("User guide")
+        help_menu = bar.addMenu("Hel&p")
+        self.guide_action = help_menu.addAction("User &guide")
         self.guide_action.triggered.connect(self._on_guide_triggered)
-        self.about_action = help_menu.addAction("About…")
+        self.about_action = help_menu.addAction("&About…")
         self.about_action.triggered.connect(self._on_about_triggered)
 
     # -- menus ----------------------------------------------------------
 
     def _on_settings_triggered(self) -> None:
         config = self.session.config
-        dialog = SettingsDialog(config.server, config.web_url, config.token_url, self)
-        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+        self.settings_dialog = SettingsDialog(
+            config.server,
+            config.web_url,
+            config.token_url,
+            self,
+            microscope=self.settings.default_microscope(),
+            facility_microscope=self.session.facility_microscope or "",
+            fixed_connection=self.sandbox,
+        )
+        self.settings_dialog.accepted.connect(self._on_settings_accepted)
+        self.settings_dialog.open()
+
+    def _on_settings_accepted(self) -> None:
+        dialog = self.settings_dialog
+        if not self.sandbox:
             server, web_url, token_url = dialog.values()
             self.settings.save_overrides(server, web_url, token_url)
             self.session.apply_settings(server, web_url, token_url)
+        self.settings.set_default_microscope(dialog.microscope())
+        self.session.apply_microscope(dialog.microscope())
 
     def _on_history_triggered(self) -> None:
         if self._show_history is not None:
@@ -178,7 +258,15 @@ class MainWindow(QMainWindow):
         )
 
     def _on_guide_triggered(self) -> None:
-        self._open_url(QUrl.fromLocalFile(str(USER_GUIDE)).toString())
+        self.guide_window = GuideWindow(USER_GUIDE, self)
+        self.guide_window.show()
+
+    def _on_image_opened(self, image_id: int) -> None:
+        if self._inspect_image is None:
+            self._open_url(f"{self.session.config.web_url}img_detail/{image_id}/")
+            return
+        self.image_dialog = ImageDialog(self._inspect_image(image_id), self)
+        self.image_dialog.open()
 
     def _on_about_triggered(self) -> None:
         self.about_dialog = AboutDialog(self.log_path, self.session.config.server, self)
@@ -201,14 +289,18 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the queue (after the current chunk) and leave the session open."""
         if self.session.running:
-            answer = QMessageBox.question(
-                self,
+            self.stop_box = QMessageBox(
+                QMessageBox.Icon.Question,
                 "Stop uploading?",
                 "Files are still uploading. Stop after the current chunk and quit?\n"
                 "The file being uploaded is not imported; start it again later.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                self,
             )
-            if answer != QMessageBox.StandardButton.Yes:
+            self.stop_box.setDefaultButton(QMessageBox.StandardButton.No)  # Enter keeps going
+            if self.stop_box.exec() != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        self.settings.set_window_geometry(bytes(self.saveGeometry().data()))
         self.session.shutdown()
         event.accept()

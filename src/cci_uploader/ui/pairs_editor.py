@@ -8,12 +8,19 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
+)
+
+REMEMBERED = (
+    "Remembered from your last session: check these pairs fit this batch, "
+    "or remove them. They are applied only when you press Import."
 )
 
 
@@ -26,10 +33,12 @@ class PairsEditor(QWidget):
 
     key_changed = Signal(str)
     pairs_changed = Signal()
+    rendered = Signal()  # the list of pairs was built again (new Remove buttons)
 
     def __init__(self, keys: tuple[str, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pairs: list[tuple[str, str]] = []
+        self._remembered = False  # the pairs came from the last session, untouched since
         self.key_combo = QComboBox()
         self.key_combo.addItems(list(dict.fromkeys(["Sample", *keys])))
         self.key_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -44,24 +53,43 @@ class PairsEditor(QWidget):
         assert completer is not None
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.add_button = QPushButton("Add pair")
+        self.add_button = QPushButton("&Add pair")
+        self.add_button.setToolTip("Add this key and value to the list below (or press Enter)")
         self.values_note = QLabel()
         self.values_note.setStyleSheet("color: #555555;")
+        self.values_note.setWordWrap(True)
+        self.remembered_note = QLabel(REMEMBERED)
+        self.remembered_note.setWordWrap(True)
+        self.remembered_note.setStyleSheet("color: #8a4b00; font-weight: bold;")
+        self.remembered_note.hide()
         self.list_area = QWidget()
         self.list_layout = QGridLayout(self.list_area)
         self.list_layout.setContentsMargins(0, 0, 0, 0)
+        # Many pairs scroll inside the box instead of pushing the file list off a small screen.
+        self.list_scroll = QScrollArea()
+        self.list_scroll.setWidget(self.list_area)
+        self.list_scroll.setWidgetResizable(True)
+        self.list_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.list_scroll.setMaximumHeight(100)
+        self.list_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._remove_buttons: list[QPushButton] = []
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Key:"))
+        key_label = QLabel("&Key:")
+        key_label.setBuddy(self.key_combo)
+        value_label = QLabel("&Value:")
+        value_label.setBuddy(self.value_combo)
+        row.addWidget(key_label)
         row.addWidget(self.key_combo)
-        row.addWidget(QLabel("Value:"))
+        row.addWidget(value_label)
         row.addWidget(self.value_combo, 1)
         row.addWidget(self.add_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.values_note)
-        layout.addWidget(self.list_area)
+        layout.addWidget(self.remembered_note)
+        layout.addWidget(self.list_scroll)
 
         self.key_combo.currentTextChanged.connect(self._on_key_combo_changed)
         self.add_button.clicked.connect(self._on_add_clicked)
@@ -74,10 +102,52 @@ class PairsEditor(QWidget):
         """The pairs, in the order they were added."""
         return list(self._pairs)
 
-    def set_pairs(self, pairs: list[tuple[str, str]]) -> None:
-        """Show ``pairs`` (the remembered ones at start-up)."""
-        self._pairs = list(dict.fromkeys((k.strip(), v.strip()) for k, v in pairs if k and v))
+    def set_pairs(self, pairs: list[tuple[str, str]], remembered: bool = False) -> None:
+        """Show ``pairs``; ``remembered`` ones (from the last session) are marked as such."""
+        self._pairs = []
+        for key, value in pairs:
+            if key.strip() and value.strip():
+                self._put(key.strip(), value.strip())
+        self._remembered = remembered and bool(self._pairs)
         self._render()
+
+    def typed(self) -> tuple[str, str] | None:
+        """A value typed (or picked) but not yet added, with its key."""
+        key, value = self.current_key().strip(), self.value_combo.currentText().strip()
+        if not key or not value or (key, value) in self._pairs:
+            return None
+        return key, value
+
+    def add_typed(self) -> tuple[str, str] | None:
+        """Add what is typed in the value field, as Add pair would; return it if any."""
+        pair = self.typed()
+        if pair is not None:
+            self._on_add_clicked()
+        return pair
+
+    def mark_used(self) -> None:
+        """The pairs went into a batch: they are no longer only remembered."""
+        if self._remembered:
+            self._remembered = False
+            self._render()
+
+    @property
+    def remembered(self) -> bool:
+        """Whether the pairs shown are the last session's, not yet looked at."""
+        return self._remembered
+
+    def _put(self, key: str, value: str) -> str:
+        """Add or replace ``key``; return a word on what happened."""
+        for number, (old_key, old_value) in enumerate(self._pairs):
+            if old_key == key:
+                self._pairs[number] = (key, value)
+                return f"{key} was {old_value}; it is now {value} (one value per key)."
+        self._pairs.append((key, value))
+        return ""
+
+    def remove_buttons(self) -> list[QPushButton]:
+        """The Remove button of each pair, in order."""
+        return list(self._remove_buttons)
 
     def current_key(self) -> str:
         """The key in the key picker."""
@@ -114,33 +184,45 @@ class PairsEditor(QWidget):
         if not key or not value:
             self.values_note.setText("Type or pick a value first.")
             return
-        if (key, value) not in self._pairs:
-            self._pairs.append((key, value))
+        note = self._put(key, value)
+        self._remembered = False
         self.value_combo.setEditText("")
         self._render()
+        if note:
+            self.values_note.setText(note)
         self.pairs_changed.emit()
 
     def _on_remove_clicked(self, pair: tuple[str, str]) -> None:
         self._pairs.remove(pair)
+        self._remembered = self._remembered and bool(self._pairs)
         self._render()
         self.pairs_changed.emit()
 
     def _render(self) -> None:
+        self._remove_buttons = []
         while (item := self.list_layout.takeAt(0)) is not None:
             if widget := item.widget():
                 widget.hide()
                 widget.deleteLater()
+        self.remembered_note.setVisible(self._remembered)
         if not self._pairs:
             hint = QLabel("No pairs yet: every image of the batch gets the pairs listed here.")
             hint.setStyleSheet("color: #555555;")
             self.list_layout.addWidget(hint, 0, 0, 1, 2)
+            self.rendered.emit()
             return
         for number, (key, value) in enumerate(self._pairs):
-            label = QLabel(f"<b>{html.escape(key)}</b> = {html.escape(value)}")
+            text = f"<b>{html.escape(key)}</b> = {html.escape(value)}"
+            if self._remembered:
+                text += " <i>(from your last session)</i>"
+            label = QLabel(text)
             label.setTextFormat(Qt.TextFormat.RichText)
             remove = QPushButton("Remove")
+            remove.setToolTip(f"Remove {key} = {value} from this batch")
             remove.setObjectName(f"remove:{key}={value}")
             remove.clicked.connect(lambda _=False, p=(key, value): self._on_remove_clicked(p))
             self.list_layout.addWidget(label, number, 0)
             self.list_layout.addWidget(remove, number, 1)
+            self._remove_buttons.append(remove)
         self.list_layout.setColumnStretch(2, 1)
+        self.rendered.emit()

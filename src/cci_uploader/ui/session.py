@@ -7,16 +7,17 @@ on the GUI thread and only update widgets and the model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
-from cci_uploader.pipeline import ImportQueue, SessionLost, Status
+from cci_uploader.pipeline import ConnectionDown, ImportQueue, SessionLost, Status
 from cci_uploader.scan import ScanEntry
 from cci_uploader.ui import jobs
 from cci_uploader.ui.action_bar import ActionBar
@@ -25,12 +26,14 @@ from cci_uploader.ui.expiry import ExpiryFlow
 from cci_uploader.ui.file_model import FileModel
 from cci_uploader.ui.file_panel import FilePanel
 from cci_uploader.ui.group_picker import GroupPicker
+from cci_uploader.ui.offline import OfflineFlow
 from cci_uploader.ui.pairs_editor import PairsEditor
+from cci_uploader.ui.pause_banner import PauseBanner
 from cci_uploader.ui.progress import ProgressMeter
 from cci_uploader.ui.retention_dialog import remind_if_old_images
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.status_line import StatusLine
-from cci_uploader.ui.tasks import ServerTasks, run_in_background
+from cci_uploader.ui.tasks import ServerTasks, generate_in_background, run_in_background
 from cci_uploader.ui.token_dialog import TokenDialog
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,17 @@ log = logging.getLogger(__name__)
 EXPIRED_NOT_NOW = (
     "not uploaded: the session expired. Connect with a new token and press Retry failed."
 )
+OFFLINE_STOPPED = (
+    "not uploaded: the connection to OMERO was lost. Reconnect, then press Retry failed."
+)
+SANDBOX_TOKEN_NOTE = (
+    "In the training sandbox the demo token is already filled in: just press Connect. "
+    "Against your facility's server, Get token opens OMERO.web's token page."
+)
+
+
+def _pair_lines(pairs: list[tuple[str, str]]) -> str:
+    return "\n".join(f"    {key} = {value}" for key, value in pairs) or "    (none)"
 
 
 class UploadSession(QObject):
@@ -47,6 +61,7 @@ class UploadSession(QObject):
         self,
         *,
         config: Config,
+        facility_microscope: str | None = None,
         settings: AppSettings,
         log_path: Path,
         model: FileModel,
@@ -57,11 +72,15 @@ class UploadSession(QObject):
         file_panel: FilePanel,
         action_bar: ActionBar,
         status_line: StatusLine,
+        pause_banner: PauseBanner,
         open_url: Callable[[str], None],
         parent: QWidget,
+        sandbox: bool = False,
     ) -> None:
         super().__init__(parent)
         self.config = config
+        # The facility config's default microscope (Settings may override it per user).
+        self.facility_microscope = facility_microscope
         self.settings = settings
         self.log_path = log_path
         self.model = model
@@ -74,12 +93,18 @@ class UploadSession(QObject):
         self.status_line = status_line
         self._open_url = open_url
         self._window = parent
+        self.sandbox = sandbox
+        self.sandbox_note: QMessageBox | None = None
+        self.remembered_box: QMessageBox | None = None
         self.tasks = ServerTasks(self)
         self.conn: om.Connection | None = None
         self.queue: ImportQueue | None = None
         self.running = False
         self.paused = False  # the session expired; the token dialog is open
         self.scanning = 0
+        self._found = 0
+        self._scan_workers: set[object] = set()
+        self.stopping = False  # Cancel was pressed: the summary says Stopped
         self._reminded = False
         self.expiry = ExpiryFlow(
             tasks=self.tasks,
@@ -90,6 +115,16 @@ class UploadSession(QObject):
         self.expiry.token_page_requested.connect(self._on_token_page_requested)
         self.expiry.rejoined.connect(self._on_rejoined)
         self.expiry.refused.connect(self._on_refused)
+        self.offline = OfflineFlow(
+            tasks=self.tasks,
+            banner=pause_banner,
+            connection_bar=connection_bar,
+            explain=self._explain,
+            parent=self,
+        )
+        self.offline.reconnected.connect(self._on_reconnected)
+        self.offline.stopped.connect(self._on_offline_stopped)
+        self.offline.expired.connect(self._on_offline_expired)
 
         connection_bar.connect_requested.connect(self._on_connect_requested)
         connection_bar.token_page_requested.connect(self._on_token_page_requested)
@@ -98,7 +133,7 @@ class UploadSession(QObject):
         pairs_editor.pairs_changed.connect(self._on_pairs_changed)
         file_panel.paths_chosen.connect(self.add_paths)
         file_panel.clear_requested.connect(self._on_clear_requested)
-        file_panel.image_opened.connect(self._on_image_opened)
+        file_panel.remove_requested.connect(self._on_remove_requested)
         action_bar.import_requested.connect(self._on_import_requested)
         action_bar.cancel_requested.connect(self._on_cancel_requested)
         action_bar.retry_requested.connect(self._on_retry_requested)
@@ -121,8 +156,10 @@ class UploadSession(QObject):
             and self.queue is not None
             and any(e.status is Status.ERROR and not e.refused for e in self.queue.entries)
         )
-        busy = self.running or self.paused
-        if self.paused:
+        busy = self.busy
+        if self.offline.paused:
+            hint = "Paused: the connection to OMERO was lost. Press Reconnect above the list."
+        elif self.paused:
             hint = "Paused: the queue continues once you give a new token."
         elif self.running:
             hint = "Uploading… you can keep working; Cancel stops after the current chunk."
@@ -140,6 +177,28 @@ class UploadSession(QObject):
         self.group_picker.setEnabled(not busy and self.conn is not None)
         self.connection_bar.connect_button.setEnabled(not busy)
 
+    @property
+    def busy(self) -> bool:
+        """The queue runs or waits (token dialog, lost connection): the list stays as it is."""
+        return self.running or self.paused or self.offline.paused
+
+    def apply_microscope(self, name: str) -> None:
+        """Use ``name`` for files naming no microscope (the ones not uploaded yet follow)."""
+        self.config = dataclasses.replace(
+            self.config, default_microscope=name or self.facility_microscope
+        )
+        if self.busy:  # the queue holds the rows: the change applies to files added next
+            return
+        changed = self.model.remap_microscopes(self.config)
+        if self.queue is not None:
+            for entry in self.queue.entries:
+                entry.scan = self.model.row_for(entry.scan.path).scan
+        if changed:
+            self.status_line.show_text(f"{changed} file(s) now go to {self._unnamed_target()}.")
+
+    def _unnamed_target(self) -> str:
+        return self.config.default_microscope or "Unknown microscope"
+
     def apply_settings(self, server: str, web_url: str, token_url: str) -> None:
         """Use new connection settings from the next Connect on."""
         self.config = dataclasses.replace(
@@ -150,6 +209,12 @@ class UploadSession(QObject):
     # -- connecting -------------------------------------------------------
 
     def _on_token_page_requested(self) -> None:
+        if self.sandbox:  # the stand-in has no OMERO.web; the token is already there
+            self.sandbox_note = QMessageBox(
+                QMessageBox.Icon.Information, "Get token", SANDBOX_TOKEN_NOTE, parent=self._window
+            )
+            self.sandbox_note.open()
+            return
         self._open_url(self.config.token_url)
 
     def _on_connect_requested(self, token: str) -> None:
@@ -187,12 +252,10 @@ class UploadSession(QObject):
     def _on_join_failed(self, exc: BaseException) -> None:
         # A malformed server address (Settings) raises ValueError with a plain message.
         message = str(exc) if isinstance(exc, ValueError) else self._explain(exc)
-        self.connection_bar.set_disconnected(message)
         if self.conn is not None:
-            self.connection_bar.set_connected(self.conn.user_name, self.config.server)
-            self.connection_bar.state_label.setText(
-                f"{message} Still connected as {self.conn.user_name}."
-            )
+            self.connection_bar.set_failed_while_connected(message, self.conn.user_name)
+        else:
+            self.connection_bar.set_disconnected(message)
         self._refresh_actions()
 
     def _on_group_chosen(self, group_id: int) -> None:
@@ -234,18 +297,30 @@ class UploadSession(QObject):
     # -- files --------------------------------------------------------------
 
     def add_paths(self, paths: list[Path]) -> None:
-        """Scan ``paths`` in the background and list what they hold."""
+        """Scan ``paths`` in the background; rows appear as each item is read."""
         self.scanning += 1
+        self._found = 0
         self.status_line.show_text(f"Reading {len(paths)} item(s)…")
         self._refresh_actions()
-        run_in_background(
-            jobs.scan, paths, self.config, on_done=self._on_scanned, on_error=self._on_scan_failed
+        worker = generate_in_background(
+            jobs.scan_each,
+            paths,
+            self.config,
+            on_yield=self._on_scanned,
+            on_done=self._on_scan_done,
+            on_error=self._on_scan_failed,
         )
+        # Held until it ends: its signals must outlive this call.
+        self._scan_workers.add(worker)
+        worker.finished.connect(functools.partial(self._scan_workers.discard, worker))
 
     def _on_scanned(self, scans: list[tuple[ScanEntry, int]]) -> None:
+        self._found += len(self.model.add(scans))
+        self.status_line.show_text(f"Reading… {self._found} file(s) found so far.")
+
+    def _on_scan_done(self, _: object) -> None:
         self.scanning -= 1
-        added = self.model.add(scans)
-        self.status_line.show_text(f"{len(added)} file(s) added.")
+        self.status_line.show_text(f"{self._found} file(s) added.")
         self._refresh_actions()
 
     def _on_scan_failed(self, exc: BaseException) -> None:
@@ -254,27 +329,68 @@ class UploadSession(QObject):
         self._refresh_actions()
 
     def _on_clear_requested(self) -> None:
-        if not (self.running or self.paused):
+        if not self.busy:
             self.model.clear()
             self.queue = None
             self.status_line.show_text("List cleared.")
             self._refresh_actions()
 
-    def _on_image_opened(self, image_id: int) -> None:
-        self._open_url(f"{self.config.web_url}img_detail/{image_id}/")
+    def _on_remove_requested(self, paths: list[Path]) -> None:
+        if self.busy or not paths:
+            return
+        removed = self.model.remove(paths)
+        if self.queue is not None:
+            self.queue.remove(set(paths))
+        self.status_line.show_text(f"{removed} file(s) removed from the list.")
+        self._refresh_actions()
 
     # -- the queue ----------------------------------------------------------
 
     def _on_import_requested(self) -> None:
-        if self.running or self.paused or self.conn is None:
+        if self.busy or self.conn is None:
             return
+        if self.pairs_editor.remembered:  # never applied unnoticed: ask once
+            self.remembered_box = QMessageBox(
+                QMessageBox.Icon.Question,
+                "Use the pairs from your last session?",
+                "Every image of this batch will get the pairs remembered from your last "
+                f"session:\n\n{_pair_lines(self.pairs_editor.pairs())}\n\n"
+                "Use them, or go back and change them?",
+                parent=self._window,
+            )
+            use = self.remembered_box.addButton("Use them", QMessageBox.ButtonRole.AcceptRole)
+            back = self.remembered_box.addButton("Go back", QMessageBox.ButtonRole.RejectRole)
+            self.remembered_box.setDefaultButton(back)
+            self.remembered_box.buttonClicked.connect(
+                lambda button: self._on_remembered_answered(button is use)
+            )
+            self.remembered_box.open()
+            return
+        self._import()
+
+    def _on_remembered_answered(self, use: bool) -> None:
+        if use:
+            self.pairs_editor.mark_used()
+            self._import()
+        else:
+            self.pairs_editor.value_combo.setFocus()
+
+    def _import(self) -> None:
+        if self.busy or self.conn is None:
+            return
+        # A value typed but not added still counts: it is added now, and said so.
+        added = self.pairs_editor.add_typed()
         pairs = self.pairs_editor.pairs()
+        self.pairs_editor.mark_used()
         self.settings.set_last_pairs(pairs)
         self.queue = ImportQueue([r.scan for r in self.model.rows()], pairs)
         self._start_queue()
+        if added:
+            key, value = added
+            self.status_line.show_note(f"Added the typed pair {key} = {value} to every image.")
 
     def _on_retry_requested(self) -> None:
-        if self.running or self.paused or self.queue is None or self.conn is None:
+        if self.busy or self.queue is None or self.conn is None:
             return
         for index in self.queue.retry_failed():
             self._show_entry(index)
@@ -283,6 +399,7 @@ class UploadSession(QObject):
     def _on_cancel_requested(self) -> None:
         if self.queue is not None and self.running:
             self.queue.cancel()
+            self.stopping = True
             self.action_bar.cancel_button.setEnabled(False)
             self.status_line.show_text("Stopping after the current chunk…")
 
@@ -298,15 +415,19 @@ class UploadSession(QObject):
             entry.image_ids,
         )
 
-    def _start_queue(self) -> None:
+    def _start_queue(self, resume: bool = False) -> None:
+        """Run the queue; ``resume`` goes on after a pause within the same run."""
         assert self.queue is not None and self.conn is not None
-        self.meter.reset(
-            {
-                i: self.model.row_for(e.scan.path).size
-                for i, e in enumerate(self.queue.entries)
-                if e.status in (Status.PENDING, Status.QUEUED)
-            }
-        )
+        if not resume:
+            self.stopping = False
+            self.meter.reset(
+                {
+                    i: self.model.row_for(e.scan.path).size
+                    for i, e in enumerate(self.queue.entries)
+                    if e.status in (Status.PENDING, Status.QUEUED)
+                }
+            )
+            self.file_panel.follow_active(True)
         self.running = True
         self._refresh_actions()
         self.status_line.refresh()
@@ -319,11 +440,15 @@ class UploadSession(QObject):
             on_error=self._on_queue_failed,
         )
 
-    def _on_queue_event(self, event: jobs.RowUpdate | SessionLost) -> None:
+    def _on_queue_event(self, event: jobs.RowUpdate | SessionLost | ConnectionDown) -> None:
         if isinstance(event, SessionLost):
             assert self.conn is not None
             self.paused = True
             self.expiry.ask(event.message, self.conn.group_id)
+            return
+        if isinstance(event, ConnectionDown):
+            assert self.conn is not None
+            self.offline.pause(event.message, self.conn)
             return
         self.model.update(
             event.path,
@@ -333,21 +458,28 @@ class UploadSession(QObject):
             event.total_bytes,
             event.image_ids,
         )
-        done = event.done_bytes
-        if event.status in (Status.UPLOADED, Status.DUPLICATE):
-            done = event.total_bytes or self.model.row_for(event.path).size
-        if event.status is not Status.QUEUED:
-            self.meter.update(event.index, done, event.total_bytes)
+        if event.status is Status.UPLOADING:
+            self.file_panel.show_active(event.path)
+        if event.status in (Status.UPLOADED, Status.DUPLICATE, Status.ERROR):
+            self.meter.finish(event.index)
+            self.status_line.refresh()
+        elif event.status is not Status.QUEUED:
+            self.meter.update(event.index, event.done_bytes, event.total_bytes)
             self.status_line.refresh()
 
     def _on_queue_done(self, _: object) -> None:
         self.running = False
         self._refresh_actions()
+        if self.offline.paused:
+            self.status_line.show_text("Paused: the connection to OMERO was lost.")
+            return
         if self.paused:
             self.status_line.show_text("Paused: waiting for a new token.")
             return
         assert self.queue is not None
-        self.status_line.show_text(jobs.summary(self.queue.entries))
+        self.status_line.show_text(jobs.summary(self.queue.entries, stopped=self.stopping))
+        if any(e.status is Status.UPLOADED for e in self.queue.entries):
+            self._on_key_changed(self.pairs_editor.current_key())  # new values were used
 
     def _on_queue_failed(self, exc: BaseException) -> None:
         self.running = False
@@ -360,6 +492,34 @@ class UploadSession(QObject):
         self.status_line.show_text(message)
         self._refresh_actions()
 
+    # -- the server went away -----------------------------------------------
+
+    def _on_reconnected(self) -> None:
+        assert self.conn is not None
+        self.connection_bar.set_connected(self.conn.user_name, self.config.server)
+        self._start_queue(resume=True)
+
+    def _on_offline_stopped(self) -> None:
+        self._end_waiting(OFFLINE_STOPPED)
+        self.status_line.show_text(
+            "Stopped: the connection to OMERO was lost. Reconnect, then press Retry failed."
+        )
+        self._refresh_actions()
+
+    def _on_offline_expired(self, message: str) -> None:
+        assert self.conn is not None
+        self.paused = True
+        self.expiry.ask(message, self.conn.group_id)
+
+    def _end_waiting(self, message: str) -> None:
+        """Files the queue did not reach are not uploaded, with ``message``."""
+        if self.queue is None:
+            return
+        for index, entry in enumerate(self.queue.entries):
+            if entry.status in (Status.QUEUED, Status.PENDING):
+                entry.status, entry.message = Status.ERROR, message
+                self._show_entry(index)
+
     # -- session expiry -----------------------------------------------------
 
     @property
@@ -370,16 +530,13 @@ class UploadSession(QObject):
     def _on_rejoined(self, joined: jobs.Joined) -> None:
         self._replace_connection(joined.conn)
         self.paused = False
-        self._start_queue()
+        self._start_queue(resume=True)
 
     def _on_refused(self) -> None:
         self.paused = False
         if self.queue is None:
             return
-        for index, entry in enumerate(self.queue.entries):
-            if entry.status in (Status.QUEUED, Status.PENDING):
-                entry.status, entry.message = Status.ERROR, EXPIRED_NOT_NOW
-                self._show_entry(index)
+        self._end_waiting(EXPIRED_NOT_NOW)
         self.connection_bar.set_disconnected("The session expired.")
         if self.conn is not None:
             self.tasks.call(self.conn.close, on_done=lambda _: None, on_error=lambda _: None)

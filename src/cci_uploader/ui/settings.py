@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 from cci_uploader.config import APP, Config
 
@@ -18,7 +18,7 @@ def default_settings_path() -> Path:
 
 
 class AppSettings:
-    """Remembered choices: the last group per server, the last pairs, Settings overrides.
+    """Remembered choices: last group per server, last pairs, Settings, the window's place.
 
     Parameters
     ----------
@@ -66,6 +66,32 @@ class AppSettings:
             if value:
                 changes[key] = str(value)
         return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+
+    def apply_microscope(self, config: Config) -> Config:
+        """``config`` with this user's default microscope, when one is set in Settings."""
+        name = self.default_microscope()
+        return dataclasses.replace(config, default_microscope=name) if name else config
+
+    def default_microscope(self) -> str:
+        """The default microscope this user set ("" when the facility config decides)."""
+        return str(self.qsettings.value("microscope/default", "") or "").strip()
+
+    def set_default_microscope(self, name: str) -> None:
+        """Set (or, with "", clear) this user's default microscope for files that name none."""
+        self.qsettings.setValue("microscope/default", name.strip())
+        self.qsettings.sync()
+
+    def window_geometry(self) -> bytes | None:
+        """The window's size and place when it was last closed."""
+        value = self.qsettings.value("window/geometry")
+        if isinstance(value, QByteArray):
+            return bytes(value.data())
+        return bytes(value) if isinstance(value, bytes | bytearray) else None
+
+    def set_window_geometry(self, geometry: bytes) -> None:
+        """Remember the window's size and place."""
+        self.qsettings.setValue("window/geometry", QByteArray(geometry))
+        self.qsettings.sync()
 
     def save_overrides(self, server: str, web_url: str, token_url: str) -> None:
         """Remember the server and URLs chosen in Settings."""

@@ -31,10 +31,28 @@ def join_server(host: str, port: int) -> str:
 
 
 class SettingsDialog(QDialog):
-    """Edits the connection settings; the window saves them on OK."""
+    """Edits the connection settings and this PC's microscope; the window saves them on OK.
+
+    Parameters
+    ----------
+    microscope : str
+        This user's default microscope ("" when none is set here).
+    facility_microscope : str
+        The facility config's default, shown as the placeholder.
+    fixed_connection : bool
+        The training sandbox: the server and URLs cannot change.
+    """
 
     def __init__(
-        self, server: str, web_url: str, token_url: str, parent: QWidget | None = None
+        self,
+        server: str,
+        web_url: str,
+        token_url: str,
+        parent: QWidget | None = None,
+        *,
+        microscope: str = "",
+        facility_microscope: str = "",
+        fixed_connection: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -46,8 +64,20 @@ class SettingsDialog(QDialog):
         self.port_spin.setValue(port)
         self.web_edit = QLineEdit(web_url)
         self.token_edit = QLineEdit(token_url)
-        for edit in (self.host_edit, self.web_edit, self.token_edit):
+        self.microscope_edit = QLineEdit(microscope)
+        self.microscope_edit.setPlaceholderText(
+            f"{facility_microscope} (the facility's setting)"
+            if facility_microscope
+            else "e.g. LSM 980 (room 2.14)"
+        )
+        self.microscope_edit.setToolTip(
+            "The OMERO Project for files whose metadata names no microscope. "
+            "Leave empty to use the facility's setting."
+        )
+        for edit in (self.host_edit, self.web_edit, self.token_edit, self.microscope_edit):
             edit.setMinimumWidth(360)
+        for widget in (self.host_edit, self.port_spin, self.web_edit, self.token_edit):
+            widget.setEnabled(not fixed_connection)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -56,9 +86,21 @@ class SettingsDialog(QDialog):
         layout.addRow("Port:", self.port_spin)
         layout.addRow("OMERO.web URL:", self.web_edit)
         layout.addRow("Token page URL:", self.token_edit)
-        note = QLabel("Changes apply the next time you press Connect.")
+        note = QLabel(
+            "The server and URLs are fixed in the training sandbox."
+            if fixed_connection
+            else "Server changes apply the next time you press Connect."
+        )
         note.setStyleSheet("color: #555555;")
         layout.addRow(note)
+        layout.addRow("This PC's &microscope:", self.microscope_edit)
+        scope_note = QLabel(
+            "For files whose metadata names no microscope; files listed but not yet "
+            "uploaded follow the change."
+        )
+        scope_note.setWordWrap(True)
+        scope_note.setStyleSheet("color: #555555;")
+        layout.addRow(scope_note)
         layout.addRow(buttons)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -67,3 +109,7 @@ class SettingsDialog(QDialog):
         """``(server, web_url, token_url)`` as entered."""
         server = join_server(self.host_edit.text(), self.port_spin.value())
         return server, self.web_edit.text().strip(), self.token_edit.text().strip()
+
+    def microscope(self) -> str:
+        """The default microscope as entered ("" for the facility's setting)."""
+        return " ".join(self.microscope_edit.text().split())

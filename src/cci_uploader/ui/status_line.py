@@ -1,14 +1,14 @@
-"""Overall progress in the status bar: bytes, throughput, time left."""
+"""Overall progress in the status bar: file N of M, bytes, throughput, time left."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from cci_uploader.ui.progress import ProgressMeter
 
 
 class StatusLine(QWidget):
-    """A bar and a line of text fed from a :class:`ProgressMeter`."""
+    """A bar and a line of text fed from a :class:`ProgressMeter`, and a note beside them."""
 
     def __init__(self, meter: ProgressMeter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -18,17 +18,33 @@ class StatusLine(QWidget):
         self.bar.setTextVisible(False)
         self.bar.setMaximumWidth(220)
         self.label = QLabel("Nothing uploading.")
+        # A long sentence is cut on screen rather than widening the window; hover shows it.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label.setMinimumWidth(200)
+        self.note = QLabel()
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note.setStyleSheet("color: #8a4b00;")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.note)
         layout.addWidget(self.bar)
 
     def refresh(self) -> None:
         """Show the meter's current figures."""
         total = self.meter.total
         self.bar.setValue(self.meter.done * 1000 // total if total else 0)
-        self.label.setText(self.meter.describe())
+        self._say(self.meter.describe())
 
     def show_text(self, text: str) -> None:
         """Replace the figures with a sentence (the run's outcome)."""
+        self._say(text)
+
+    def _say(self, text: str) -> None:
         self.label.setText(text)
+        self.label.setToolTip(text)
+
+    def show_note(self, text: str) -> None:
+        """A remark that stays beside the figures (a pair added on Import)."""
+        self.note.setText(text)
+        self.note.setToolTip(text)

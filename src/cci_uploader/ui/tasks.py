@@ -117,3 +117,19 @@ def run_in_background(
     worker.errored.connect(on_error)
     worker.start()
     return worker
+
+
+def generate_in_background(
+    func: Callable[..., Generator[Any, Any, Any]],
+    *args: Any,
+    on_yield: Handler,
+    on_done: Handler,
+    on_error: Handler,
+) -> GeneratorWorker[Any, Any, Any]:
+    """Run the generator ``func(*args)`` on the thread pool, outside the server FIFO."""
+    worker: GeneratorWorker[Any, Any, Any] = GeneratorWorker(_shielded(func), *args)
+    worker.yielded.connect(on_yield)
+    worker.returned.connect(on_done)
+    worker.errored.connect(on_error)
+    worker.start()
+    return worker
