@@ -21,6 +21,7 @@ import platformdirs
 from cci_uploader import formats
 from cci_uploader import omero as om
 from cci_uploader.config import APP
+from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.transfer import CHUNK_SIZE
@@ -235,6 +236,40 @@ class ImportQueue:
             return [[out] for out in module.convert(scan.path, work)]
         return [[scan.path, *scan.companions]]
 
+    def _sources(self, entry: QueueEntry) -> list[Source]:
+        """The converted file's sources, hashed once (the history records the same hashes)."""
+        paths = (entry.scan.path, *entry.scan.companions)
+        sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
+        entry.sha1 = sources[0].sha1
+        return sources
+
+    def _converted_duplicate(
+        self, index: int, entry: QueueEntry, conn: om.Connection, sources: list[Source]
+    ) -> Iterator[QueueEvent]:
+        """Yield events; set the entry DUPLICATE if its sources are already on OMERO."""
+        found = find_on_server(conn, sources, self._history)
+        if found is None:
+            return
+        if not found.attached:
+            # Converted by an older version of the app: attach the originals now.
+            self._set(entry, Status.UPLOADING, "attaching the original files")
+            yield EntryChanged(index, entry)
+            entry.total_bytes = sum(s.size for s in sources)
+            for done in attach_sources(conn, found.image_ids, sources):
+                entry.done_bytes = done
+                yield EntryChanged(index, entry)
+        entry.image_ids = found.image_ids
+        ids = ", ".join(str(i) for i in found.image_ids)
+        self._set(entry, Status.DUPLICATE, f"already on the server (image {ids})")
+        if self._history is not None:
+            verified = [FilesetUpload((), sources[0].sha1, found.image_ids, True, found.stored)]
+            try:
+                record_upload(self._history, conn, entry, verified)
+            except (HistoryError, om.OmeroError, OSError) as exc:
+                log.exception("recording %s in the history failed", entry.scan.path)
+                entry.message += f"; not added to the upload history: {exc}"
+        yield EntryChanged(index, entry)
+
     def _import(
         self, index: int, entry: QueueEntry, conn: om.Connection, work: Path
     ) -> Iterator[QueueEvent]:
@@ -242,8 +277,17 @@ class ImportQueue:
         assert scan.project is not None and scan.dataset is not None  # scan.ok guarantees
         self._set(entry, Status.UPLOADING, "preparing")
         yield EntryChanged(index, entry)
+        sources: list[Source] = []
+        if formats.get_format(scan.format).CONVERTS:
+            self._set(entry, Status.UPLOADING, "checking whether it is already on the server")
+            yield EntryChanged(index, entry)
+            sources = self._sources(entry)
+            yield from self._converted_duplicate(index, entry, conn, sources)
+            if entry.status is Status.DUPLICATE:
+                return
         filesets = self._files_to_upload(entry, work)
         entry.total_bytes = sum(p.stat().st_size for fs in filesets for p in fs)
+        entry.total_bytes += sum(s.size for s in sources)
         entry.done_bytes = 0
         image_ids: list[int] = []
         duplicates: list[int] = []
@@ -288,6 +332,12 @@ class ImportQueue:
             om.annotate(conn, new_ids, entry.pairs)
             image_ids.extend(new_ids)
             verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
+        if sources and image_ids:
+            self._set(entry, Status.UPLOADING, "attaching the original files")
+            base = entry.done_bytes
+            for done in attach_sources(conn, image_ids, sources, chunk_size=self._chunk_size):
+                entry.done_bytes = base + done
+                yield EntryChanged(index, entry)
         entry.image_ids = tuple(image_ids or duplicates)
         entry.uploaded_paths = tuple(p for fs in filesets for p in fs)
         target = f"{scan.project} / {scan.dataset}"
