@@ -20,10 +20,12 @@ import platformdirs
 
 from cci_uploader import formats
 from cci_uploader import omero as om
+from cci_uploader.acquisition import acquisition_pairs
 from cci_uploader.config import APP
 from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.acquisition import annotate_acquisition
 from cci_uploader.omero.transfer import CHUNK_SIZE
 from cci_uploader.scan import ScanEntry
 from cci_uploader.stewardship.history import History, HistoryError
@@ -330,6 +332,10 @@ class ImportQueue:
             finally:
                 upload.close()
             om.annotate(conn, new_ids, entry.pairs)
+            originals = [(s.path.name, s.sha1) for s in sources] or [
+                (p.name, sha1 if p == main else file_sha1(p)) for p in files
+            ]
+            annotate_acquisition(conn, new_ids, acquisition_pairs(scan, originals))
             image_ids.extend(new_ids)
             verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
         if sources and image_ids:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,13 +259,28 @@ def _original_metadata(raw: Mapping[str, Any]) -> dict[str, str]:
     return kept
 
 
+def _acquisition(raw: Mapping[str, Any], titles: Sequence[str]) -> dict[str, str]:
+    """High tension, magnification and detectors, for the acquisition annotation."""
+    optics = raw.get("Optics", {})
+    optics = optics if isinstance(optics, Mapping) else {}
+    pairs: dict[str, str] = {}
+    with suppress(KeyError, TypeError, ValueError, OverflowError):
+        pairs["High tension"] = f"{float(optics['AccelerationVoltage']) / 1000:g} kV"
+    with suppress(KeyError, TypeError, ValueError, OverflowError):
+        pairs["Magnification"] = f"{float(optics['NominalMagnification']):,.0f}x"
+    if titles:
+        pairs["Signals"] = ", ".join(dict.fromkeys(titles))
+    return pairs
+
+
 def _file_metadata(
     sizes: Sequence[tuple[float, float]],
-    images: int,
+    titles: Sequence[str],
     skipped: Sequence[str],
     raw: Mapping[str, Any],
     originals: Sequence[Mapping[str, Any]],
 ) -> FileMetadata:
+    images = len(titles)
     return FileMetadata(
         microscope=_microscope(raw),
         acquired=_earliest(originals),
@@ -273,14 +288,14 @@ def _file_metadata(
         images=images,
         skipped=tuple(skipped),
         extra=_original_metadata(raw),
+        acquisition=_acquisition(raw, titles),
     )
 
 
 def _metadata(contents: _Contents) -> FileMetadata:
     sizes = [s.pixel_size_m for s in contents.signals if s.pixel_size_m is not None]
-    return _file_metadata(
-        sizes, len(contents.signals), contents.skipped, contents.raw, contents.originals
-    )
+    titles = [s.title for s in contents.signals]
+    return _file_metadata(sizes, titles, contents.skipped, contents.raw, contents.originals)
 
 
 def read_metadata(path: Path) -> FileMetadata:
@@ -310,7 +325,7 @@ def read_metadata(path: Path) -> FileMetadata:
         else:
             return _file_metadata(
                 summary.pixel_sizes,
-                len(summary.titles),
+                summary.titles,
                 summary.skipped,
                 summary.raw,
                 summary.originals,

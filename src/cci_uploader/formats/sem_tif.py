@@ -135,6 +135,26 @@ def _original(sem: dict[str, Any]) -> dict[str, str]:
     return result
 
 
+# SmartSEM parameters the acquisition annotation shows, by their CZ_SEM keys.
+_ACQUISITION_KEYS = {
+    "High tension": "ap_actualkv",
+    "Magnification": "ap_mag",
+    "Detector": "dp_detector_type",
+    "Working distance": "ap_wd",
+}
+
+
+def _acquisition(sem: dict[str, Any]) -> dict[str, str]:
+    pairs = {}
+    for label, key in _ACQUISITION_KEYS.items():
+        value = sem.get(key)
+        if isinstance(value, tuple) and len(value) >= 2:
+            text = " ".join(str(part) for part in value[1:]).strip()
+            if text:
+                pairs[label] = text
+    return pairs
+
+
 def _sem_metadata(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
     first = tif.pages.first
     if _CZ_SEM not in first.tags:
@@ -237,12 +257,17 @@ def read_metadata(path: Path) -> FileMetadata:
         ) from exc
     except _TIFF_ERRORS as exc:
         raise _damaged(path, exc) from exc
+    extra = _original(sem)
     return FileMetadata(
         microscope=_value(sem, "dp_sem") or _value(sem, "sv_serial_number"),
         acquired=_acquired(sem),
         pixel_size_m=_pixel_size(sem, width),
         images=len(pages),
-        extra=_original(sem),
+        extra=extra,
+        software=" ".join(p for p in ("SmartSEM", _value(sem, "sv_version")) if p)
+        if _value(sem, "sv_version")
+        else None,
+        acquisition=_acquisition(sem),
     )
 
 
