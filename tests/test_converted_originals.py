@@ -195,3 +195,35 @@ def test_removal_refused_when_an_original_on_omero_differs(
     assert kept.action is Action.KEPT
     assert ser.name in kept.reason
     assert ser.exists()
+
+
+def test_failed_attachment_is_this_files_error_and_retry_attaches(
+    conn: om.Connection,
+    sandbox: SandboxServer,
+    samples: Path,
+    tmp_path: Path,
+    history: History,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cci_uploader.converted as converted
+
+    path = Path(shutil.copy(samples / EMD, tmp_path))
+    real = converted.upload_original
+
+    def fails_once(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(converted, "upload_original", real)
+        raise om.ChecksumMismatch("OMERO received different bytes (test).")
+
+    monkeypatch.setattr(converted, "upload_original", fails_once)
+    queue = ImportQueue(scan_paths([path], Config()), [], history=history)
+    list(queue.run(conn))
+    [entry] = queue.entries
+    assert entry.status is Status.ERROR
+    assert "could not be attached" in entry.message and "press Retry" in entry.message
+    assert _attachments(sandbox) == {}
+    filesets = len(sandbox.objects("Fileset"))
+    assert queue.retry_failed() == [0]
+    list(queue.run(conn))
+    assert entry.status is Status.DUPLICATE, entry.message
+    assert len(sandbox.objects("Fileset")) == filesets  # nothing imported twice
+    assert set(_attachments(sandbox)) == set(entry.image_ids)

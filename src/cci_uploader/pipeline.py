@@ -338,12 +338,6 @@ class ImportQueue:
             annotate_acquisition(conn, new_ids, acquisition_pairs(scan, originals))
             image_ids.extend(new_ids)
             verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
-        if sources and image_ids:
-            self._set(entry, Status.UPLOADING, "attaching the original files")
-            base = entry.done_bytes
-            for done in attach_sources(conn, image_ids, sources, chunk_size=self._chunk_size):
-                entry.done_bytes = base + done
-                yield EntryChanged(index, entry)
         entry.image_ids = tuple(image_ids or duplicates)
         entry.uploaded_paths = tuple(p for fs in filesets for p in fs)
         target = f"{scan.project} / {scan.dataset}"
@@ -358,4 +352,36 @@ class ImportQueue:
             except (HistoryError, om.OmeroError, OSError) as exc:
                 log.exception("recording %s in the history failed", scan.path)
                 entry.message += f"; not added to the upload history: {exc}"
+        if sources and image_ids:
+            # After the history record: a retry finds the images and attaches only these.
+            yield from self._attach(index, entry, conn, image_ids, sources)
         yield EntryChanged(index, entry)
+
+    def _attach(
+        self,
+        index: int,
+        entry: QueueEntry,
+        conn: om.Connection,
+        image_ids: list[int],
+        sources: list[Source],
+    ) -> Iterator[QueueEvent]:
+        """Attach a converted file's sources to its new images; a failure is this entry's."""
+        status, message = entry.status, entry.message
+        self._set(entry, Status.UPLOADING, "attaching the original files")
+        base = entry.done_bytes
+        try:
+            for done in attach_sources(conn, image_ids, sources, chunk_size=self._chunk_size):
+                entry.done_bytes = base + done
+                yield EntryChanged(index, entry)
+        except (om.SessionExpired, om.ConnectionLost):
+            raise
+        except (om.OmeroError, OSError) as exc:
+            log.exception("attaching the originals of %s failed", entry.scan.path)
+            self._set(
+                entry,
+                Status.ERROR,
+                f"{message}, but its original files could not be attached ({exc}); "
+                "press Retry to attach them",
+            )
+            return
+        self._set(entry, status, message)

@@ -163,7 +163,16 @@ def scan_file(
     microscope, note = map_microscope(meta.microscope, config)
     reason: str | None = None
     if meta.acquired is None:
-        meta = _dated_by_mtime(meta, path)
+        try:
+            meta = _dated_by_mtime(meta, path)
+        except (OSError, OverflowError, ValueError) as exc:
+            return ScanEntry(
+                path,
+                module.NAME,
+                f"{path.name} records no acquisition date and its modification time "
+                f"cannot be read ({exc}), so its Dataset cannot be chosen.",
+                folder=folder,
+            )
     if meta.images == 0:
         reason = f"{path.name} contains no images to upload ({'; '.join(meta.skipped)})."
     return ScanEntry(path, module.NAME, reason, meta, microscope, note, folder)
