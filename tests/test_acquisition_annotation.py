@@ -74,3 +74,24 @@ def test_emd_high_tension_and_originals(
     assert pairs["Acquired"] == "2019-12-05T10:03:44+00:00"
     assert pairs["Original SHA-1"] == f"{file_sha1(path)} ({path.name})"
     assert pairs["Pixel size"].endswith(" µm")
+
+
+def test_tia_and_epu_high_tension_magnification_detector(samples: Path) -> None:
+    from cci_uploader.formats import mrc, tia
+
+    emi = samples / "tia/64x64_TEM_images_acquire.emi"
+    raw = emi.read_bytes()
+    assert b"High tension</Label><Value>200</Value><Unit>kV</Unit>" in raw
+    assert b"<CameraNamePath>WA-Orius</CameraNamePath>" in raw
+    assert tia.read_metadata(emi).acquisition == {
+        "High tension": "200 kV",
+        "Magnification": "19500 X",
+        "Detector": "WA-Orius",
+    }
+    xml = (samples / "atlas/Atlas_1.xml").read_text()
+    assert "<AccelerationVoltage>120000<" in xml and "<NominalMagnification>155<" in xml
+    assert mrc.read_metadata(samples / "atlas/Atlas_1.mrc").acquisition == {
+        "High tension": "120 kV",
+        "Magnification": "155x",
+        "Detector": "BM-Ceta",
+    }
