@@ -61,6 +61,8 @@ class QueueEntry:
     total_bytes: int = 0
     uploaded_paths: tuple[Path, ...] = ()
     sha1: str | None = None
+    # SHA-1 of a converted file's sources, hashed once before converting.
+    source_sha1s: dict[Path, str] = field(default_factory=dict)
 
     @property
     def refused(self) -> bool:
@@ -243,6 +245,7 @@ class ImportQueue:
         paths = (entry.scan.path, *entry.scan.companions)
         sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
         entry.sha1 = sources[0].sha1
+        entry.source_sha1s = {s.path: s.sha1 for s in sources}
         return sources
 
     def _converted_duplicate(
@@ -352,9 +355,9 @@ class ImportQueue:
             except (HistoryError, om.OmeroError, OSError) as exc:
                 log.exception("recording %s in the history failed", scan.path)
                 entry.message += f"; not added to the upload history: {exc}"
-        if sources and image_ids:
+        if sources and (image_ids or duplicates):
             # After the history record: a retry finds the images and attaches only these.
-            yield from self._attach(index, entry, conn, image_ids, sources)
+            yield from self._attach(index, entry, conn, image_ids or duplicates, sources)
         yield EntryChanged(index, entry)
 
     def _attach(

@@ -61,6 +61,7 @@ def record_upload(
     converted = formats.get_format(scan.format).CONVERTS
     # A converted file found on OMERO by its sources carries the main source's SHA-1.
     known = {u.files[0] if u.files else scan.path: u.sha1 for u in uploads}
+    known.update(entry.source_sha1s)  # hashed once by the queue before converting
     sources = tuple(
         SourceFile(p.resolve(), p.stat().st_size, _sha1(p, known))
         for p in (scan.path, *scan.companions)
