@@ -180,7 +180,9 @@ def test_folder_name_becomes_a_pair(
     queue = _queue([folder])
     assert [e.scan.path.name for e in queue.entries] == ["copy0.czi"]
     list(queue.run(conn))
-    [annotation] = sandbox.objects("MapAnnotation")
+    [annotation] = [
+        a for a in sandbox.objects("MapAnnotation") if a.getNs().getValue() == om.CLIENT_NS
+    ]
     assert [(nv.name, nv.value) for nv in annotation.getMapValue()] == [
         ("Sample", "S1"),
         ("Folder", "run-42"),

@@ -22,9 +22,12 @@ import platformdirs
 
 from cci_uploader import formats
 from cci_uploader import omero as om
+from cci_uploader.acquisition import acquisition_pairs
 from cci_uploader.config import APP
+from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.acquisition import annotate_acquisition
 from cci_uploader.omero.transfer import CHUNK_SIZE
 from cci_uploader.scan import ScanEntry
 from cci_uploader.stewardship.history import History, HistoryError
@@ -60,6 +63,8 @@ class QueueEntry:
     total_bytes: int = 0
     uploaded_paths: tuple[Path, ...] = ()
     sha1: str | None = None
+    # SHA-1 of a converted file's sources, hashed once before converting.
+    source_sha1s: dict[Path, str] = field(default_factory=dict)
 
     @property
     def refused(self) -> bool:
@@ -252,6 +257,41 @@ class ImportQueue:
             return [[out] for out in module.convert(scan.path, work)]
         return [[scan.path, *scan.companions]]
 
+    def _sources(self, entry: QueueEntry) -> list[Source]:
+        """The converted file's sources, hashed once (the history records the same hashes)."""
+        paths = (entry.scan.path, *entry.scan.companions)
+        sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
+        entry.sha1 = sources[0].sha1
+        entry.source_sha1s = {s.path: s.sha1 for s in sources}
+        return sources
+
+    def _converted_duplicate(
+        self, index: int, entry: QueueEntry, conn: om.Connection, sources: list[Source]
+    ) -> Iterator[QueueEvent]:
+        """Yield events; set the entry DUPLICATE if its sources are already on OMERO."""
+        found = find_on_server(conn, sources, self._history)
+        if found is None:
+            return
+        if not found.attached:
+            # Converted by an older version of the app: attach the originals now.
+            self._set(entry, Status.UPLOADING, "attaching the original files")
+            yield EntryChanged(index, entry)
+            entry.total_bytes = sum(s.size for s in sources)
+            for done in attach_sources(conn, found.image_ids, sources):
+                entry.done_bytes = done
+                yield EntryChanged(index, entry)
+        entry.image_ids = found.image_ids
+        ids = ", ".join(str(i) for i in found.image_ids)
+        self._set(entry, Status.DUPLICATE, f"already on the server (image {ids})")
+        if self._history is not None:
+            verified = [FilesetUpload((), sources[0].sha1, found.image_ids, True, found.stored)]
+            try:
+                record_upload(self._history, conn, entry, verified)
+            except (HistoryError, om.OmeroError, OSError) as exc:
+                log.exception("recording %s in the history failed", entry.scan.path)
+                entry.message += f"; not added to the upload history: {exc}"
+        yield EntryChanged(index, entry)
+
     def _import(
         self, index: int, entry: QueueEntry, conn: om.Connection, work: Path
     ) -> Iterator[QueueEvent]:
@@ -259,8 +299,17 @@ class ImportQueue:
         assert scan.project is not None and scan.dataset is not None  # scan.ok guarantees
         self._set(entry, Status.UPLOADING, "preparing")
         yield EntryChanged(index, entry)
+        sources: list[Source] = []
+        if formats.get_format(scan.format).CONVERTS:
+            self._set(entry, Status.UPLOADING, "checking whether it is already on the server")
+            yield EntryChanged(index, entry)
+            sources = self._sources(entry)
+            yield from self._converted_duplicate(index, entry, conn, sources)
+            if entry.status is Status.DUPLICATE:
+                return
         filesets = self._files_to_upload(entry, work)
         entry.total_bytes = sum(p.stat().st_size for fs in filesets for p in fs)
+        entry.total_bytes += sum(s.size for s in sources)
         entry.done_bytes = 0
         image_ids: list[int] = []
         duplicates: list[int] = []
@@ -303,6 +352,10 @@ class ImportQueue:
             finally:
                 upload.close()
             om.annotate(conn, new_ids, entry.pairs)
+            originals = [(s.path.name, s.sha1) for s in sources] or [
+                (p.name, sha1 if p == main else file_sha1(p)) for p in files
+            ]
+            annotate_acquisition(conn, new_ids, acquisition_pairs(scan, originals))
             image_ids.extend(new_ids)
             verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
         entry.image_ids = tuple(image_ids or duplicates)
@@ -319,4 +372,36 @@ class ImportQueue:
             except (HistoryError, om.OmeroError, OSError) as exc:
                 log.exception("recording %s in the history failed", scan.path)
                 entry.message += f"; not added to the upload history: {exc}"
+        if sources and (image_ids or duplicates):
+            # After the history record: a retry finds the images and attaches only these.
+            yield from self._attach(index, entry, conn, image_ids or duplicates, sources)
         yield EntryChanged(index, entry)
+
+    def _attach(
+        self,
+        index: int,
+        entry: QueueEntry,
+        conn: om.Connection,
+        image_ids: list[int],
+        sources: list[Source],
+    ) -> Iterator[QueueEvent]:
+        """Attach a converted file's sources to its new images; a failure is this entry's."""
+        status, message = entry.status, entry.message
+        self._set(entry, Status.UPLOADING, "attaching the original files")
+        base = entry.done_bytes
+        try:
+            for done in attach_sources(conn, image_ids, sources, chunk_size=self._chunk_size):
+                entry.done_bytes = base + done
+                yield EntryChanged(index, entry)
+        except (om.SessionExpired, om.ConnectionLost):
+            raise
+        except (om.OmeroError, OSError) as exc:
+            log.exception("attaching the originals of %s failed", entry.scan.path)
+            self._set(
+                entry,
+                Status.ERROR,
+                f"{message}, but its original files could not be attached ({exc}); "
+                "press Retry to attach them",
+            )
+            return
+        self._set(entry, status, message)

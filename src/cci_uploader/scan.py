@@ -6,8 +6,10 @@ This is the first step of the one-way flow scan -> plan -> convert -> import
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +17,21 @@ from typing import Any
 
 from cci_uploader import formats
 from cci_uploader.config import Config, map_microscope
-from cci_uploader.formats.base import FileMetadata, FormatError, FormatModule
+from cci_uploader.formats.base import (
+    CREATION,
+    FILE_MODIFIED,
+    FileMetadata,
+    FormatError,
+    FormatModule,
+)
 
 UNSUPPORTED = "unsupported"
+
+# What the user is told about a date that is not the file's own acquisition time.
+DATE_NOTES = {
+    FILE_MODIFIED: "date taken from the file's modification time",
+    CREATION: "date taken from the document's creation time",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,16 @@ class ScanEntry:
         return self.metadata.local_date() if self.metadata else None
 
     @property
+    def date_source(self) -> str | None:
+        """``acquisition``, ``creation`` or ``file_modified``; None without metadata."""
+        return self.metadata.date_source if self.metadata else None
+
+    @property
+    def date_note(self) -> str:
+        """Says where the date comes from when it is not the acquisition time; else empty."""
+        return DATE_NOTES.get(self.date_source or "", "")
+
+    @property
     def project(self) -> str | None:
         """The OMERO Project: the (mapped) microscope name."""
         return self.microscope
@@ -76,6 +100,7 @@ class ScanEntry:
             "microscope_note": self.microscope_note or None,
             "acquired": meta.acquired.isoformat() if meta and meta.acquired else None,
             "date": self.dataset,
+            "date_source": self.date_source,
             "pixel_size_um": [pixel[0] * 1e6, pixel[1] * 1e6] if pixel else None,
             "images": meta.images if meta else 0,
             "skipped": list(meta.skipped) if meta else [],
@@ -121,7 +146,7 @@ def scan_file(
     if module is None:
         why = _orphan_reason(path) or (
             f"{path.name} is not a supported microscope file (CZI, Velox EMD, EMI+SER, "
-            "MRC+XML or Zeiss SEM TIFF), so it is not uploaded."
+            "MRC+XML, Zeiss SEM TIFF or Fibics TIFF), so it is not uploaded."
         )
         fmt = formats.companion_owner(path) or UNSUPPORTED
         if fmt == "mrc_xml" and path.suffix.lower() == ".xml":
@@ -138,19 +163,89 @@ def scan_file(
     microscope, note = map_microscope(meta.microscope, config)
     reason: str | None = None
     if meta.acquired is None:
-        reason = f"{path.name} records no acquisition date, so its Dataset cannot be chosen."
-    elif meta.images == 0:
+        try:
+            meta = _dated_by_mtime(meta, path)
+        except (OSError, OverflowError, ValueError) as exc:
+            return ScanEntry(
+                path,
+                module.NAME,
+                f"{path.name} records no acquisition date and its modification time "
+                f"cannot be read ({exc}), so its Dataset cannot be chosen.",
+                folder=folder,
+            )
+    if meta.images == 0:
         reason = f"{path.name} contains no images to upload ({'; '.join(meta.skipped)})."
     return ScanEntry(path, module.NAME, reason, meta, microscope, note, folder)
 
 
+def _dated_by_mtime(meta: FileMetadata, path: Path) -> FileMetadata:
+    """The file stores no usable date: use its modification time, in this PC's time zone."""
+    modified = dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+    return dataclasses.replace(meta, acquired=modified, date_source=FILE_MODIFIED)
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A file in a chosen folder that is not microscopy data, and why it is left out."""
+
+    path: Path
+    reason: str
+
+
+def ignored_reason(path: Path) -> str:
+    """Say in a few words what kind of file is ignored (``.map``, ``.xml without an image``)."""
+    suffix = path.suffix.lower()
+    if not suffix:
+        return "file without an extension"
+    if suffix == ".xml":
+        return ".xml without an image"
+    if formats.claims_suffix(path):
+        return f"{suffix} that is not a microscope file"
+    return suffix
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The entries a scan found, and the files in chosen folders it left out."""
+
+    entries: list[ScanEntry]
+    ignored: list[Ignored]
+
+    def summary(self) -> str:
+        """``32 files added; 5 ignored (not microscopy data: 2 .map, 1 .xml without an image)``."""
+        added = f"{len(self.entries)} file{'s' if len(self.entries) != 1 else ''} added"
+        if not self.ignored:
+            return added
+        counts = Counter(i.reason for i in self.ignored)
+        kinds = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+        return f"{added}; {len(self.ignored)} ignored (not microscopy data: {kinds})"
+
+    def summary_json(self) -> dict[str, Any]:
+        """The ``scan --json`` summary line."""
+        counts = Counter(i.reason for i in self.ignored)
+        return {
+            "summary": self.summary(),
+            "added": len(self.entries),
+            "ignored": len(self.ignored),
+            "ignored_reasons": dict(counts.most_common()),
+            "ignored_files": [{"path": str(i.path), "reason": i.reason} for i in self.ignored],
+        }
+
+
 def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
+    """Scan files and folders (recursively), pairing companions; see :func:`scan`."""
+    return scan(paths, config).entries
+
+
+def scan(paths: Iterable[Path], config: Config) -> ScanResult:
     """Scan files and folders (recursively), pairing companions.
 
-    In a folder, files that are not microscopy data are left out silently;
-    a single file the user picked is always reported, with a reason if refused.
+    In a folder, files that are not microscopy data are left out, and listed
+    in the result's ``ignored`` with why; a single file the user picked is
+    always reported as an entry, with a reason if refused.
     """
     entries: list[ScanEntry] = []
+    ignored: list[Ignored] = []
     seen: set[Path] = set()
     for given in paths:
         given = Path(given)
@@ -161,7 +256,8 @@ def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
                 continue
             module = formats.detect(path)
             if folder is not None and module is None and not _orphan_reason(path):
-                continue  # not ours: ignored inside folders
+                ignored.append(Ignored(path, ignored_reason(path)))  # not ours
+                continue
             entry = scan_file(path, config, folder, module)
             if folder is None and entry.format in formats.COMPANION_SUFFIXES.values():
                 entry = _redirect_companion(entry, config) or entry
@@ -170,7 +266,8 @@ def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
             entries.append(entry)
     # A companion met before its main file is dropped once the pair is known.
     companions = {c.resolve() for e in entries for c in e.companions}
-    return [e for e in entries if e.path.resolve() not in companions]
+    kept = [e for e in entries if e.path.resolve() not in companions]
+    return ScanResult(kept, [i for i in ignored if i.path.resolve() not in companions])
 
 
 def _redirect_companion(entry: ScanEntry, config: Config) -> ScanEntry | None:

@@ -87,7 +87,11 @@ def test_czi_samples_end_to_end_then_all_duplicates(
             for link in sandbox.objects("ImageAnnotationLink")
             if link.getParent().getId().getValue() == image_id
         ]
-        [kv] = [c for c in children if type(c).__name__ == "MapAnnotationI"]
+        [kv] = [
+            c
+            for c in children
+            if type(c).__name__ == "MapAnnotationI" and c.getNs().getValue() == om.CLIENT_NS
+        ]
         assert kv.getNs().getValue() == om.CLIENT_NS
         assert [(nv.name, nv.value) for nv in kv.getMapValue()] == [
             ("Sample", "Mouse 7"),

@@ -58,8 +58,9 @@ def test_scan_json_follows_the_shared_schema(
     stockholm: str, samples: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["scan", str(samples), "--json"]) == 0
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    *records, summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all(set(r) >= SCAN_KEYS for r in records)
+    assert summary["added"] == len(records)
     by_name = {Path(r["path"]).name: r for r in records}
     # Companions are paired, not listed on their own.
     assert "128x128_TEM_acquire-sum1_1.ser" not in by_name
@@ -71,7 +72,14 @@ def test_scan_json_follows_the_shared_schema(
     assert (czi["microscope"], czi["date"], czi["reason"]) == ("Castor.Stand", "2016-02-12", None)
     assert czi["acquired"] == "2016-02-12T09:41:02.491560+00:00"
     assert czi["pixel_size_um"] == pytest.approx([0.0905766741522103, 0.0905766741522103])
-    assert {r["format"] for r in records} == {"czi", "emd", "emi_ser", "mrc_xml", "sem_tif"}
+    assert {r["format"] for r in records} == {
+        "czi",
+        "emd",
+        "emi_ser",
+        "fibics",
+        "mrc_xml",
+        "sem_tif",
+    }
 
 
 def test_scan_refuses_a_single_unsupported_file(
@@ -80,7 +88,7 @@ def test_scan_refuses_a_single_unsupported_file(
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
     assert main(["scan", str(notes), "--json"]) == 0
-    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    record, _summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert record["format"] == "unsupported"
     assert "not a supported microscope file" in record["reason"]
 
@@ -91,6 +99,6 @@ def test_lone_ser_is_an_error_with_its_reason(
     ser = tmp_path / "64x64_TEM_images_acquire_1.ser"
     ser.write_bytes((samples / "tia" / ser.name).read_bytes())
     assert main(["scan", str(tmp_path), "--json"]) == 0
-    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    record, _summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert record["format"] == "emi_ser"
     assert ".emi file is missing" in record["reason"]

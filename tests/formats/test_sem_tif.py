@@ -235,26 +235,77 @@ def test_plain_tiff_is_rejected(tmp_path: Path) -> None:
         sem_tif.read_metadata(plain)
 
 
-def test_colour_is_rejected(tmp_path: Path) -> None:
+def _with_colour_palette(sample: Path, out: Path) -> np.ndarray[Any, Any]:
+    """Copy ``sample`` (a grey-palette SmartSEM TIFF) with its ColorMap tag's values replaced.
+
+    The TIFF 6.0 ColorMap (tag 320) is 3 x 2**BitsPerSample SHORTs, all reds,
+    then greens, then blues; only those bytes change. Returns the palette written.
+    """
+    data = bytearray(sample.read_bytes())
+    with tifffile.TiffFile(sample) as tif:
+        tag = tif.pages.first.tags[320]
+        assert tag.count == 3 * 256 and tif.byteorder == "<"
+        offset = tag.valueoffset
+    index = np.arange(256, dtype=np.uint16)
+    palette = np.stack([index, 255 - index, (index * 7) % 256]).astype(np.uint16) * 257
+    data[offset : offset + palette.nbytes] = palette.astype("<u2").tobytes()
+    out.write_bytes(bytes(data))
+    return palette
+
+
+def test_colour_palette_keeps_its_metadata_and_converts_to_rgb(
+    tmp_path: Path, bioformats: Callable[[Path], ImageInfo]
+) -> None:
+    coloured = tmp_path / "sample6_001 colour palette.tif"
+    palette = _with_colour_palette(GEMINI, coloured)
+    meta = sem_tif.read_metadata(coloured)
+    original = sem_tif.read_metadata(GEMINI)
+    assert (meta.microscope, meta.acquired, meta.pixel_size_m) == (
+        original.microscope,
+        original.acquired,
+        original.pixel_size_m,
+    )
+    (out,) = sem_tif.convert(coloured, tmp_path / "out")
+    info = bioformats(out)
+    assert info.valid, info.output
+    assert info.series == 1
+    pixels = info.ome.images[0].pixels
+    assert (pixels.size_c, pixels.size_z, pixels.size_x, pixels.size_y) == (3, 1, 1024, 768)
+    assert [c.name for c in pixels.channels] == ["Red", "Green", "Blue"]
+    assert pixels.physical_size_x == pytest.approx(4.990e-3, rel=1e-12)
+    with tifffile.TiffFile(GEMINI) as source, tifffile.TiffFile(out) as written:
+        indices = source.pages.first.asarray()
+        planes = [page.asarray() for page in written.series[0].pages]
+    assert all(p.dtype == np.uint8 for p in planes)
+    for channel, plane in enumerate(planes):
+        assert np.array_equal(plane, (palette[channel] // 257)[indices])
+
+
+def test_grey_palette_converts_to_the_stored_values(tmp_path: Path) -> None:
+    (out,) = sem_tif.convert(MERLIN, tmp_path)
+    with tifffile.TiffFile(MERLIN) as source, tifffile.TiffFile(out) as written:
+        assert source.pages.first.photometric == tifffile.PHOTOMETRIC.PALETTE
+        assert np.array_equal(written.pages.first.asarray(), source.pages.first.asarray())
+        assert len(written.series[0].pages) == 1
+
+
+def test_rgb_keeps_metadata_and_converts(
+    tmp_path: Path, bioformats: Callable[[Path], ImageInfo]
+) -> None:
     raw = _raw_tag(GEMINI)
     rgb = tmp_path / "rgb.tif"
-    tifffile.imwrite(
-        rgb, np.zeros((8, 8, 3), np.uint8), photometric="rgb", extratags=[(CZ_SEM, 2, 0, raw, True)]
-    )
-    with pytest.raises(FormatError, match="colour image"):
-        sem_tif.read_metadata(rgb)
-    palette = tmp_path / "palette.tif"
-    colours = np.zeros((3, 256), np.uint16)
-    colours[0] = np.arange(256) * 257
-    tifffile.imwrite(
-        palette,
-        np.zeros((8, 8), np.uint8),
-        photometric="palette",
-        colormap=colours,
-        extratags=[(CZ_SEM, 2, 0, raw, True)],
-    )
-    with pytest.raises(FormatError, match="colour palette"):
-        sem_tif.read_metadata(palette)
+    pixels = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+    tifffile.imwrite(rgb, pixels, photometric="rgb", extratags=[(CZ_SEM, 2, 0, raw, True)])
+    meta = sem_tif.read_metadata(rgb)
+    assert meta.microscope == "GeminiSEM 450"
+    assert meta.pixel_size_m == (4.990e-9, 4.990e-9)
+    (out,) = sem_tif.convert(rgb, tmp_path / "out")
+    info = bioformats(out)
+    assert info.valid, info.output
+    assert info.ome.images[0].pixels.size_c == 3
+    with tifffile.TiffFile(out) as written:
+        planes = [page.asarray() for page in written.series[0].pages]
+    assert all(np.array_equal(planes[c], pixels[..., c]) for c in range(3))
 
 
 @pytest.mark.timeout(60)

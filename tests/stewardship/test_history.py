@@ -112,7 +112,8 @@ def test_converted_pair_links_sources_to_the_uploaded_ome_tiff(
     ]
     [stored] = record.stored
     assert stored.name.endswith(".ome.tif")
-    [ofile] = sandbox.objects("OriginalFile")
+    [ofile, *originals] = sandbox.objects("OriginalFile")  # the OME-TIFF, then the sources
+    assert [o.getName().getValue() for o in originals] == [emi.name, ser.name]
     assert (stored.sha1, stored.size) == (ofile.getHash().getValue(), ofile.getSize().getValue())
     assert stored.sha1 not in {s.sha1 for s in record.sources}
     [fileset] = sandbox.objects("Fileset")

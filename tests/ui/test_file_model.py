@@ -70,7 +70,7 @@ def test_columns_companions_and_refused_file(samples: Path, tmp_path: Path) -> N
         "Status",
     ]
     names = [model.index(r, NAME).data() for r in range(model.rowCount())]
-    assert len(names) == 14  # 13 sample entries and the lone unsupported file
+    assert len(names) == 15  # 14 sample entries and the lone unsupported file
     mrc = model.index(names.index("Atlas_1.mrc"), NAME)
     assert model.index(mrc.row(), FORMAT).data() == "MRC+XML"
     assert model.rowCount(mrc) == 1

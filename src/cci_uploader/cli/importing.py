@@ -22,7 +22,7 @@ from cci_uploader.pipeline import (
     SessionLost,
     Status,
 )
-from cci_uploader.scan import ScanEntry, scan_paths
+from cci_uploader.scan import ScanEntry, scan
 from cci_uploader.stewardship.history import History
 
 TOKEN_ENV = "CCI_OMERO_TOKEN"
@@ -51,7 +51,14 @@ def register(sub: Any) -> None:
 
     s = sub.add_parser("scan", help="show what would be uploaded, without uploading")
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    s.add_argument("--json", action="store_true", help="one JSON object per file")
+    s.add_argument(
+        "--json", action="store_true", help="one JSON object per file, then one summary line"
+    )
+    s.add_argument(
+        "--ignored",
+        action="store_true",
+        help="also list each file in the folders that is ignored, with why",
+    )
     s.set_defaults(func=run_scan)
 
 
@@ -119,7 +126,9 @@ def run_import(args: argparse.Namespace) -> int:
         except om.OmeroError as exc:
             _say(f"Error: {exc}", args.json)
             return 1
-        queue = ImportQueue(scan_paths(args.paths, config), pairs, history=History())
+        found = scan(args.paths, config)
+        _say(found.summary(), args.json)
+        queue = ImportQueue(found.entries, pairs, history=History())
         conn = _run_queue(queue, conn, args.json)
     finally:
         conn.close()
@@ -212,10 +221,11 @@ def _describe(entry: ScanEntry) -> str:
     pixel = record["pixel_size_um"]
     size = f"{pixel[0]:.4g} x {pixel[1]:.4g} µm" if pixel else "unknown pixel size"
     companions = ", ".join(Path(c).name for c in record["companions"]) or "none"
+    date_note = f" ({entry.date_note})" if entry.date_note else ""
     return (
         f"{entry.path}: {entry.format} (companions: {companions})\n"
         f"    microscope {entry.microscope} ({entry.microscope_note}), "
-        f"acquired {record['acquired']}, {size}\n"
+        f"acquired {record['acquired']}{date_note}, {size}\n"
         f"    -> {entry.project} / {entry.dataset}, {record['images']} image(s)"
     )
 
@@ -226,6 +236,16 @@ def run_scan(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    for entry in scan_paths(args.paths, config):
+    found = scan(args.paths, config)
+    for entry in found.entries:
         print(json.dumps(entry.to_json()) if args.json else _describe(entry), flush=True)
+    if args.json:
+        print(json.dumps(found.summary_json()), flush=True)
+        return 0
+    print(found.summary(), flush=True)
+    if found.ignored and not args.ignored:
+        print("    (run again with --ignored to list them)", flush=True)
+    if args.ignored:
+        for item in found.ignored:
+            print(f"    ignored: {item.path} ({item.reason})", flush=True)
     return 0

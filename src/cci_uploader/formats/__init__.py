@@ -19,13 +19,14 @@ __all__ = [
     "FormatError",
     "FormatModule",
     "all_formats",
+    "claims_suffix",
     "companion_owner",
     "detect",
     "get_format",
 ]
 
 # Order matters only where two modules claim the same suffix: content decides.
-_MODULE_NAMES = ("czi", "emd", "tia", "mrc", "sem_tif")
+_MODULE_NAMES = ("czi", "emd", "tia", "mrc", "fibics", "sem_tif")
 
 # Suffixes that belong to another file's format rather than being files to upload.
 COMPANION_SUFFIXES = {".ser": "emi_ser", ".xml": "mrc_xml"}
@@ -61,6 +62,11 @@ def get_format(name: str) -> FormatModule:
 def _suffix_matches(path: Path, module: FormatModule) -> bool:
     name = path.name.lower()
     return any(name.endswith(ext) for ext in module.EXTENSIONS)
+
+
+def claims_suffix(path: Path) -> bool:
+    """Say whether some format takes files named like ``path`` (its content aside)."""
+    return any(_suffix_matches(path, m) for m in all_formats())
 
 
 def detect(path: Path) -> FormatModule | None:

@@ -54,13 +54,15 @@ class VeloxSummary:
     """What a scan needs from a Velox file, as rosettasciio's path would give it.
 
     ``titles`` and ``pixel_sizes`` hold one entry per real-valued image;
-    ``raw`` is the first image's original metadata (complex or not).
+    ``raw`` is the first image's original metadata (complex or not);
+    ``originals`` every image's, in file order.
     """
 
     titles: tuple[str, ...]
     pixel_sizes: tuple[tuple[float, float], ...]
     skipped: tuple[str, ...]
     raw: Mapping[str, Any]
+    originals: tuple[Mapping[str, Any], ...] = ()
 
 
 def group_metadata(group: Any) -> dict[str, Any]:
@@ -363,6 +365,7 @@ def _summarise(handle: Any) -> VeloxSummary:
         pixel_sizes=tuple(i.pixel_size for i in real if i.pixel_size is not None),
         skipped=tuple(skipped),
         raw=images[0].original if images else {},
+        originals=tuple(i.original for i in images),
     )
 
 

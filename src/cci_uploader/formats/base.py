@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+# Where an acquisition date comes from (``FileMetadata.date_source``).
+ACQUISITION, CREATION, FILE_MODIFIED = "acquisition", "creation", "file_modified"
+DATE_SOURCES = (ACQUISITION, CREATION, FILE_MODIFIED)
+
 
 class FormatError(Exception):
     """A file cannot be read as its format claims; the message says why in one line."""
@@ -43,6 +47,15 @@ class FileMetadata:
         Parts of the file that are not uploaded, with why (e.g. spectra).
     extra : dict
         Further original metadata (key to text), kept in the OME-TIFF.
+    software : str or None
+        The acquisition or export software and its version, where stored.
+    date_source : str
+        Where ``acquired`` comes from: ``acquisition`` (the file's acquisition
+        time), ``creation`` (the document's creation time) or ``file_modified``
+        (the file's modification time, when the file stores no usable date).
+    acquisition : dict
+        What was acquired, for the acquisition-metadata annotation (objective,
+        detector, high tension, ...), key to text.
     """
 
     microscope: str | None
@@ -52,6 +65,9 @@ class FileMetadata:
     images: int = 1
     skipped: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    software: str | None = None
+    date_source: str = ACQUISITION
+    acquisition: dict[str, str] = field(default_factory=dict)
 
     def local_date(self) -> dt.date | None:
         """Return the acquisition date in this computer's time zone."""

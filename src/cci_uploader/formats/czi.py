@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-from cci_uploader.formats.base import FileMetadata, FormatError
+from cci_uploader.formats._czi_acquisition import acquisition_pairs
+from cci_uploader.formats.base import ACQUISITION, CREATION, FileMetadata, FormatError
 
 NAME = "czi"
 EXTENSIONS = (".czi",)
@@ -66,6 +67,14 @@ def _microscope(meta: _Node) -> str | None:
     return None
 
 
+def _software(meta: _Node) -> str | None:
+    app = meta.find("Information/Application")
+    if app is None:
+        return None
+    parts = [(app.findtext(key) or "").strip() for key in ("Name", "Version")]
+    return " ".join(p for p in parts if p) or None
+
+
 def _pixel_size(meta: _Node) -> tuple[float, float] | None:
     sizes: dict[str, float] = {}
     for distance in meta.findall("Scaling/Items/Distance"):
@@ -80,8 +89,14 @@ def _pixel_size(meta: _Node) -> tuple[float, float] | None:
     return None
 
 
-def read_raw_xml(path: Path) -> str:
-    """Return the CZI's metadata XML, or raise :class:`FormatError`."""
+def _read(path: Path) -> tuple[str, int]:
+    """Return the CZI's metadata XML and its number of scenes, or raise :class:`FormatError`.
+
+    The scenes are counted from the subblock directory (libCZI's statistics,
+    which it builds from the directory segment when the file is opened): no
+    pixels are decoded. Bio-Formats makes one series, so OMERO one Image, per
+    scene; a file without scene indices is one image.
+    """
     from pylibCZIrw import czi
 
     if not is_supported(path):
@@ -89,11 +104,17 @@ def read_raw_xml(path: Path) -> str:
     try:
         with czi.open_czi(str(path)) as document:
             xml_text: str = document.raw_metadata
+            scenes = len(document.scenes_bounding_rectangle)
     except (RuntimeError, OSError, ValueError) as exc:  # pylibCZIrw: RuntimeError if damaged
         raise FormatError(
             f"{path.name} is damaged or incomplete and cannot be read ({exc})."
         ) from exc
-    return xml_text
+    return xml_text, max(scenes, 1)
+
+
+def read_raw_xml(path: Path) -> str:
+    """Return the CZI's metadata XML, or raise :class:`FormatError`."""
+    return _read(path)[0]
 
 
 def parse_xml(xml_text: str, path: Path) -> _Node:
@@ -115,26 +136,32 @@ def parse_xml(xml_text: str, path: Path) -> _Node:
     return root
 
 
-def metadata_from_xml(root: _Node, path: Path) -> FileMetadata:
-    """Build the metadata from a parsed CZI XML document."""
+def metadata_from_xml(root: _Node, path: Path, scenes: int = 1) -> FileMetadata:
+    """Build the metadata from a parsed CZI XML document (``scenes``: from the directory)."""
     meta = root.find("Metadata")
     if meta is None:
         raise FormatError(f"{path.name} has no metadata section.")
     acquired = _parse_time(meta.findtext("Information/Image/AcquisitionDateAndTime"))
+    source = ACQUISITION
     if acquired is None:
         # ZEN black (several LSM 880 files) writes only the document creation time.
         acquired = _parse_time(meta.findtext("Information/Document/CreationDate"))
+        source = CREATION
     return FileMetadata(
         microscope=_microscope(meta),
         acquired=acquired,
         pixel_size_m=_pixel_size(meta),
-        images=1,
+        images=scenes,
+        software=_software(meta),
+        date_source=source,
+        acquisition=acquisition_pairs(meta),
     )
 
 
 def read_metadata(path: Path) -> FileMetadata:
-    """Read microscope, acquisition time and pixel size from the CZI's XML."""
-    return metadata_from_xml(parse_xml(read_raw_xml(path), path), path)
+    """Read microscope, acquisition time, pixel size and scene count from the CZI."""
+    xml_text, scenes = _read(path)
+    return metadata_from_xml(parse_xml(xml_text, path), path, scenes)
 
 
 def convert(path: Path, out_dir: Path) -> list[Path]:

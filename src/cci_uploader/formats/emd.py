@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,7 @@ class _Contents:
     signals: list[_Signal]
     skipped: list[str]
     raw: Mapping[str, Any]
+    originals: tuple[Mapping[str, Any], ...] = ()
 
 
 def is_supported(path: Path) -> bool:
@@ -190,12 +191,13 @@ def _opened(path: Path) -> Iterator[_Contents]:
                     skipped.append(f"skipped complex image '{title}'")
                     continue
                 signals.append(_Signal(title, signal["data"], _pixel_size(signal)))
-            raw = reader.dictionaries[0]["original_metadata"] if reader.dictionaries else {}
+            originals = tuple(d["original_metadata"] for d in reader.dictionaries)
+            raw = originals[0] if originals else {}
         except FormatError:
             raise
         except _READ_ERRORS as exc:
             raise FormatError(f"{path.name} {_DAMAGED}") from exc
-        yield _Contents(signals, skipped, raw)
+        yield _Contents(signals, skipped, raw, originals)
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
@@ -206,9 +208,21 @@ def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
         out[prefix] = str(value)
 
 
+def _earliest(originals: Sequence[Mapping[str, Any]]) -> dt.datetime | None:
+    """Return the earliest acquisition start over the image signals that record one.
+
+    Each image signal carries its own ``Acquisition`` section; a derived or
+    edited signal may carry none, so the first image alone is not enough.
+    """
+    times = [t for t in map(_acquired, originals) if t is not None]
+    return min(times) if times else None
+
+
 def _acquired(raw: Mapping[str, Any]) -> dt.datetime | None:
     """Return the acquisition start; Velox stores it as unix seconds (UTC)."""
     acquisition = raw.get("Acquisition", {})
+    if not isinstance(acquisition, Mapping):
+        return None
     for key in ("AcquisitionStartDatetime", "AcquisitionDatetime"):
         try:
             seconds = int(acquisition.get(key, {}).get("DateTime", 0))
@@ -245,25 +259,43 @@ def _original_metadata(raw: Mapping[str, Any]) -> dict[str, str]:
     return kept
 
 
+def _acquisition(raw: Mapping[str, Any], titles: Sequence[str]) -> dict[str, str]:
+    """High tension, magnification and detectors, for the acquisition annotation."""
+    optics = raw.get("Optics", {})
+    optics = optics if isinstance(optics, Mapping) else {}
+    pairs: dict[str, str] = {}
+    with suppress(KeyError, TypeError, ValueError, OverflowError):
+        pairs["High tension"] = f"{float(optics['AccelerationVoltage']) / 1000:g} kV"
+    with suppress(KeyError, TypeError, ValueError, OverflowError):
+        pairs["Magnification"] = f"{float(optics['NominalMagnification']):,.0f}x"
+    if titles:
+        pairs["Signals"] = ", ".join(dict.fromkeys(titles))
+    return pairs
+
+
 def _file_metadata(
     sizes: Sequence[tuple[float, float]],
-    images: int,
+    titles: Sequence[str],
     skipped: Sequence[str],
     raw: Mapping[str, Any],
+    originals: Sequence[Mapping[str, Any]],
 ) -> FileMetadata:
+    images = len(titles)
     return FileMetadata(
         microscope=_microscope(raw),
-        acquired=_acquired(raw),
+        acquired=_earliest(originals),
         pixel_size_m=sizes[0] if sizes else None,
         images=images,
         skipped=tuple(skipped),
         extra=_original_metadata(raw),
+        acquisition=_acquisition(raw, titles),
     )
 
 
 def _metadata(contents: _Contents) -> FileMetadata:
     sizes = [s.pixel_size_m for s in contents.signals if s.pixel_size_m is not None]
-    return _file_metadata(sizes, len(contents.signals), contents.skipped, contents.raw)
+    titles = [s.title for s in contents.signals]
+    return _file_metadata(sizes, titles, contents.skipped, contents.raw, contents.originals)
 
 
 def read_metadata(path: Path) -> FileMetadata:
@@ -292,7 +324,11 @@ def read_metadata(path: Path) -> FileMetadata:
             pass  # damaged or unusual: rosettasciio's reader decides, and says why
         else:
             return _file_metadata(
-                summary.pixel_sizes, len(summary.titles), summary.skipped, summary.raw
+                summary.pixel_sizes,
+                summary.titles,
+                summary.skipped,
+                summary.raw,
+                summary.originals,
             )
     return _full_metadata(path)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import mrcfile
 
+from cci_uploader.formats import _em_acquisition
 from cci_uploader.formats.base import FileMetadata, FormatError
 from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
 
@@ -217,6 +218,7 @@ def read_metadata(path: Path) -> FileMetadata:
         companions=(xml_path,),
         images=1,
         extra=extra,
+        acquisition=_em_acquisition.pick(extra, _em_acquisition.EPU_KEYS),
     )
 
 

@@ -24,6 +24,7 @@ from ome_types.model import (
     OME,
     AnnotationRef,
     Channel,
+    Color,
     Image,
     Instrument,
     InstrumentRef,
@@ -69,6 +70,10 @@ _PIXEL_TYPES = {
 }
 
 
+# Channel names and colours (RGBA as a signed 32-bit integer, OME's Color) of an RGB image.
+_RGB = (("Red", -16776961), ("Green", 16711935), ("Blue", 65535))
+
+
 @dataclass(frozen=True)
 class OmeImage:
     """One image to write: one OME Image with one channel.
@@ -82,11 +87,14 @@ class OmeImage:
         ``numpy.memmap``: it is read tile by tile, never loaded whole.
     pixel_size_m : tuple of float or None
         Physical pixel size (x, y) in metres.
+    rgb : bool
+        ``data`` is (3, Y, X): red, green and blue, written as three channels.
     """
 
     name: str
     data: NDArray[Any]
     pixel_size_m: tuple[float, float] | None
+    rgb: bool = False
 
 
 def _as_planes(data: NDArray[Any]) -> NDArray[Any]:
@@ -256,17 +264,27 @@ def build_ome(
         size_um: tuple[float | None, float | None] = (None, None)
         if image.pixel_size_m is not None:
             size_um = (image.pixel_size_m[0] * 1e6, image.pixel_size_m[1] * 1e6)
+        channels = [Channel(id=f"Channel:{index}:0", samples_per_pixel=1)]
+        if image.rgb:
+            if planes != len(_RGB):
+                raise FormatError(f"The colour image {image.name!r} does not have 3 channels.")
+            channels = [
+                Channel(
+                    id=f"Channel:{index}:{c}", name=name, color=Color(colour), samples_per_pixel=1
+                )
+                for c, (name, colour) in enumerate(_RGB)
+            ]
         pixels = Pixels(
             id=f"Pixels:{index}",
             dimension_order=Pixels_DimensionOrder.XYZCT,
             type=_PIXEL_TYPES[_stored_dtype(image.data.dtype)],
             size_x=width,
             size_y=height,
-            size_z=planes,
-            size_c=1,
+            size_z=1 if image.rgb else planes,
+            size_c=len(channels),
             size_t=1,
             big_endian=False,
-            channels=[Channel(id=f"Channel:{index}:0", samples_per_pixel=1)],
+            channels=channels,
             tiff_data_blocks=[TiffData(ifd=first_ifd, plane_count=planes)],
             physical_size_x=size_um[0],
             physical_size_x_unit=UnitsLength.MICROMETER,

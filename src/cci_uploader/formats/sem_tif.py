@@ -135,6 +135,26 @@ def _original(sem: dict[str, Any]) -> dict[str, str]:
     return result
 
 
+# SmartSEM parameters the acquisition annotation shows, by their CZ_SEM keys.
+_ACQUISITION_KEYS = {
+    "High tension": "ap_actualkv",
+    "Magnification": "ap_mag",
+    "Detector": "dp_detector_type",
+    "Working distance": "ap_wd",
+}
+
+
+def _acquisition(sem: dict[str, Any]) -> dict[str, str]:
+    pairs = {}
+    for label, key in _ACQUISITION_KEYS.items():
+        value = sem.get(key)
+        if isinstance(value, tuple) and len(value) >= 2:
+            text = " ".join(str(part) for part in value[1:]).strip()
+            if text:
+                pairs[label] = text
+    return pairs
+
+
 def _sem_metadata(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
     first = tif.pages.first
     if _CZ_SEM not in first.tags:
@@ -171,33 +191,51 @@ def _pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
                 f"{path.name} is incomplete (its pixels are cut off); "
                 "copy it again from the microscope PC."
             )
-        _check_greyscale(page, path)
         pages.append(page)
     return pages
 
 
-def _check_greyscale(page: tifffile.TiffPage, path: Path) -> None:
-    if (
-        page.bitspersample not in (8, 16, 32)
-        or page.sampleformat == tifffile.SAMPLEFORMAT.COMPLEXINT
-    ):
-        raise FormatError(
-            f"{path.name} has {page.bitspersample}-bit pixels; save it as 8- or 16-bit "
-            "greyscale in SmartSEM to upload it."
-        )
-    if page.samplesperpixel != 1 or page.ndim != 2:
-        raise FormatError(
-            f"{path.name} is a colour image; save it in greyscale in SmartSEM to upload it."
-        )
-    if page.photometric == tifffile.PHOTOMETRIC.PALETTE:
+def _layout(page: tifffile.TiffPage, path: Path) -> str:
+    """Say how a page's pixels are converted: ``grey``, ``palette`` or ``rgb``.
+
+    A grey palette is only a display LUT: the stored values are the signal, so
+    it is converted as greyscale. Any other palette is expanded to RGB, as are
+    RGB pages; nothing here is refused for a choice made at the microscope
+    unless OME-TIFF cannot hold it.
+    """
+    if page.photometric == tifffile.PHOTOMETRIC.PALETTE and page.samplesperpixel == 1:
         colours = page.colormap
-        # A grey palette is only a display LUT: the stored values are the signal.
-        if colours is None or not (
-            np.all(colours[0] == colours[1]) and np.all(colours[0] == colours[2])
-        ):
+        if colours is None or page.bitspersample not in (1, 2, 4, 8, 16):
             raise FormatError(
-                f"{path.name} uses a colour palette; save it in greyscale in SmartSEM to upload it."
+                f"{path.name} has a damaged colour palette; copy it again from the microscope PC."
             )
+        if np.all(colours[0] == colours[1]) and np.all(colours[0] == colours[2]):
+            return "grey" if page.bitspersample in (8, 16) else "palette"
+        return "palette"
+    if page.samplesperpixel in (3, 4) and page.photometric == tifffile.PHOTOMETRIC.RGB:
+        if page.bitspersample in (8, 16) and page.planarconfig == tifffile.PLANARCONFIG.CONTIG:
+            return "rgb"
+    elif (
+        page.samplesperpixel == 1
+        and page.ndim == 2
+        and page.bitspersample in (8, 16, 32)
+        and page.sampleformat != tifffile.SAMPLEFORMAT.COMPLEXINT
+    ):
+        return "grey"
+    raise FormatError(
+        f"{path.name} has pixels of a layout OME-TIFF cannot hold ({page.bitspersample}-bit, "
+        f"{page.samplesperpixel} samples); save it as 8- or 16-bit in SmartSEM to upload it."
+    )
+
+
+def _expand_palette(indices: NDArray[Any], colours: NDArray[Any]) -> NDArray[Any]:
+    """Return (3, Y, X) RGB: 8-bit when the palette is (as usual) 8-bit scaled by 257."""
+    table = colours[:3]
+    if np.all(table % 257 == 0):
+        table = (table // 257).astype(np.uint8)
+    # An index past the palette's end would be out of range: clip it to the last colour.
+    clipped = np.minimum(indices, table.shape[1] - 1)
+    return np.stack([channel[clipped] for channel in table])
 
 
 def read_metadata(path: Path) -> FileMetadata:
@@ -212,29 +250,43 @@ def read_metadata(path: Path) -> FileMetadata:
         with tifffile.TiffFile(path) as tif:
             sem = _sem_metadata(tif, path)
             pages = _pages(tif, path)
-            width = pages[0].shape[1]
+            width = pages[0].imagewidth
     except OSError as exc:
         raise FormatError(
             f"{path.name} cannot be opened ({exc.strerror or exc}); check it is not open elsewhere."
         ) from exc
     except _TIFF_ERRORS as exc:
         raise _damaged(path, exc) from exc
+    extra = _original(sem)
     return FileMetadata(
         microscope=_value(sem, "dp_sem") or _value(sem, "sv_serial_number"),
         acquired=_acquired(sem),
         pixel_size_m=_pixel_size(sem, width),
         images=len(pages),
-        extra=_original(sem),
+        extra=extra,
+        software=" ".join(p for p in ("SmartSEM", _value(sem, "sv_version")) if p)
+        if _value(sem, "sv_version")
+        else None,
+        acquisition=_acquisition(sem),
     )
 
 
-def _page_pixels(path: Path, tif: tifffile.TiffFile, index: int) -> NDArray[Any]:
-    """Return one page's pixels, memory-mapped when stored uncompressed."""
+def _page_pixels(path: Path, tif: tifffile.TiffFile, index: int) -> tuple[NDArray[Any], bool]:
+    """Return one page's pixels (memory-mapped when stored uncompressed) and whether RGB.
+
+    RGB comes back as (3, Y, X), the channels written as one plane each.
+    """
     page = cast(tifffile.TiffPage, tif.pages[index])  # _pages checked every page
-    if page.is_memmappable:
+    layout = _layout(page, path)
+    if page.is_memmappable and layout == "grey":
         mapped: NDArray[Any] = tifffile.memmap(path, page=index, mode="r")
-        return mapped
-    return page.asarray()
+        return mapped, False
+    data: NDArray[Any] = page.asarray()
+    if layout == "palette":
+        return _expand_palette(data, cast(NDArray[Any], page.colormap)), True
+    if layout == "rgb":
+        return np.moveaxis(data[..., :3], -1, 0), True
+    return data, False
 
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
@@ -252,9 +304,10 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
             count = len(_pages(tif, path))
             images = []
             for index in range(count):
-                data = _page_pixels(path, tif, index)
+                data, rgb = _page_pixels(path, tif, index)
                 name = path.stem if count == 1 else f"{path.stem} (page {index + 1})"
-                images.append(OmeImage(name, data, _pixel_size(sem, data.shape[1])))
+                size = _pixel_size(sem, data.shape[-1])
+                images.append(OmeImage(name, data, size, rgb=rgb))
             out = write_ome_tiff(
                 out_dir / f"{path.stem}.ome.tif",
                 images,

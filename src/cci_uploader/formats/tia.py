@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from cci_uploader.formats import _em_acquisition
 from cci_uploader.formats.base import FileMetadata, FormatError
 
 NAME = "emi_ser"
@@ -292,6 +293,7 @@ def _metadata(pair: _Pair) -> FileMetadata:
         images=len(pair.series),
         skipped=tuple(pair.skipped),
         extra=extra,
+        acquisition=_em_acquisition.pick(extra, _em_acquisition.TIA_KEYS),
     )
 
 

@@ -75,6 +75,21 @@ FILESET_SIZES = (
     " where fs.id in (:filesets) group by fs.id"
 )
 
+# Images in a group with a file attached in a namespace, by name, size and SHA-1
+# (the original of a converted upload; omero/originals.py).
+IMAGES_WITH_ORIGINAL = (
+    "select distinct l.parent.id from ImageAnnotationLink l, FileAnnotation a join a.file f"
+    " where l.child.id = a.id and a.ns = :ns and f.name = :name and f.size = :size"
+    " and f.hash = :hash and f.hasher.value = :hasher and l.details.group.id = :group"
+)
+
+# The files attached to these images: image id, name, size, SHA-1, hasher.
+ATTACHED_FILES = (
+    "select l.parent.id, f.name, f.size, f.hash, f.hasher.value"
+    " from ImageAnnotationLink l, FileAnnotation a join a.file f"
+    " where l.child.id = a.id and l.parent.id in (:ids) order by l.id"
+)
+
 
 def normalise(query: str) -> str:
     """Collapse white space so equal queries compare equal."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from omero.rtypes import rlong, rstring
 
 from cci_uploader.omero import hql
-from cci_uploader.sandbox import stewardship
+from cci_uploader.sandbox import attachments, stewardship
 from cci_uploader.sandbox._loud import not_supported
 from cci_uploader.sandbox.state import SandboxState, group_id, owner_id
 
@@ -104,6 +104,7 @@ _PROJECTIONS: dict[str, Callable[[SandboxState, Params], list[Any]]] = {
     hql.normalise(hql.DUPLICATE_IMAGES): _duplicates,
     hql.normalise(hql.VALUES_FOR_KEY): _values,
     **stewardship.PROJECTIONS,
+    **attachments.PROJECTIONS,
 }
 
 

@@ -147,6 +147,11 @@ class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
 
         return self._service("SharedResources", SharedResources, omero.grid.SharedResourcesPrx)
 
+    def createRawFileStore(self, current: Any = None) -> Any:
+        from cci_uploader.sandbox.attachments import RawFileStore
+
+        return self._stateful(RawFileStore(self._ctx), omero.api.RawFileStorePrx)
+
     def setSecurityContext(self, obj: Any, current: Any = None) -> Any:
         group_id = int(obj.getId().getValue())
         if group_id not in self._ctx.state.users[self._ctx.session.user_id].groups:

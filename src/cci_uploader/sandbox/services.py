@@ -10,6 +10,7 @@ import omero.model
 import omero.sys
 from omero.rtypes import rlong, rstring
 
+from cci_uploader.sandbox import attachments
 from cci_uploader.sandbox._loud import loud, not_supported
 from cci_uploader.sandbox.queries import run_query
 from cci_uploader.sandbox.router import ClientContext
@@ -115,6 +116,8 @@ class UpdateService(loud(omero.api.IUpdate)):  # type: ignore[misc]
             "MapAnnotation",
             "TagAnnotation",
             "ImageAnnotationLink",
+            "OriginalFile",  # attachments: sandbox/attachments.py
+            "FileAnnotation",
         }
     )
 
@@ -129,6 +132,7 @@ class UpdateService(loud(omero.api.IUpdate)):  # type: ignore[misc]
             raise not_supported(f"updating an existing {name}")
         state, session = self._ctx.state, self._ctx.session
         view = Session(session.token, session.user_id, self._ctx.group_for(current))
+        attachments.check_save(state, obj)
         if name.endswith("Link"):
             parent_kind = name[: -len("AnnotationLink")] if "Annotation" in name else "Project"
             parent = state.get(parent_kind, obj.getParent().getId().getValue())

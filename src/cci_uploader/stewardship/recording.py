@@ -33,6 +33,9 @@ class FilesetUpload:
     sha1: str  # of ``files[0]``, computed once by the queue
     image_ids: tuple[int, ...]
     duplicate: bool
+    # What the server holds, when the files were not written here (a converted
+    # file found on OMERO by its sources, before converting).
+    stored: tuple[StoredFile, ...] | None = None
 
 
 def _sha1(path: Path, known: dict[Path, str]) -> str:
@@ -56,7 +59,9 @@ def record_upload(
     """
     scan = entry.scan
     converted = formats.get_format(scan.format).CONVERTS
-    known = {u.files[0]: u.sha1 for u in uploads}
+    # A converted file found on OMERO by its sources carries the main source's SHA-1.
+    known = {u.files[0] if u.files else scan.path: u.sha1 for u in uploads}
+    known.update(entry.source_sha1s)  # hashed once by the queue before converting
     sources = tuple(
         SourceFile(p.resolve(), p.stat().st_size, _sha1(p, known))
         for p in (scan.path, *scan.companions)
@@ -64,6 +69,12 @@ def record_upload(
     stored: list[StoredFile] = []
     images: list[tuple[int, int]] = []
     for upload in uploads:
+        if upload.stored is not None:
+            stored.extend(upload.stored)
+            filesets = {f.fileset_id for f in upload.stored}
+            by_image = fileset_ids(conn, upload.image_ids)
+            images.extend((fs, i) for i, fs in by_image.items() if fs in filesets)
+            continue
         by_image = fileset_ids(conn, upload.image_ids)
         if not by_image:
             continue

@@ -6,9 +6,13 @@ For each upload in the history:
 2. OMERO is asked for the SHA-1 it stores for the upload's fileset(s);
 3. the sources are removed, together, only when both match.
 
-For a converted upload the server holds an OME-TIFF, not the source: the
-source must still hash as it did when it was converted, and the server's
-OME-TIFF must hash as the one the app wrote and uploaded.
+For a converted upload the server's fileset holds an OME-TIFF, not the
+source: the source must still hash as it did when it was converted, the
+server's OME-TIFF must hash as the one the app wrote and uploaded, and
+(:func:`originals_verdict`) the server must hold each source's own bytes,
+attached to the upload's images, with the same SHA-1: the OME-TIFF keeps the
+images only, so without the originals the spectra and vendor metadata would
+be lost.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import send2trash
 
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.originals import attached_originals
 from cci_uploader.omero.provenance import stored_files
 from cci_uploader.omero.transfer import HASHER
 from cci_uploader.stewardship.history import History, Upload
@@ -96,10 +101,36 @@ def check_upload(conn: Connection, upload: Upload) -> Verdict:
                     f"OMERO's copy of {recorded.name} (fileset {fileset}) does not match "
                     "what was uploaded"
                 )
-    how = "the converted OME-TIFF" if upload.converted else "the file"
+    if upload.converted:
+        missing_original = originals_verdict(conn, upload, local)
+        if missing_original is not None:
+            return keep(missing_original)
+    how = "the converted OME-TIFF and each original" if upload.converted else "the file"
     filesets = ", ".join(map(str, upload.fileset_ids))
     reason = f"verified: OMERO holds {how} with the same SHA-1 (fileset {filesets})"
     return Verdict(paths, True, reason, upload.id)
+
+
+def originals_verdict(conn: Connection, upload: Upload, local: dict[str, str]) -> str | None:
+    """Say why a converted upload's sources must stay, or ``None`` when OMERO holds each.
+
+    Each source must be attached, as an original file, to one of the upload's
+    images (still on the server), with the SHA-1 the server computed equal to
+    the file's SHA-1 now (``local``: name to SHA-1) and the same size.
+    """
+    attached = attached_originals(conn, upload.image_ids)
+    for source in upload.sources:
+        name, size = source.path.name, source.path.stat().st_size
+        match = any(
+            o.name == name and o.size == size and o.hasher == HASHER and o.sha1 == local[name]
+            for o in attached
+        )
+        if not match:
+            return (
+                f"OMERO holds only the converted OME-TIFF, not the original {name}, "
+                "so it is kept; import it again to attach the original"
+            )
+    return None
 
 
 def remove_files(paths: Iterable[Path], mode: str) -> None:

@@ -54,6 +54,7 @@ FORMAT_LABELS = {
     "emi_ser": "EMI+SER",
     "mrc_xml": "MRC+XML",
     "sem_tif": "Zeiss SEM TIFF",
+    "fibics": "Fibics TIFF",
     "unsupported": "not supported",
 }
 # Roles for tests and the view: the row's Status and the first image id.
@@ -320,7 +321,9 @@ class FileModel(QAbstractItemModel):
                 return UNKNOWN_SHOWN
             return scan.microscope or ""
         if column == ACQUIRED:
-            return scan.dataset or ""
+            # Say when the date is not the acquisition time the file stores.
+            note = f" ({scan.date_note})" if scan.date_note else ""
+            return f"{scan.dataset or ''}{note}"
         if column == TARGET:
             return f"{scan.project} / {scan.dataset}" if scan.ok else ""
         if column == STATUS:
