@@ -49,18 +49,21 @@ MAX_IMAGE_BYTES = 256 * 2**30
 """Largest image (uncompressed pixel bytes) any reader accepts."""
 
 
+_AGAIN = "it is probably damaged, so copy it again from the microscope PC."
+
+
 def too_large(path: Path, what: str, value: int, limit: int) -> FormatError:
     """Return the error for a count beyond a limit: ``what`` is the plural counted."""
     return FormatError(
         f"{path.name} has {value:,} {what}, more than the {limit:,} this tool accepts; "
-        "it is probably damaged (see docs/limits.md)."
+        f"{_AGAIN}"
     )
 
 
 def _too_deep(path: Path, what: str) -> FormatError:
     return FormatError(
         f"{path.name} has {what} nested more than {MAX_NESTING} levels deep, which no "
-        "microscope writes; it is probably damaged."
+        f"microscope writes; {_AGAIN}"
     )
 
 
@@ -272,7 +275,7 @@ def tiff_pages(path: Path) -> int:
             if len(seen) > MAX_PAGES:
                 raise FormatError(
                     f"{path.name} has more than {MAX_PAGES:,} pages, the most this tool "
-                    "accepts; it is probably damaged (see docs/limits.md)."
+                    f"accepts; {_AGAIN}"
                 )
     return len(seen)
 
@@ -308,6 +311,22 @@ def check_sem_text(tif: Any, tag: Any, path: Path) -> None:
     lines = len(handle.read(tag.count).splitlines())
     if lines > MAX_SEM_TEXT_LINES:
         raise too_large(path, "lines of SmartSEM metadata", lines, MAX_SEM_TEXT_LINES)
+
+
+def check_unpacked(path: Path, compressed: bool, unpacked: int, stored: int) -> None:
+    """Refuse a compressed image that would unpack to more than :data:`MAX_UNPACKED_BYTES`.
+
+    A compressed TIFF page is decoded whole in memory (an uncompressed one
+    is memory-mapped and streamed); deflate lets 1.6 MB unpack to 1.6 GB.
+    """
+    if compressed and unpacked > MAX_UNPACKED_BYTES:
+        raise FormatError(
+            f"{path.name} is compressed and would unpack to {unpacked / 2**20:,.0f} MB, more "
+            f"than the {MAX_UNPACKED_BYTES // 2**20} MB this tool unpacks; save it "
+            "uncompressed (SmartSEM's default) to upload it."
+        )
+    if unpacked > max(stored, 1) * MAX_EXPANSION:
+        raise _hollow(path, unpacked, stored)
 
 
 # -- images ------------------------------------------------------------------

@@ -174,6 +174,9 @@ def _pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
                 "copy it again from the microscope PC."
             )
         _check_greyscale(page, path)
+        limits.check_unpacked(
+            path, page.compression != tifffile.COMPRESSION.NONE, page.nbytes, stored
+        )
         pages.append(page)
     return pages
 
