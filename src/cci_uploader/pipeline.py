@@ -124,7 +124,8 @@ def _clean_pairs(
     raw = list(pairs)
     if scan.folder is not None:
         raw.append(("Folder", scan.folder.name))
-    result, notes = [], []
+    result: list[tuple[str, str]] = []
+    notes: list[str] = []
     for key, value in raw:
         key, key_note = clean_name(key, f"the key {key[:40]!r} was")
         value, value_note = clean_name(value, f"the value of {key[:40]!r} was")

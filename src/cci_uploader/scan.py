@@ -213,7 +213,9 @@ def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
                 module = formats.detect(path) if _is_regular(path) else None
             except Exception as exc:  # a sniff that raised: this file's row says so
                 seen.add(resolved)
-                entries.append(ScanEntry(path, UNSUPPORTED, unexpected(path, "read", exc), folder=folder))
+                entries.append(
+                    ScanEntry(path, UNSUPPORTED, unexpected(path, "read", exc), folder=folder)
+                )
                 continue
             if folder is not None and module is None and not _orphan_reason(path):
                 continue  # not ours: ignored inside folders

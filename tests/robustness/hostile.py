@@ -78,9 +78,7 @@ def emd_huge_image(folder: Path) -> Path:
         image = _emd_image(f)
         metadata = image["Metadata"][:, :1]  # type: ignore[index]
         _replace_dataset(image, "Metadata", data=metadata)
-        _replace_dataset(
-            image, "Data", shape=(40000, 40000, 1), dtype="<i2", chunks=(512, 512, 1)
-        )
+        _replace_dataset(image, "Data", shape=(40000, 40000, 1), dtype="<i2", chunks=(512, 512, 1))
         _replace_dataset(image, "FrameLookupTable", data=np.zeros(1, dtype="<u4"))
     return path
 
@@ -116,9 +114,7 @@ def _write_sem(path: Path, pages: Iterator[np.ndarray], raw: bytes, **kwargs: ob
     with tifffile.TiffWriter(path) as writer:
         for index, page in enumerate(pages):
             tags = [(CZ_SEM, 2, 0, raw, True)] if index == 0 else []
-            writer.write(
-                page, photometric="minisblack", metadata=None, extratags=tags, **kwargs
-            )
+            writer.write(page, photometric="minisblack", metadata=None, extratags=tags, **kwargs)
     return path
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 import hostile
-from cci_uploader.sandbox import SandboxServer
+import pytest
 from limited import run_cli
+
+from cci_uploader.sandbox import SandboxServer
 
 AGAIN = "it is probably damaged, so copy it again from the microscope PC."
 DEEP = f"nested more than 100 levels deep, which no microscope writes; {AGAIN}"
@@ -73,8 +73,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "emi_deep_object_info": ("deep_info.emi", f"deep_info.emi has metadata XML {DEEP}"),
     "emi_unclosed_object_infos": (
         "unclosed.emi",
-        f"unclosed.emi has 250,001 metadata blocks, more than the 1,000 this tool accepts; "
-        f"{AGAIN}",
+        f"unclosed.emi has 250,001 metadata blocks, more than the 1,000 this tool accepts; {AGAIN}",
     ),
     "czi_deep_xml": ("deep_xml.czi", f"deep_xml.czi has metadata XML {DEEP}"),
     "czi_garbage_directory": (

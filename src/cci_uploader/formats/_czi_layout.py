@@ -36,9 +36,7 @@ MAX_SUBBLOCKS = 2_000_000
 
 
 def _damaged(path: Path, what: str) -> FormatError:
-    return FormatError(
-        f"{path.name} is damaged ({what}); copy it again from the microscope PC."
-    )
+    return FormatError(f"{path.name} is damaged ({what}); copy it again from the microscope PC.")
 
 
 def _segment(fh: BinaryIO, at: int, size: int, magic: bytes, path: Path) -> int:

@@ -55,8 +55,7 @@ _AGAIN = "it is probably damaged, so copy it again from the microscope PC."
 def too_large(path: Path, what: str, value: int, limit: int) -> FormatError:
     """Return the error for a count beyond a limit: ``what`` is the plural counted."""
     return FormatError(
-        f"{path.name} has {value:,} {what}, more than the {limit:,} this tool accepts; "
-        f"{_AGAIN}"
+        f"{path.name} has {value:,} {what}, more than the {limit:,} this tool accepts; {_AGAIN}"
     )
 
 
@@ -121,7 +120,7 @@ _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 
 
 def check_json(data: bytes | str, path: Path, what: str = "metadata") -> None:
-    """Refuse JSON larger than :data:`MAX_METADATA_BYTES` or nested deeper than :data:`MAX_NESTING`."""
+    """Refuse JSON beyond :data:`MAX_METADATA_BYTES` or nested deeper than :data:`MAX_NESTING`."""
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     if len(raw) > MAX_METADATA_BYTES:
         raise too_large(path, f"bytes of {what} JSON", len(raw), MAX_METADATA_BYTES)
@@ -266,12 +265,12 @@ def tiff_pages(path: Path) -> int:
             offset = struct.unpack(order + "I", head[4:8])[0]
             count_fmt, entry_size, next_fmt = order + "H", 12, order + "I"
         seen: set[int] = set()
-        for offset in _chain(fh, offset, size, count_fmt, entry_size, next_fmt, path):
-            if offset in seen:
+        for at in _chain(fh, offset, size, count_fmt, entry_size, next_fmt, path):
+            if at in seen:
                 raise FormatError(
                     f"{path.name} is damaged: its list of pages loops back on itself."
                 )
-            seen.add(offset)
+            seen.add(at)
             if len(seen) > MAX_PAGES:
                 raise FormatError(
                     f"{path.name} has more than {MAX_PAGES:,} pages, the most this tool "
@@ -343,7 +342,7 @@ def check_mrc_header(path: Path) -> None:
     if len(header) < 1024:
         return  # mrcfile reports a short file in its own words
     byteorder = ">" if header[212] == 0x11 else "<"  # the machine stamp
-    nx, ny, nz = struct.unpack_from(byteorder + "3i", header, 0)
+    nz = struct.unpack_from(byteorder + "i", header, 8)[0]
     extended = struct.unpack_from(byteorder + "i", header, 92)[0]
     size = path.stat().st_size
     if extended < 0 or 1024 + extended > size:
