@@ -41,9 +41,9 @@ def clean_name(text: str, what: str = "name") -> tuple[str, str]:
     changes = []
     if any(_removed(c) for c in head):
         head = "".join(" " if c in _BLANKS else c for c in head if c in _BLANKS or not _removed(c))
-        changes.append("control characters removed")
+        changes.append("cleaned of control characters")
     cleaned = head.strip()
-    if len(text) > len(head) or len(cleaned) > MAX_NAME:
+    if len(text) > MAX_NAME * 4 or len(cleaned) > MAX_NAME:
         cleaned = cleaned[:MAX_NAME].rstrip()
         changes.append(f"shortened to {MAX_NAME} characters")
     if not changes:
