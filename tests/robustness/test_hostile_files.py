@@ -179,3 +179,24 @@ def test_folder_mixing_good_and_hostile_files_imports_the_good_ones(
     }
     assert got == expected
     assert len(sandbox.objects("Image")) == 5
+
+
+@pytest.mark.timeout(120)
+def test_window_add_folder_lists_every_file_with_hostile_ones_red(
+    tmp_path: Path, samples: Path
+) -> None:
+    from cci_uploader.config import Config
+    from cci_uploader.ui.jobs import scan
+
+    folder = tmp_path / "session"
+    folder.mkdir()
+    shutil.copyfile(samples / "czi/tiles_z.czi", folder / "tiles_z.czi")
+    for case in ("emd_deep_json", "emi_deep_object_info", "czi_garbage_directory"):
+        hostile.CRAFTERS[case](folder)
+    hostile.fifo_czi(folder)
+    rows = {entry.path.name: entry.reason for entry, _size in scan([folder], Config())}
+    assert rows == {
+        "tiles_z.czi": None,
+        **{EXPECTED[c][0]: EXPECTED[c][1] for c in ("emd_deep_json", "czi_garbage_directory")},
+        "deep_info.emi": EXPECTED["emi_deep_object_info"][1],
+    }
