@@ -246,19 +246,18 @@ def tiff_pages(path: Path) -> int:
     Raises
     ------
     FormatError
-        If an IFD points outside the file, back to an earlier IFD, or the
-        chain holds more than :data:`MAX_PAGES` pages.
+        If an IFD points back to an earlier one, or the chain holds more
+        than :data:`MAX_PAGES` pages. A chain pointing past the end of the
+        file ends there, as tifffile ends it.
     """
     with path.open("rb") as fh:
         head = fh.read(16)
         size = path.stat().st_size
-        if len(head) < 8 or head[:2] not in (b"II", b"MM"):
-            raise FormatError(f"{path.name} is not a TIFF file (its header is missing).")
+        if len(head) < 16 or head[:2] not in (b"II", b"MM"):
+            return 0  # not a TIFF: tifffile says so in its own words
         order = "<" if head[:2] == b"II" else ">"
         version = struct.unpack(order + "H", head[2:4])[0]
         if version == 43:
-            if len(head) < 16:
-                raise FormatError(f"{path.name} is damaged or incomplete and cannot be read.")
             offset = struct.unpack(order + "Q", head[8:16])[0]
             count_fmt, entry_size, next_fmt = order + "Q", 20, order + "Q"
         else:
@@ -282,16 +281,15 @@ def tiff_pages(path: Path) -> int:
 def _chain(
     fh: Any, offset: int, size: int, count_fmt: str, entry_size: int, next_fmt: str, path: Path
 ) -> Iterator[int]:
+    """Yield the IFD offsets; an offset past the end ends the chain, as tifffile ends it."""
     count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
-    while offset:
-        if offset + count_size > size:
-            raise FormatError(f"{path.name} is damaged: a page lies beyond the end of the file.")
+    while offset and offset + count_size <= size:
         yield offset
         fh.seek(offset)
         count = struct.unpack(count_fmt, fh.read(count_size))[0]
         at = offset + count_size + count * entry_size
         if at + next_size > size:
-            raise FormatError(f"{path.name} is damaged: a page lies beyond the end of the file.")
+            return
         fh.seek(at)
         offset = struct.unpack(next_fmt, fh.read(next_size))[0]
 
