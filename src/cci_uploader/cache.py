@@ -18,6 +18,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -30,6 +31,8 @@ DEFAULT_CAP_BYTES = 100 * 2**30
 """Most bytes the conversion cache may hold at once."""
 
 _LOCK = ".owner"
+# Leases, the folders of earlier versions (``entry-*``) and stray outputs.
+_OURS = re.compile(r"^(e[0-9a-f]{8}|entry-.+|.*\.part|.*\.ome\.tiff?)$")
 _PREFIX = "e"  # folder names stay short: "e" and 8 hex digits
 
 # Errors that mean "the disk (or the user's quota) is full".
@@ -104,6 +107,8 @@ def sweep(root: Path) -> int:
         return 0
     freed = 0
     for child in list(root.iterdir()):
+        if not _OURS.match(child.name):
+            continue  # never delete what this app did not write
         try:
             if child.is_dir() and not child.is_symlink():
                 lock = child / _LOCK

@@ -190,11 +190,12 @@ def test_queue_start_sweeps_what_an_interrupted_run_left(
     stale = time.time() - 3600
     os.utime(old, (stale, stale))
     (root / "stray.ome.tif").write_bytes(bytes(10))
+    (root / "notes.txt").write_text("not the app's")  # never deleted: the app did not write it
     [path] = _stage(samples, tmp_path / "in", EMD)
     queue = _queue([path], tmp_path)
     list(queue.run(conn))
     assert queue.entries[0].status is Status.UPLOADED, queue.entries[0].message
-    assert list(root.iterdir()) == []
+    assert list(root.iterdir()) == [root / "notes.txt"]
 
 
 def test_conversion_beyond_the_cache_cap_names_the_cache_folder(
