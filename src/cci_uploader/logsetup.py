@@ -22,7 +22,11 @@ def register_secret(secret: str) -> None:
 
 
 class RedactSecrets(logging.Filter):
-    """Replace registered secrets in every record before it is written."""
+    """Replace registered secrets in every record before it is written.
+
+    The message, the traceback (an exception's text or a local variable
+    shown in it can hold the token) and any stack information are redacted.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact the record in place; never drop it."""
@@ -30,10 +34,21 @@ class RedactSecrets(logging.Filter):
             return True
         message = record.getMessage()
         if any(s in message for s in _secrets):
-            for secret in _secrets:
-                message = message.replace(secret, REDACTED)
-            record.msg, record.args = message, None
+            record.msg, record.args = _redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = _redact(record.stack_info)
         return True
+
+
+def _redact(text: str) -> str:
+    # Longest first, so a secret containing another is redacted whole.
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def log_dir() -> Path:

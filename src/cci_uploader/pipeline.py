@@ -11,8 +11,7 @@ of failing every file left; the caller reconnects and runs it again.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import platformdirs
 
-from cci_uploader import formats
+from cci_uploader import cache, formats
 from cci_uploader import omero as om
 from cci_uploader.acquisition import acquisition_pairs
 from cci_uploader.config import APP
@@ -28,6 +27,8 @@ from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.acquisition import annotate_acquisition
+from cci_uploader.isolation import unexpected
+from cci_uploader.names import clean_name
 from cci_uploader.omero.transfer import CHUNK_SIZE
 from cci_uploader.scan import ScanEntry
 from cci_uploader.stewardship.history import History, HistoryError
@@ -65,6 +66,7 @@ class QueueEntry:
     sha1: str | None = None
     # SHA-1 of a converted file's sources, hashed once before converting.
     source_sha1s: dict[Path, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # names cleaned before they reached OMERO
 
     @property
     def refused(self) -> bool:
@@ -110,12 +112,47 @@ QueueEvent = EntryChanged | SessionLost | ConnectionDown | QueueDone
 PAUSED_OFFLINE = "paused: the connection to OMERO was lost"
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: what says a file changed."""
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+def _in_cache(exc: OSError, work_dir: Path) -> bool:
+    """Say whether ``exc`` came from writing into the cache rather than reading a source."""
+    if isinstance(exc, cache.CacheFull) or exc.errno in cache.FULL_DISK:
+        return True
+    for name in (exc.filename, exc.filename2):
+        if name is not None:
+            try:
+                if Path(os.fsdecode(name)).resolve().is_relative_to(work_dir.resolve()):
+                    return True
+            except (OSError, ValueError):
+                continue
+    return False
+
+
 def batch_pairs(scan: ScanEntry, pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """The pairs for one file: the batch's, plus ``Folder`` when it came from a chosen folder."""
-    result = [(k.strip(), v.strip()) for k, v in pairs if k.strip() and v.strip()]
+    return _clean_pairs(scan, pairs)[0]
+
+
+def _clean_pairs(
+    scan: ScanEntry, pairs: Sequence[tuple[str, str]]
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The pairs for one file, each key and value cleaned, and notes on what was cleaned."""
+    raw = list(pairs)
     if scan.folder is not None:
-        result.append(("Folder", scan.folder.name))
-    return tuple(dict.fromkeys(result))
+        raw.append(("Folder", scan.folder.name))
+    result: list[tuple[str, str]] = []
+    notes: list[str] = []
+    for key, value in raw:
+        key, key_note = clean_name(key, f"the key {key[:40]!r} was")
+        value, value_note = clean_name(value, f"the value of {key[:40]!r} was")
+        notes.extend(n for n in (key_note, value_note) if n)
+        if key and value:
+            result.append((key, value))
+    return tuple(dict.fromkeys(result)), tuple(dict.fromkeys(notes))
 
 
 class ImportQueue:
@@ -149,6 +186,7 @@ class ImportQueue:
         self._work_dir = (
             work_dir or Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "converted"
         )
+        self.cache_cap = cache.DEFAULT_CAP_BYTES
         self._chunk_size = chunk_size
         self._history = history or (History() if record_history else None)
         self._cancelled = False
@@ -157,7 +195,8 @@ class ImportQueue:
         """Append more files (not while :meth:`run` is iterating); return their indexes."""
         start = len(self.entries)
         for scan in scans:
-            entry = QueueEntry(scan, batch_pairs(scan, pairs))
+            clean, notes = _clean_pairs(scan, pairs)
+            entry = QueueEntry(scan, clean, notes=(*scan.name_notes, *notes))
             if entry.refused:
                 entry.status, entry.message = Status.ERROR, scan.reason or ""
             self.entries.append(entry)
@@ -188,6 +227,7 @@ class ImportQueue:
     def run(self, conn: om.Connection) -> Iterator[QueueEvent]:
         """Import every pending entry, yielding an event at each change."""
         self._cancelled = False
+        cache.sweep(self._work_dir)  # what an interrupted run left behind
         for index, entry in enumerate(self.entries):
             if entry.status is Status.PENDING:
                 self._set(entry, Status.QUEUED, "waiting")
@@ -229,33 +269,51 @@ class ImportQueue:
         entry.status, entry.message = status, message
 
     def _process(self, index: int, entry: QueueEntry, conn: om.Connection) -> Iterator[QueueEvent]:
-        self._work_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix="entry-", dir=self._work_dir))
+        lease: cache.Lease | None = None
         try:
-            yield from self._import(index, entry, conn, work)
+            lease = cache.Lease(self._work_dir)
+            yield from self._import(index, entry, conn, lease.path)
         except (om.SessionExpired, om.ConnectionLost):
             raise  # the whole queue pauses (see run)
         except (om.OmeroError, FormatError) as exc:
             self._set(entry, Status.ERROR, str(exc))
             yield EntryChanged(index, entry)
         except OSError as exc:
-            log.exception("reading %s failed", entry.scan.path)
-            self._set(
-                entry,
-                Status.ERROR,
-                f"{entry.scan.path.name} could not be read ({exc.strerror}); "
-                "check the file is still there and press Retry failed.",
-            )
+            if _in_cache(exc, self._work_dir):
+                log.exception("writing %s into the cache failed", entry.scan.path)
+                message = cache.full_message(self._work_dir, exc)
+            else:
+                log.exception("reading %s failed", entry.scan.path)
+                message = (
+                    f"{entry.scan.path.name} could not be read ({exc.strerror}); "
+                    "check the file is still there and press Retry."
+                )
+            self._set(entry, Status.ERROR, message)
+            yield EntryChanged(index, entry)
+        except Exception as exc:  # the per-file boundary: one file, one failure
+            step = "converted" if formats.get_format(entry.scan.format).CONVERTS else "uploaded"
+            self._set(entry, Status.ERROR, unexpected(entry.scan.path, step, exc))
             yield EntryChanged(index, entry)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if lease is not None:
+                lease.release()
 
     def _files_to_upload(self, entry: QueueEntry, work: Path) -> list[list[Path]]:
         scan = entry.scan
         module = formats.get_format(scan.format)
-        if module.CONVERTS:
-            return [[out] for out in module.convert(scan.path, work)]
-        return [[scan.path, *scan.companions]]
+        if not module.CONVERTS:
+            return [[scan.path, *scan.companions]]
+        sources = (scan.path, *scan.companions)
+        before = [_stamp(p) for p in sources]
+        # The OME-TIFF is about the size of the pixels, plus a third for the pyramid.
+        cache.make_room(self._work_dir, sum(s[0] for s in before) * 4 // 3, self.cache_cap)
+        outputs = [[out] for out in module.convert(scan.path, work)]
+        if [_stamp(p) for p in sources] != before:
+            raise om.SourceChanged(
+                f"{scan.path.name} changed while it was being converted, so it was not "
+                "uploaded. Wait until the microscope has finished writing it, then press Retry."
+            )
+        return outputs
 
     def _sources(self, entry: QueueEntry) -> list[Source]:
         """The converted file's sources, hashed once (the history records the same hashes)."""
@@ -319,9 +377,15 @@ class ImportQueue:
             main = files[0]
             self._set(entry, Status.UPLOADING, "checking whether it is already on the server")
             yield EntryChanged(index, entry)
+            stamp = _stamp(main)
             sha1 = file_sha1(main)
+            if _stamp(main) != stamp:
+                raise om.SourceChanged(
+                    f"{main.name} changed while it was being checked, so it was not uploaded. "
+                    "Wait until the microscope has finished writing it, then press Retry."
+                )
             entry.sha1 = sha1
-            found = om.find_duplicate(conn, main, sha1, main.stat().st_size)
+            found = om.find_duplicate(conn, main, sha1, stamp[0])
             if found:
                 duplicates.extend(found)
                 verified.append(FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True))
@@ -332,7 +396,9 @@ class ImportQueue:
                 dataset_id = om.get_or_create_dataset(conn, project_id, scan.dataset)
             base = entry.done_bytes
             new_ids: list[int] = []
-            upload = om.import_file(conn, files, dataset_id, chunk_size=self._chunk_size)
+            upload = om.import_file(
+                conn, files, dataset_id, chunk_size=self._chunk_size, expected_sha1=[sha1]
+            )
             try:
                 for event in upload:
                     if self._cancelled:
@@ -361,11 +427,12 @@ class ImportQueue:
         entry.image_ids = tuple(image_ids or duplicates)
         entry.uploaded_paths = tuple(p for fs in filesets for p in fs)
         target = f"{scan.project} / {scan.dataset}"
+        cleaned = f" ({'; '.join(entry.notes)})" if entry.notes else ""
         if image_ids:
-            self._set(entry, Status.UPLOADED, f"uploaded to {target}")
+            self._set(entry, Status.UPLOADED, f"uploaded to {target}{cleaned}")
         else:
             ids = ", ".join(str(i) for i in duplicates)
-            self._set(entry, Status.DUPLICATE, f"already on the server (image {ids})")
+            self._set(entry, Status.DUPLICATE, f"already on the server (image {ids}){cleaned}")
         if self._history is not None:
             try:
                 record_upload(self._history, conn, entry, verified)

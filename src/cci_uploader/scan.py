@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cci_uploader import formats
-from cci_uploader.config import Config, map_microscope
+from cci_uploader.config import UNKNOWN_MICROSCOPE, Config, map_microscope
 from cci_uploader.formats.base import (
     CREATION,
     FILE_MODIFIED,
@@ -24,6 +25,8 @@ from cci_uploader.formats.base import (
     FormatError,
     FormatModule,
 )
+from cci_uploader.isolation import unexpected
+from cci_uploader.names import clean_name
 
 UNSUPPORTED = "unsupported"
 
@@ -45,6 +48,7 @@ class ScanEntry:
     microscope: str | None = None
     microscope_note: str = ""
     folder: Path | None = None  # the folder the user chose, when found by walking it
+    name_notes: tuple[str, ...] = ()  # how names taken from the file were cleaned
 
     @property
     def ok(self) -> bool:
@@ -107,14 +111,29 @@ class ScanEntry:
             "project": self.project,
             "dataset": self.dataset,
             "reason": self.reason,
+            "name_notes": list(self.name_notes),
         }
+
+
+def _is_regular(path: Path) -> bool:
+    """Say whether ``path`` is a regular file (following links); never raise.
+
+    A FIFO, socket or device named ``*.czi`` would block the first read
+    forever, so anything else is left out before any reader opens it.
+    """
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _walk(folder: Path) -> Iterator[Path]:
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
-            yield Path(root) / name
+            path = Path(root) / name
+            if _is_regular(path):
+                yield path
 
 
 def _orphan_reason(path: Path) -> str | None:
@@ -142,7 +161,24 @@ def scan_file(
 
     ``module`` is the file's format when the caller has already detected it.
     """
-    module = module or formats.detect(path)
+    try:
+        return _scan_file(path, config, folder, module)
+    except Exception as exc:  # the per-file boundary: one file, one failure
+        fmt = module.NAME if module is not None else UNSUPPORTED
+        return ScanEntry(path, fmt, unexpected(path, "read", exc), folder=folder)
+
+
+def _scan_file(
+    path: Path, config: Config, folder: Path | None, module: FormatModule | None
+) -> ScanEntry:
+    if path.exists() and not _is_regular(path):
+        return ScanEntry(
+            path,
+            UNSUPPORTED,
+            f"{path.name} is not a regular file (a folder, device or pipe), so it is not uploaded.",
+            folder=folder,
+        )
+    module = module or (formats.detect(path) if _is_regular(path) else None)
     if module is None:
         why = _orphan_reason(path) or (
             f"{path.name} is not a supported microscope file (CZI, Velox EMD, EMI+SER, "
@@ -160,7 +196,7 @@ def scan_file(
         return ScanEntry(
             path, module.NAME, f"{path.name} cannot be read: {exc.strerror}.", folder=folder
         )
-    microscope, note = map_microscope(meta.microscope, config)
+    microscope, note, notes = _project(meta.microscope, config)
     reason: str | None = None
     if meta.acquired is None:
         try:
@@ -175,7 +211,21 @@ def scan_file(
             )
     if meta.images == 0:
         reason = f"{path.name} contains no images to upload ({'; '.join(meta.skipped)})."
-    return ScanEntry(path, module.NAME, reason, meta, microscope, note, folder)
+    return ScanEntry(path, module.NAME, reason, meta, microscope, note, folder, notes)
+
+
+def _project(stored: str | None, config: Config) -> tuple[str, str, tuple[str, ...]]:
+    """The Project name for a stored microscope name, how it was chosen, and any cleaning."""
+    notes = []
+    if stored is not None:
+        stored, note = clean_name(stored, "the microscope name in the file was")
+        notes.append(note)
+    microscope, how = map_microscope(stored or None, config)
+    microscope, note = clean_name(microscope, "the Project name was")
+    notes.append(note)
+    notes = [n for n in notes if n]
+    how = "; ".join([how, *notes])
+    return microscope or UNKNOWN_MICROSCOPE, how, tuple(notes)
 
 
 def _dated_by_mtime(meta: FileMetadata, path: Path) -> FileMetadata:
@@ -254,7 +304,14 @@ def scan(paths: Iterable[Path], config: Config) -> ScanResult:
             resolved = path.resolve()
             if resolved in seen:
                 continue
-            module = formats.detect(path)
+            try:
+                module = formats.detect(path) if _is_regular(path) else None
+            except Exception as exc:  # a sniff that raised: this file's row says so
+                seen.add(resolved)
+                entries.append(
+                    ScanEntry(path, UNSUPPORTED, unexpected(path, "read", exc), folder=folder)
+                )
+                continue
             if folder is not None and module is None and not _orphan_reason(path):
                 ignored.append(Ignored(path, ignored_reason(path)))  # not ours
                 continue

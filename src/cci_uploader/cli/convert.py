@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from cci_uploader.formats import FormatError, FormatModule, companion_owner, detect
+from cci_uploader.isolation import unexpected
 
 Status = Literal["converted", "as-is", "error"]
 
@@ -78,6 +79,8 @@ def _convert_one(path: Path, module: FormatModule, out_dir: Path) -> ConvertResu
         return ConvertResult(path, "error", reason=str(exc))
     except OSError as exc:
         return ConvertResult(path, "error", reason=f"{path.name}: {exc.strerror or exc}")
+    except Exception as exc:  # the per-file boundary: one file, one failure
+        return ConvertResult(path, "error", reason=unexpected(path, "converted", exc))
 
 
 def _walk(folder: Path, out_dir: Path) -> list[Path]:

@@ -18,7 +18,7 @@ compares the two paths on the samples, on edited variants and on mutants.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -369,7 +369,7 @@ def _summarise(handle: Any) -> VeloxSummary:
     )
 
 
-def summarise(path: Path) -> VeloxSummary:
+def summarise(path: Path, check: Callable[[Any, Path], None] | None = None) -> VeloxSummary:
     """Read what a scan needs from the Velox file ``path``, opened read-only.
 
     Raises
@@ -386,4 +386,6 @@ def summarise(path: Path) -> VeloxSummary:
     except OSError as exc:
         raise Unusual("not an HDF5 file h5py can open") from exc
     with handle:
+        if check is not None:
+            check(handle, path)  # limits: a FormatError here is final
         return _summarise(handle)

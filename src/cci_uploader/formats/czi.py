@@ -101,6 +101,9 @@ def _read(path: Path) -> tuple[str, int]:
 
     if not is_supported(path):
         raise FormatError(f"{path.name} is not a Zeiss CZI file (its header is missing).")
+    from cci_uploader.formats._czi_layout import check_layout
+
+    check_layout(path)  # before libCZI trusts the directory and recurses into the XML
     try:
         with czi.open_czi(str(path)) as document:
             xml_text: str = document.raw_metadata

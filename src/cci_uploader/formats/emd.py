@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from cci_uploader.formats import limits
 from cci_uploader.formats._velox_meta import PER_METRE as _PER_METRE
 from cci_uploader.formats._velox_meta import Unusual, summarise
 from cci_uploader.formats._velox_meta import skipped_parts as _skipped_parts
@@ -182,6 +183,7 @@ def _opened(path: Path) -> Iterator[_Contents]:
     with handle:
         try:
             _check_velox(handle, path)
+            limits.check_velox(handle, path)
             reader = _images_only_reader()
             reader.read_file(handle)
             signals, skipped = [], _skipped_parts(handle["Data"])
@@ -319,7 +321,7 @@ def read_metadata(path: Path) -> FileMetadata:
     """
     if is_supported(path):
         try:
-            summary = summarise(path)
+            summary = summarise(path, limits.check_velox)
         except (Unusual, *_READ_ERRORS):
             pass  # damaged or unusual: rosettasciio's reader decides, and says why
         else:

@@ -19,6 +19,7 @@ from typing import Any
 import mrcfile
 
 from cci_uploader.formats import _em_acquisition
+from cci_uploader.formats import limits
 from cci_uploader.formats.base import FileMetadata, FormatError
 from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
 
@@ -90,6 +91,7 @@ def _open_pixels(path: Path) -> Iterator[Any]:
             f"{path.name} is not an MRC file (its header is not recognised); "
             "copy it again from the microscope PC."
         )
+    limits.check_mrc_header(path)
     with warnings.catch_warnings():
         # mrcfile sets dtypes in place, which NumPy 2.5 deprecates; harmless here.
         warnings.filterwarnings("ignore", "Setting the dtype", DeprecationWarning)
@@ -132,6 +134,7 @@ def _leaf_items(element: ET.Element, prefix: str) -> Iterator[tuple[str, str]]:
 
 def _parse_xml(xml_path: Path) -> ET.Element:
     try:
+        limits.check_xml_file(xml_path)
         root = ET.parse(xml_path).getroot()
     except ET.ParseError as exc:
         raise FormatError(

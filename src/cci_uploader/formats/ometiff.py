@@ -305,6 +305,27 @@ def build_ome(
     return ome
 
 
+MAX_NAME_BYTES = 255
+"""Longest file name (in UTF-8 bytes) most file systems allow."""
+
+
+def fit_name(path: Path, suffix: str = ".ome.tif") -> Path:
+    """Return ``path`` with its name shortened to :data:`MAX_NAME_BYTES`, keeping ``suffix``.
+
+    A source named with 250 characters gives an output name longer than
+    that once ``.ome.tif`` replaces its extension; the stem is cut instead.
+    """
+    name = path.name
+    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return path
+    keep = suffix if name.endswith(suffix) else ""
+    stem = name[: len(name) - len(keep)]
+    budget = MAX_NAME_BYTES - len(keep.encode("utf-8"))
+    while len(stem.encode("utf-8")) > budget:
+        stem = stem[:-1]
+    return path.with_name(stem + keep)
+
+
 def write_ome_tiff(
     out_path: Path,
     images: Sequence[OmeImage],
@@ -335,7 +356,7 @@ def write_ome_tiff(
     Returns
     -------
     Path
-        ``out_path``.
+        ``out_path``, its stem shortened if the name passes 255 bytes.
 
     Raises
     ------
@@ -363,8 +384,10 @@ def write_ome_tiff(
         "metadata": None,
         "buffersize": _ENCODE_BUFFER,
     }
+    out_path = fit_name(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.part")
+    # A short temporary name: the final one may already be near the 255-byte limit.
+    partial = out_path.with_name(f".{uuid.uuid4().hex[:8]}.part")
     try:
         with tifffile.TiffWriter(partial, bigtiff=bigtiff, ome=False) as writer:
             for index, (data, dtype) in enumerate(zip(planes, dtypes, strict=True)):

@@ -19,6 +19,7 @@ import numpy as np
 import tifffile
 from numpy.typing import NDArray
 
+from cci_uploader.formats import limits
 from cci_uploader.formats.base import FileMetadata, FormatError
 from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
 
@@ -161,6 +162,7 @@ def _sem_metadata(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
         raise FormatError(
             f"{path.name} is a TIFF without Zeiss SmartSEM metadata; export it again from SmartSEM."
         )
+    limits.check_sem_text(tif, first.tags[_CZ_SEM], path)
     sem = first.tags[_CZ_SEM].value
     if not isinstance(sem, dict) or len(sem) < 2:
         raise FormatError(
@@ -191,6 +193,9 @@ def _pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
                 f"{path.name} is incomplete (its pixels are cut off); "
                 "copy it again from the microscope PC."
             )
+        limits.check_unpacked(
+            path, page.compression != tifffile.COMPRESSION.NONE, page.nbytes, stored
+        )
         pages.append(page)
     return pages
 
@@ -247,6 +252,7 @@ def read_metadata(path: Path) -> FileMetadata:
         If the file is not a readable SmartSEM TIFF.
     """
     try:
+        limits.tiff_pages(path)  # before tifffile follows a looping or endless page chain
         with tifffile.TiffFile(path) as tif:
             sem = _sem_metadata(tif, path)
             pages = _pages(tif, path)

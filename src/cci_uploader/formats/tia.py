@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from cci_uploader.formats import _em_acquisition
+from cci_uploader.formats import limits
 from cci_uploader.formats.base import FileMetadata, FormatError
 
 NAME = "emi_ser"
@@ -178,6 +179,7 @@ def _object_infos(emi: Path) -> tuple[list[str], list[dict[str, Any]]]:
     from rsciio.tia._api import convert_xml_to_dict, get_xml_info_from_emi
 
     try:
+        limits.check_emi(emi)
         blocks: list[str] = get_xml_info_from_emi(str(emi))
         infos = [convert_xml_to_dict(block).to_dict().get("ObjectInfo") for block in blocks]
     except OSError as exc:

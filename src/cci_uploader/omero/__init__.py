@@ -13,6 +13,7 @@ from cci_uploader.omero.errors import (
     OmeroError,
     ServerUnreachable,
     SessionExpired,
+    SourceChanged,
 )
 from cci_uploader.omero.transfer import (
     Imported,
@@ -39,6 +40,7 @@ __all__ = [
     "Processing",
     "ServerUnreachable",
     "SessionExpired",
+    "SourceChanged",
     "Uploading",
     "annotate",
     "connect",

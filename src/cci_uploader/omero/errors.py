@@ -44,3 +44,7 @@ class ImportFailed(OmeroError):
 
 class ImportTimeout(OmeroError):
     """The server did not finish importing in time."""
+
+
+class SourceChanged(OmeroError):
+    """A file changed while it was converted or uploaded; nothing was imported."""

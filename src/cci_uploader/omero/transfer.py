@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 from collections import deque
 from collections.abc import Generator, Sequence
@@ -26,7 +27,7 @@ from omero.rtypes import rbool, rstring
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
 from cci_uploader.omero.connection import Connection, translate_errors
-from cci_uploader.omero.errors import ChecksumMismatch, ImportFailed, ImportTimeout
+from cci_uploader.omero.errors import ChecksumMismatch, ImportFailed, ImportTimeout, SourceChanged
 
 HASHER = "SHA1-160"
 CHUNK_SIZE = 4 * 1024 * 1024
@@ -102,7 +103,7 @@ def _fileset(files: Sequence[Path]) -> Any:
 
 def _upload(
     store: Any, path: Path, already: int, total: int, chunk_size: int
-) -> Generator[Uploading, None, str]:
+) -> Generator[Uploading, None, tuple[str, int]]:
     """Send one file, hashing each chunk while earlier ones are in flight."""
     digest = hashlib.sha1()
     inflight: deque[tuple[Any, int]] = deque()
@@ -123,7 +124,30 @@ def _upload(
         store.end_write(result)
         done += size
         yield Uploading(done, total)
-    return digest.hexdigest()
+    return digest.hexdigest(), offset
+
+
+def _check_unchanged(
+    path: Path, start: os.stat_result, sent: int, sha1: str, expected: str | None
+) -> None:
+    """Refuse to verify an upload whose file changed while it was read.
+
+    The server checks the bytes it received against the hash sent with
+    them, so a file cut or grown mid-way would verify: the size read, the
+    size and modification time now and the hash the queue took before must
+    all still agree.
+    """
+    now = path.stat()
+    if (
+        sent != start.st_size
+        or now.st_size != start.st_size
+        or now.st_mtime_ns != start.st_mtime_ns
+        or (expected is not None and sha1 != expected)
+    ):
+        raise SourceChanged(
+            f"{path.name} changed while it was being uploaded, so nothing was imported. "
+            "Wait until the microscope has finished writing it, then press Retry."
+        )
 
 
 def _wait(
@@ -156,13 +180,18 @@ def import_file(
     chunk_size: int = CHUNK_SIZE,
     timeout_s: float = 3600.0,
     poll_s: float = 0.5,
+    expected_sha1: Sequence[str | None] = (),
 ) -> Generator[ImportEvent, None, None]:
     """Import ``files`` (one fileset) into the Dataset, yielding progress.
 
     Closing the generator between yields cancels: the uploader and import
     process are closed without ``verifyUpload``, so no image is created.
+    ``expected_sha1`` holds the SHA-1 taken of each file before (``None`` to
+    skip one); a file that changed while it was sent raises
+    :class:`SourceChanged` before ``verifyUpload``, so nothing is imported.
     """
-    total = sum(p.stat().st_size for p in files)
+    starts = [p.stat() for p in files]
+    total = sum(s.st_size for s in starts)
     proc = handle = None
     try:
         with translate_errors("starting the import"):
@@ -174,11 +203,14 @@ def import_file(
             with translate_errors(f"uploading {path.name}"):
                 store = proc.getUploader(index)
                 try:
-                    hashes.append((yield from _upload(store, path, done, total, chunk_size)))
+                    sha1, sent = yield from _upload(store, path, done, total, chunk_size)
                 finally:
                     with contextlib.suppress(Exception):
                         store.close()
-            done += path.stat().st_size
+            expected = expected_sha1[index] if index < len(expected_sha1) else None
+            _check_unchanged(path, starts[index], sent, sha1, expected)
+            hashes.append(sha1)
+            done += sent
         try:
             with translate_errors("verifying the upload"):
                 handle = proc.verifyUpload(hashes)
