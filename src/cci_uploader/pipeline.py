@@ -107,22 +107,22 @@ class ImportQueue:
         The plan, in order.
     pairs : sequence of (key, value)
         Key-value pairs applied to every image of the batch.
+    history : History or None
+        Where each upload is recorded the moment it is verified and imported;
+        None records nothing.  Always given: the training sandbox has its own.
     work_dir : Path, optional
         Where converted files are written: by default the app's cache folder,
         never next to the source.  They are deleted once the entry is done.
-    history : History, optional
-        Where each upload is recorded the moment it is verified and imported;
-        the user's upload history unless ``record_history`` is False.
     """
 
     def __init__(
         self,
         scans: Sequence[ScanEntry],
         pairs: Sequence[tuple[str, str]],
+        *,
+        history: History | None,
         work_dir: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
-        history: History | None = None,
-        record_history: bool = True,
     ) -> None:
         self.entries: list[QueueEntry] = []
         self.add(scans, pairs)
@@ -130,7 +130,7 @@ class ImportQueue:
             work_dir or Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "converted"
         )
         self._chunk_size = chunk_size
-        self._history = history or (History() if record_history else None)
+        self._history = history
         self._cancelled = False
         self._connection_broken = False
 
@@ -231,9 +231,12 @@ class ImportQueue:
     def _files_to_upload(self, entry: QueueEntry, work: Path) -> list[list[Path]]:
         scan = entry.scan
         module = formats.get_format(scan.format)
+        # Links resolved once here: the duplicate check, the upload and the history
+        # then all use the name of the file itself, which is what OMERO stores.
+        main = scan.path.resolve()
         if module.CONVERTS:
-            return [[out] for out in module.convert(scan.path, work)]
-        return [[scan.path, *scan.companions]]
+            return [[out] for out in module.convert(main, work)]
+        return [[main, *(c.resolve() for c in scan.companions)]]
 
     def _import(
         self, index: int, entry: QueueEntry, conn: om.Connection, work: Path

@@ -111,7 +111,10 @@ def run_import(args: argparse.Namespace) -> int:
         except om.OmeroError as exc:
             _say(f"Error: {exc}", args.json)
             return 1
-        queue = ImportQueue(scan_paths(args.paths, config), pairs, history=History())
+        history = None if conn.is_sandbox else History()
+        if history is None:
+            _say("This is the training sandbox: nothing is added to your upload history.", args.json)
+        queue = ImportQueue(scan_paths(args.paths, config), pairs, history=history)
         conn = _run_queue(queue, conn, args.json)
     finally:
         conn.close()

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from cci_uploader.config import Config, ConfigError, load_config
 from cci_uploader.ui.gc_guard import MainThreadGC
 from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.settings import AppSettings, default_settings_path
+from cci_uploader.ui.settings import AppSettings
+from cci_uploader.workspace import Workspace, throwaway_workspace, user_workspace
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +53,28 @@ def _sandbox(enabled: bool) -> Iterator[tuple[str, str] | None]:
 
 
 def build_window(
-    config: Config, settings: AppSettings, log_path: Path, sandbox: tuple[str, str] | None
+    config: Config,
+    settings: AppSettings,
+    log_path: Path,
+    sandbox: tuple[str, str] | None,
+    workspace: Workspace | None = None,
 ) -> MainWindow:
     """The main window, pointed at the sandbox when one runs."""
     if sandbox is None:
-        return MainWindow(settings.apply_overrides(config), settings, log_path)
+        return MainWindow(settings.apply_overrides(config), settings, log_path, workspace=workspace)
     address, token = sandbox
     return MainWindow(
-        dataclasses.replace(config, server=address), settings, log_path, sandbox_token=token
+        dataclasses.replace(config, server=address),
+        settings,
+        log_path,
+        sandbox_token=token,
+        workspace=workspace,
     )
+
+
+def _workspace(sandbox: bool) -> contextlib.AbstractContextManager[Workspace]:
+    """The training sandbox's own throwaway workspace, or the user's."""
+    return throwaway_workspace() if sandbox else contextlib.nullcontext(user_workspace())
 
 
 def run(sandbox: bool, log_path: Path, started: float) -> int:
@@ -73,11 +87,12 @@ def run(sandbox: bool, log_path: Path, started: float) -> int:
     except ConfigError as exc:
         QMessageBox.critical(None, "The facility config has an error", str(exc))
         return 1
-    settings = AppSettings(default_settings_path())
     collector = MainThreadGC()
     try:
-        with _sandbox(sandbox) as server:
-            window = build_window(config, settings, log_path, server)
+        with _workspace(sandbox) as workspace, _sandbox(sandbox) as server:
+            # In the sandbox: settings, history and cache of its own, gone when it ends.
+            settings = AppSettings(workspace.settings_path)
+            window = build_window(config, settings, log_path, server, workspace)
             probe = FirstPaint(started, window)
             window.installEventFilter(probe)
             window.show()

@@ -33,6 +33,7 @@ from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.settings_dialog import SettingsDialog
 from cci_uploader.ui.status_line import StatusLine
+from cci_uploader.workspace import Workspace, user_workspace
 
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.
 _DOCS = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[3])) / "docs"
@@ -59,6 +60,9 @@ class MainWindow(QMainWindow):
         Set in training-sandbox mode: prefilled, and a banner says so.
     open_url, choose_files, choose_folder, show_history : callable
         The browser, the file dialogs and the history window; tests pass their own.
+    workspace : Workspace, optional
+        The history and cache to use: the user's by default; the sandbox's own in
+        training, so nothing done there reaches the user's history.
     """
 
     def __init__(
@@ -71,9 +75,11 @@ class MainWindow(QMainWindow):
         choose_files: FilePicker = pick_files,
         choose_folder: FilePicker = pick_folder,
         show_history: Callable[[QWidget], object] | None = None,
+        workspace: Workspace | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.workspace = workspace or user_workspace()
         self.setWindowTitle("CCI OMERO Uploader" + (" (training sandbox)" if sandbox_token else ""))
         self.settings = settings
         self.log_path = log_path
@@ -104,6 +110,7 @@ class MainWindow(QMainWindow):
             action_bar=self.action_bar,
             status_line=self.status_line,
             open_url=open_url,
+            workspace=self.workspace,
             parent=self,
         )
         self._build_layout(sandbox_token)
@@ -175,6 +182,7 @@ class MainWindow(QMainWindow):
             config=self.session.config,
             connection=lambda: self.session.conn,
             tasks=self.session.tasks,
+            history=self.workspace.history,
         )
 
     def _on_guide_triggered(self) -> None:

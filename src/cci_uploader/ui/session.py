@@ -29,6 +29,7 @@ from cci_uploader.ui.pairs_editor import PairsEditor
 from cci_uploader.ui.progress import ProgressMeter
 from cci_uploader.ui.retention_dialog import remind_if_old_images
 from cci_uploader.ui.settings import AppSettings
+from cci_uploader.workspace import Workspace
 from cci_uploader.ui.status_line import StatusLine
 from cci_uploader.ui.tasks import ServerTasks, run_in_background
 from cci_uploader.ui.token_dialog import TokenDialog
@@ -58,9 +59,11 @@ class UploadSession(QObject):
         action_bar: ActionBar,
         status_line: StatusLine,
         open_url: Callable[[str], None],
+        workspace: Workspace,
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
+        self.workspace = workspace
         self.config = config
         self.settings = settings
         self.log_path = log_path
@@ -270,7 +273,12 @@ class UploadSession(QObject):
             return
         pairs = self.pairs_editor.pairs()
         self.settings.set_last_pairs(pairs)
-        self.queue = ImportQueue([r.scan for r in self.model.rows()], pairs)
+        self.queue = ImportQueue(
+            [r.scan for r in self.model.rows()],
+            pairs,
+            history=self.workspace.history,
+            work_dir=self.workspace.cache_dir / "converted",
+        )
         self._start_queue()
 
     def _on_retry_requested(self) -> None:
