@@ -113,7 +113,7 @@ def run_import(args: argparse.Namespace) -> int:
             return 1
         history = None if conn.is_sandbox else History()
         if history is None:
-            _say("This is the training sandbox: nothing is added to your upload history.", args.json)
+            _say("The training sandbox: nothing is added to your upload history.", args.json)
         queue = ImportQueue(scan_paths(args.paths, config), pairs, history=history)
         conn = _run_queue(queue, conn, args.json)
     finally:

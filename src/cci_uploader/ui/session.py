@@ -29,10 +29,10 @@ from cci_uploader.ui.pairs_editor import PairsEditor
 from cci_uploader.ui.progress import ProgressMeter
 from cci_uploader.ui.retention_dialog import remind_if_old_images
 from cci_uploader.ui.settings import AppSettings
-from cci_uploader.workspace import Workspace
 from cci_uploader.ui.status_line import StatusLine
 from cci_uploader.ui.tasks import ServerTasks, run_in_background
 from cci_uploader.ui.token_dialog import TokenDialog
+from cci_uploader.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
