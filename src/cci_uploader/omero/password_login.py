@@ -37,7 +37,10 @@ def login(server: str, user: str, password: str) -> Connection:
     url = server_url(server)
     if not user.strip() or not password:
         raise LoginFailed(f"No user name or password was given for {server}.")
-    gateway = BlitzGateway(username=user.strip(), passwd=password, host=url)
+    # secure=True: stay on the connection the password went over; omero-py would
+    # otherwise switch to the server's insecure router after logging in
+    # (BlitzGateway._createSession -> setSecure -> client.createClient).
+    gateway = BlitzGateway(username=user.strip(), passwd=password, host=url, secure=True)
     try:
         joined = gateway.connect()
     except Ice.SyscallException as exc:
@@ -50,8 +53,7 @@ def login(server: str, user: str, password: str) -> Connection:
         _discard(gateway)
         raise LoginFailed(
             f"OMERO at {server} refused the password of the account {user.strip()!r}: it is "
-            "wrong, or the account is locked. Set it again with: "
-            "cci-uploader cleanup --set-password"
+            "wrong, or the account does not exist or is locked."
         )
     gateway.c.enableKeepAlive(KEEPALIVE_SECONDS)
     log.info("logged in to %s as %s", url, user.strip())

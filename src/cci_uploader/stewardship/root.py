@@ -104,7 +104,8 @@ def app_paths(history: Path | None = None) -> tuple[Path, ...]:
         history_path().parent,
         Path(platformdirs.user_cache_dir(APP, appauthor=False)),
         log_dir(),
-        *(p.parent for p in config_paths()),
+        # The app's config folders, and a config file named by CCI_UPLOADER_CONFIG.
+        *(p.parent if p.parent.name == APP else p for p in config_paths()),
         *extra,
     ]
     return tuple(p.resolve() for p in paths)
