@@ -103,7 +103,8 @@ def _on_server(conn: Connection, group: Sequence[Path], recorded_by: str | None)
     for path in group:
         if not path.is_file():
             return Verdict(tuple(group), False, f"{path.name}, which belongs with it, is missing")
-        if not filesets_with_content(conn, file_sha1(path), path.stat().st_size):
+        size = path.stat().st_size  # before the hash: a change meanwhile shows as a change
+        if not filesets_with_content(conn, file_sha1(path), size):
             where = (
                 "is not in the upload history"
                 if recorded_by is None
