@@ -63,3 +63,30 @@ def test_nothing_done_in_the_sandbox_reaches_the_users_history_pairs_or_group(
     assert not history_path().exists()
     assert not mine.settings_path.exists()
     assert not (mine.cache_dir / "converted").exists()
+
+
+def test_the_normal_window_pointed_at_the_sandbox_records_nothing_either(
+    qtbot: QtBot,
+    training_sandbox: SandboxServer,
+    samples: Path,
+    tmp_path: Path,
+) -> None:
+    settings = AppSettings(tmp_path / "gui.ini")
+    config = Config(server=training_sandbox.address)
+    window = build_window(config, settings, tmp_path / "log", None)  # the user's workspace
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.connection_bar.token_edit.setText(DEMO_TOKEN)
+        press(qtbot, window.connection_bar.connect_button)
+        qtbot.waitUntil(lambda: "Connected as demo" in window.connection_bar.state_label.text())
+        qtbot.waitUntil(lambda: not window.session.tasks.busy)
+        window.session.add_paths([samples / "sem_tif"])
+        qtbot.waitUntil(lambda: window.model.rowCount() == 2 and not window.session.scanning)
+        run_to_end(qtbot, window, window.action_bar.import_button)
+        assert statuses(window) == [Status.UPLOADED] * 2
+    finally:
+        window.session.shutdown()
+        window.close()
+    assert window.workspace.history.path == history_path()
+    assert not history_path().exists()

@@ -273,10 +273,12 @@ class UploadSession(QObject):
             return
         pairs = self.pairs_editor.pairs()
         self.settings.set_last_pairs(pairs)
+        # A training sandbox reached from the normal window records nothing either.
+        keep = self.workspace.throwaway or not self.conn.is_sandbox
         self.queue = ImportQueue(
             [r.scan for r in self.model.rows()],
             pairs,
-            history=self.workspace.history,
+            history=self.workspace.history if keep else None,
             work_dir=self.workspace.cache_dir / "converted",
         )
         self._start_queue()
