@@ -24,6 +24,7 @@ from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.password_login import login
 from cci_uploader.omero.retention import delete_filesets
 from cci_uploader.sandbox import SERVICE_ACCOUNT, SERVICE_PASSWORD, SandboxServer
+from cci_uploader.stewardship import removal
 from cci_uploader.stewardship.credentials import SERVICE, stored_password
 from cci_uploader.stewardship.history import History
 
@@ -250,3 +251,38 @@ def test_the_training_sandbox_never_verifies_anything_for_the_cleanup(
     reasons = report_reasons(_isolated_dirs / "logs")
     assert reasons[str(data.resolve())] == "the training sandbox is not a copy anyone can rely on"
     assert data.exists()
+
+
+def test_a_run_stopped_by_the_server_reports_what_it_did_and_the_error(
+    sandbox: SandboxServer,
+    stored: None,
+    facility: Path,
+    service: om.Connection,
+    samples: Path,
+    tmp_path: Path,
+    _isolated_dirs: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    facility_config(facility, sandbox.address, dry_run=False, delete_mode="delete")
+    first, second = (czi_copy(samples, tmp_path / "pc", n) for n in (1, 2))
+    upload(service, History(tmp_path / "elsewhere.sqlite3"), first, second)
+    age(first, second)
+    real_remove = removal.remove_files
+
+    def remove_then_expire(paths: object, mode: str) -> None:
+        real_remove(paths, mode)  # type: ignore[arg-type]
+        for token, session in list(sandbox.state.sessions.items()):
+            if session.user_id == sandbox.seed.service_account.id:
+                sandbox.expire(token)  # the server ends the clean-up's session meanwhile
+
+    monkeypatch.setattr(removal, "remove_files", remove_then_expire)
+    assert main(["cleanup", "--root", str(tmp_path / "pc")]) == 1
+    assert "The clean-up stopped; the report lists what it did" in capsys.readouterr().err
+    _, sections = report_sections(_isolated_dirs / "logs")
+    assert sections["Removed"] == {first.resolve()}
+    assert not first.exists() and second.exists()
+    [report] = (_isolated_dirs / "logs").glob("cleanup-*.txt")
+    assert "error: stopped early, the rest was not looked at: Your OMERO session has expired" in (
+        report.read_text()
+    )

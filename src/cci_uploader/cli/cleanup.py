@@ -89,9 +89,10 @@ def run_cleanup(args: argparse.Namespace) -> int:
         conn = _cleanup_login(config)
     except _NoLogin as exc:
         return _cleanup_failed(settings, config.server, str(exc), started)
+    outcomes: list[Outcome] = []
+    summary = cleanup.Summary()
+    stopped = None
     try:
-        outcomes: list[Outcome] = []
-        summary = cleanup.Summary()
         for item in cleanup.run(conn, history, settings, started):
             if isinstance(item, cleanup.Summary):
                 summary = item
@@ -99,10 +100,19 @@ def run_cleanup(args: argparse.Namespace) -> int:
                 _print_outcome(item)
                 outcomes.append(item)
     except (om.OmeroError, HistoryError) as exc:
-        return _cleanup_failed(settings, config.server, str(exc), started)
+        log.error("clean-up stopped early: %s", exc)
+        stopped = str(exc)
     finally:
         conn.close()
-    report = cleanup.write_report(log_dir(), settings, conn.server, outcomes, summary, started)
+    report = cleanup.write_report(
+        log_dir(), settings, conn.server, outcomes, summary, started, stopped
+    )
+    if stopped is not None:
+        print(
+            f"Error: {stopped} The clean-up stopped; the report lists what it did: {report}",
+            file=sys.stderr,
+        )
+        return 1
     verb = "would remove" if settings.dry_run else "removed"
     print(
         f"Clean-up {'(dry run) ' if settings.dry_run else ''}{verb} {summary.removed} "

@@ -251,8 +251,12 @@ def write_report(
     outcomes: Sequence[Outcome],
     summary: Summary,
     started: dt.datetime,
+    stopped: str | None = None,
 ) -> Path:
-    """Write what was removed and what was kept (and why) to a new file in ``folder``."""
+    """Write what was removed and what was kept (and why) to a new file in ``folder``.
+
+    ``stopped`` is why the run ended early, if it did; the lists are what it did till then.
+    """
     path = _report_path(folder, started)
     removed = [o for o in outcomes if o.action is not Action.KEPT]
     kept = [o for o in outcomes if o.action is Action.KEPT]
@@ -274,6 +278,8 @@ def write_report(
         "",
         f"Not looked at: {summary.young} files younger than {settings.older_than_days} days.",
     ]
+    if stopped is not None:
+        lines.append(f"error: stopped early, the rest was not looked at: {stopped}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

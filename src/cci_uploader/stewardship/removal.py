@@ -162,7 +162,12 @@ def apply(verdict: Verdict, *, dry_run: bool, mode: str) -> Outcome:
     if not verdict.verified:
         return Outcome(verdict.paths, Action.KEPT, verdict.reason, verdict.upload_id)
     if not verdict.snapshot:
-        return Outcome(verdict.paths, Action.KEPT, "it was not checked", verdict.upload_id)
+        return Outcome(
+            verdict.paths,
+            Action.KEPT,
+            "it was not checked for changes, so it is kept",
+            verdict.upload_id,
+        )
     last = _last_look(verdict)
     if last is not None:
         return Outcome(verdict.paths, Action.KEPT, last, verdict.upload_id)
