@@ -130,7 +130,7 @@ def _one_line_failure(
 ) -> None:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and says in err and "Nothing was removed" in err
-    [report] = logs.glob("cleanup-*.txt")
+    [*_, report] = sorted(logs.glob("cleanup-*.txt"), key=lambda p: p.stat().st_mtime_ns)
     text = report.read_text()
     assert says in text
     assert "Nothing was removed." in text
@@ -148,14 +148,10 @@ def test_without_a_stored_password_nothing_is_removed_and_it_says_why(
 ) -> None:
     facility_config(facility, sandbox.address, dry_run=False)
     root = tmp_path / "pc"
-    assert main(["cleanup", "--root", str(root)]) == 1
-    _one_line_failure(
-        capsys,
-        _isolated_dirs / "logs",
-        root,
-        list(pc.values()),
-        f"No password is stored for the clean-up account '{SERVICE_ACCOUNT}'",
-    )
+    says = f"No password is stored for the clean-up account '{SERVICE_ACCOUNT}'"
+    for dry_run in (["--dry-run"], []):
+        assert main(["cleanup", "--root", str(root), *dry_run]) == 1
+        _one_line_failure(capsys, _isolated_dirs / "logs", root, list(pc.values()), says)
 
 
 def test_a_wrong_stored_password_removes_nothing(
