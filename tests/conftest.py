@@ -49,6 +49,11 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CCI_UPLOADER_LOG_DIR", str(home / "logs"))
     monkeypatch.delenv("CCI_OMERO_TOKEN", raising=False)
     monkeypatch.delenv("CCI_UPLOADER_CONFIG", raising=False)
+    # Passwords go to a file under the test's folder, never to the real credential store.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    import keyring.core
+
+    keyring.core.init_backend()
     return home
 
 
@@ -90,6 +95,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sandbox(clock: Clock) -> Iterator[SandboxServer]:
+    """The stand-in playing the facility's server: it does not say it is the training sandbox."""
+    with SandboxServer(now=clock, training=False) as server:
+        yield server
+
+
+@pytest.fixture
+def training_sandbox(clock: Clock) -> Iterator[SandboxServer]:
+    """The stand-in as ``cci-uploader sandbox`` runs it: it says it is the training sandbox."""
     with SandboxServer(now=clock) as server:
         yield server
 

@@ -25,6 +25,7 @@ CZI = "czi/tiles_z.czi"
 
 
 def _queue(paths: list[Path], **kwargs: object) -> ImportQueue:
+    kwargs.setdefault("history", None)
     return ImportQueue(scan_paths(paths, Config()), [("Sample", "S1")], **kwargs)  # type: ignore[arg-type]
 
 

@@ -11,6 +11,7 @@ import pytest
 from cci_uploader.cli import main
 from cci_uploader.formats import detect
 from cci_uploader.selftest import StepResult, run_self_test, runner, samples
+from cci_uploader.stewardship.history import history_path
 
 CONVERTIBLE = ["EMD", "EMI+SER", "MRC+XML", "SmartSEM TIFF"]
 UTC_NOON = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -33,6 +34,7 @@ def test_every_step_passes(tmp_path: Path) -> None:
         assert "image " in steps[f"{label}: import"].detail
     assert steps["import omero-py and Ice"].detail.endswith("Ice 3.6.5")
     assert not any(r.name.startswith("open the Qt") for r in results)
+    assert not history_path().exists()  # its imports went to a throwaway history
 
 
 @pytest.mark.parametrize(

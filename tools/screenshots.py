@@ -94,6 +94,7 @@ def shoot(out: Path, work: Path) -> None:
     from cci_uploader.ui.file_model import STATUS_ROLE
     from cci_uploader.ui.gc_guard import MainThreadGC
     from cci_uploader.ui.settings import AppSettings
+    from cci_uploader.workspace import throwaway_workspace
 
     app = QApplication([])
     collector = MainThreadGC()  # as the app does
@@ -118,14 +119,16 @@ def shoot(out: Path, work: Path) -> None:
     big = big_czi(work, 900)
     notes = work / "notes.docx"
     notes.write_bytes(b"PK\x03\x04 meeting notes, not microscopy")
-    with SandboxServer(port=0) as server:
+    # The sandbox's own throwaway history and cache: nothing reaches the user's.
+    with SandboxServer(port=0) as server, throwaway_workspace() as workspace:
         # Someone uploaded one of the files before: it will show orange.
         conn = om.connect(server.address, DEMO_TOKEN)
-        list(ImportQueue(scan_paths([SAMPLES / "czi" / "tiles_z.czi"], Config()), []).run(conn))
+        seed = scan_paths([SAMPLES / "czi" / "tiles_z.czi"], Config())
+        list(ImportQueue(seed, [], history=None).run(conn))
         conn.close()
         settings = AppSettings(work / "gui.ini")
         window = build_window(
-            Config(), settings, work / "cci-uploader.log", (server.address, DEMO_TOKEN)
+            Config(), settings, work / "cci-uploader.log", server, workspace
         )
         window.show()
         wait(window.isVisible)

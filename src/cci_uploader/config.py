@@ -21,6 +21,10 @@ Keys (all optional; defaults suit the training sandbox)::
     [cleanup]
     dry_run = true                      # the scheduled clean-up only reports
     delete_mode = "recycle"             # or "delete": skip the recycle bin
+    account = "svc-omero-cleanup"       # OMERO account it logs in as (password: keyring)
+    older_than_days = 30                # files younger than this are not looked at
+
+The machine-wide file is refused when ordinary users can change it or its folder.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class Config:
     retention_days: int = 28
     cleanup_dry_run: bool = True
     delete_mode: str = "recycle"
+    cleanup_account: str | None = None
+    cleanup_older_than_days: int = 30
     sources: tuple[Path, ...] = ()
 
 
@@ -118,15 +124,49 @@ def _merge(values: dict[str, Any], data: dict[str, Any], source: Path) -> None:
                 f'"delete" (removed for good), not {mode!r}.'
             )
         values["delete_mode"] = mode
+    if "account" in cleanup:
+        values["cleanup_account"] = (
+            _expect(cleanup["account"], str, where("cleanup.account")).strip() or None
+        )
+    if "older_than_days" in cleanup:
+        age = _expect(cleanup["older_than_days"], int, where("cleanup.older_than_days"))
+        if age < 1:
+            raise ConfigError(f"{where('cleanup.older_than_days')} must be at least 1, not {age}.")
+        values["cleanup_older_than_days"] = age
+
+
+def machine_config_path() -> Path:
+    """The facility's machine-wide config file (``%ProgramData%`` on Windows)."""
+    return config_paths()[0]
+
+
+def _refuse_if_writable(path: Path) -> None:
+    from cci_uploader.config_guard import unsafe_reason
+
+    reason = unsafe_reason(path)
+    if reason is not None:
+        raise ConfigError(
+            f"The facility config {path} is not protected: {reason}, so any user of this "
+            "PC could change which server the app trusts. The app does not use it. "
+            "Facility staff: allow only SYSTEM and Administrators to change the file and "
+            "its folder (Users read-only), for example by reinstalling the uploader."
+        )
 
 
 def load_config(paths: list[Path] | None = None) -> Config:
-    """Read and merge the config files that exist; later files win."""
+    """Read and merge the config files that exist; later files win.
+
+    The machine-wide config is refused (:class:`ConfigError`) when ordinary users
+    can change it.
+    """
     values: dict[str, Any] = {}
     sources = []
+    machine = machine_config_path()
     for path in config_paths() if paths is None else paths:
         if not path.is_file():
             continue
+        if path == machine:
+            _refuse_if_writable(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -164,22 +164,22 @@ class ImportQueue:
         The plan, in order.
     pairs : sequence of (key, value)
         Key-value pairs applied to every image of the batch.
+    history : History or None
+        Where each upload is recorded the moment it is verified and imported;
+        None records nothing.  Always given: the training sandbox has its own.
     work_dir : Path, optional
         Where converted files are written: by default the app's cache folder,
         never next to the source.  They are deleted once the entry is done.
-    history : History, optional
-        Where each upload is recorded the moment it is verified and imported;
-        the user's upload history unless ``record_history`` is False.
     """
 
     def __init__(
         self,
         scans: Sequence[ScanEntry],
         pairs: Sequence[tuple[str, str]],
+        *,
+        history: History | None,
         work_dir: Path | None = None,
         chunk_size: int = CHUNK_SIZE,
-        history: History | None = None,
-        record_history: bool = True,
     ) -> None:
         self.entries: list[QueueEntry] = []
         self.add(scans, pairs)
@@ -188,7 +188,7 @@ class ImportQueue:
         )
         self.cache_cap = cache.DEFAULT_CAP_BYTES
         self._chunk_size = chunk_size
-        self._history = history or (History() if record_history else None)
+        self._history = history
         self._cancelled = False
 
     def add(self, scans: Sequence[ScanEntry], pairs: Sequence[tuple[str, str]]) -> list[int]:
@@ -301,13 +301,16 @@ class ImportQueue:
     def _files_to_upload(self, entry: QueueEntry, work: Path) -> list[list[Path]]:
         scan = entry.scan
         module = formats.get_format(scan.format)
+        # Links resolved once here: the duplicate check, the upload and the history
+        # then all use the name of the file itself, which is what OMERO stores.
+        main = scan.path.resolve()
         if not module.CONVERTS:
-            return [[scan.path, *scan.companions]]
-        sources = (scan.path, *scan.companions)
+            return [[main, *(c.resolve() for c in scan.companions)]]
+        sources = (main, *(c.resolve() for c in scan.companions))
         before = [_stamp(p) for p in sources]
         # The OME-TIFF is about the size of the pixels, plus a third for the pyramid.
         cache.make_room(self._work_dir, sum(s[0] for s in before) * 4 // 3, self.cache_cap)
-        outputs = [[out] for out in module.convert(scan.path, work)]
+        outputs = [[out] for out in module.convert(main, work)]
         if [_stamp(p) for p in sources] != before:
             raise om.SourceChanged(
                 f"{scan.path.name} changed while it was being converted, so it was not "
@@ -317,7 +320,7 @@ class ImportQueue:
 
     def _sources(self, entry: QueueEntry) -> list[Source]:
         """The converted file's sources, hashed once (the history records the same hashes)."""
-        paths = (entry.scan.path, *entry.scan.companions)
+        paths = (entry.scan.path.resolve(), *(c.resolve() for c in entry.scan.companions))
         sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
         entry.sha1 = sources[0].sha1
         entry.source_sha1s = {s.path: s.sha1 for s in sources}

@@ -11,7 +11,9 @@ import pytest
 
 from cci_uploader import omero as om
 from cci_uploader.cli import main
-from cci_uploader.sandbox import DEMO_TOKEN
+from cci_uploader.omero.password_login import login
+from cci_uploader.sandbox import DEMO_TOKEN, SERVICE_ACCOUNT, SERVICE_PASSWORD
+from cci_uploader.stewardship.history import history_path
 
 SCAN_KEYS = {
     "path",
@@ -33,14 +35,21 @@ def test_sandbox_command_serves_until_stopped() -> None:
         [str(exe), "sandbox", "--port", "0"], stdout=subprocess.PIPE, text=True
     ) as proc:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
+        lines = [proc.stdout.readline() for _ in range(5)]
         assert lines[0].startswith("Training sandbox: nothing leaves this computer")
         address = lines[1].removeprefix("server: ").strip()
         assert lines[2].strip() == f"demo token: {DEMO_TOKEN}"
+        assert lines[4].startswith(
+            f"clean-up account: {SERVICE_ACCOUNT}, password {SERVICE_PASSWORD} "
+        )
         try:
             conn = om.connect(address, DEMO_TOKEN)
-            assert conn.user_name == "demo"
+            assert conn.user_name == "demo" and conn.is_sandbox
             conn.close()
+            # The printed credentials log in, and the server says it is the sandbox.
+            service = login(address, SERVICE_ACCOUNT, SERVICE_PASSWORD)
+            assert service.is_sandbox
+            service.close()
         finally:
             proc.terminate()
 
@@ -52,6 +61,7 @@ def test_demo_imports_into_a_fresh_sandbox(
     out = capsys.readouterr().out
     assert "Training sandbox" in out
     assert "[ uploaded] tiles_z.czi: uploaded to LSM 880 IndiMo, AxioObserver / 2020-12-15" in out
+    assert not history_path().exists()  # the demo's uploads are not the user's
 
 
 def test_scan_json_follows_the_shared_schema(

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cci_uploader.cli import build_parser
-from cci_uploader.cli.stewardship import run_cleanup
+from cci_uploader.cli.cleanup import run_cleanup
 from cci_uploader.config import Config
 
 TASK = Path(__file__).resolve().parents[2] / "installer" / "cleanup-task.xml"

@@ -166,18 +166,19 @@ def test_the_history_csv_is_never_uploaded(
     assert names == {"cells3.czi"}
 
 
-def test_every_queue_records_in_the_users_history_unless_told_not_to(
+def test_a_queue_records_in_the_history_it_is_given_and_nowhere_else(
     conn: om.Connection, samples: Path, tmp_path: Path
 ) -> None:
-    quiet = ImportQueue(
-        scan_paths([czi_copy(samples, tmp_path, 1)], Config()), [], record_history=False
-    )
+    with pytest.raises(TypeError):
+        ImportQueue([], [])  # type: ignore[call-arg]  # no silent default
+    quiet = ImportQueue(scan_paths([czi_copy(samples, tmp_path, 1)], Config()), [], history=None)
     list(quiet.run(conn))
     assert not history_path().exists()
     path = czi_copy(samples, tmp_path, 2)
-    queue = ImportQueue(scan_paths([path], Config()), [])  # as the GUI and the CLI make it
-    list(queue.run(conn))
-    assert [u.main for u in History().uploads()] == [path.resolve()]
+    own = History(tmp_path / "own.sqlite3")
+    list(ImportQueue(scan_paths([path], Config()), [], history=own).run(conn))
+    assert [u.main for u in own.uploads()] == [path.resolve()]
+    assert not history_path().exists()
 
 
 def test_select_by_local_copy_and_local_date(

@@ -69,7 +69,7 @@ def test_killed_mid_batch_then_run_again_records_each_upload_once(
     monkeypatch.setattr(ManagedRepository, "importFileset", original)
     conn = om.connect(sandbox.address, sandbox.new_token())
     try:
-        queue = ImportQueue(scan_paths(paths, Config()), [])
+        queue = ImportQueue(scan_paths(paths, Config()), [], history=History())
         list(queue.run(conn))
     finally:
         conn.close()

@@ -38,7 +38,7 @@ def _seed_value(sandbox: SandboxServer, token: str, group: str, value: str, tmp:
     conn = om.connect(sandbox.address, token)
     try:
         conn.switch_group(group)
-        list(ImportQueue(scan_paths([seed], Config()), [("Sample", value)]).run(conn))
+        list(ImportQueue(scan_paths([seed], Config()), [("Sample", value)], history=None).run(conn))
     finally:
         conn.close()
 

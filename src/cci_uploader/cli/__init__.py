@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "cci_uploader.cli.sandbox",
     "cci_uploader.cli.convert",
     "cci_uploader.cli.stewardship",
+    "cci_uploader.cli.cleanup",
     "cci_uploader.ui.command",
 )
 

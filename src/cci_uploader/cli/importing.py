@@ -128,7 +128,10 @@ def run_import(args: argparse.Namespace) -> int:
             return 1
         found = scan(args.paths, config)
         _say(found.summary(), args.json)
-        queue = ImportQueue(found.entries, pairs, history=History())
+        history = None if conn.is_sandbox else History()
+        if history is None:
+            _say("The training sandbox: nothing is added to your upload history.", args.json)
+        queue = ImportQueue(found.entries, pairs, history=history)
         conn = _run_queue(queue, conn, args.json)
     finally:
         conn.close()

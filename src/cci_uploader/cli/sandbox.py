@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
+from cci_uploader.sandbox import DEMO_TOKEN, SERVICE_ACCOUNT, SERVICE_PASSWORD, SandboxServer
 
 SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "samples"
 
@@ -27,6 +27,15 @@ def _banner(server: SandboxServer) -> None:
     print(f"server: {server.address}", flush=True)
     print(f"demo token: {DEMO_TOKEN}", flush=True)
     print(f"groups: {server.seed.lab_group.name}, {server.seed.core_group.name}", flush=True)
+    print(
+        f"clean-up account: {SERVICE_ACCOUNT}, password {SERVICE_PASSWORD} "
+        "(set [cleanup] account and store it with: cci-uploader cleanup --set-password)",
+        flush=True,
+    )
+    print(
+        "Nothing uploaded here counts as a copy: local files are never removed on its word.",
+        flush=True,
+    )
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

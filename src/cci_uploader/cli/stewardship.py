@@ -1,4 +1,4 @@
-"""``history``, ``retention``, ``remove-local`` and ``cleanup``: the facility's storage rules."""
+"""``history``, ``retention`` and ``remove-local``: the facility's storage rules."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from cci_uploader import omero as om
 from cci_uploader.cli.importing import read_token
-from cci_uploader.config import DELETE_MODES, Config, ConfigError, load_config
-from cci_uploader.logsetup import log_dir
+from cci_uploader.config import Config, ConfigError, load_config
 from cci_uploader.omero.retention import OldImage, delete_filesets, old_images
-from cci_uploader.stewardship import cleanup
 from cci_uploader.stewardship.history import (
     DUPLICATE,
     UPLOADED,
@@ -84,19 +81,6 @@ def register(sub: Any) -> None:
     rm.add_argument("--server", help="HOST[:PORT] or tcp://HOST:PORT (default: from config)")
     rm.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     rm.set_defaults(func=run_remove_local)
-
-    c = sub.add_parser("cleanup", help="scheduled clean-up of old, verified files on this PC")
-    c.add_argument("--root", type=Path, required=True, metavar="PATH", help="folder to clean up")
-    c.add_argument("--older-than", type=days, required=True, metavar="DAYS")
-    c.add_argument(
-        "--dry-run",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="only report (default: [cleanup] dry_run in the facility config, true if unset)",
-    )
-    c.add_argument("--server", help="HOST[:PORT] or tcp://HOST:PORT (default: from config)")
-    c.add_argument("--history", type=Path, metavar="FILE", help="upload history database")
-    c.set_defaults(func=run_cleanup, parser=c)
 
 
 def _config() -> Config | None:
@@ -244,39 +228,3 @@ def _each(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
     for outcome in outcomes:
         _print_outcome(outcome)
         yield outcome
-
-
-def run_cleanup(args: argparse.Namespace) -> int:
-    config = _config()
-    if config is None:
-        return 1
-    if not args.root.is_dir():
-        args.parser.error(f"--root {args.root} is not a folder")
-    assert config.delete_mode in DELETE_MODES
-    settings = cleanup.Settings(
-        root=args.root.resolve(),
-        older_than_days=args.older_than,
-        dry_run=config.cleanup_dry_run if args.dry_run is None else args.dry_run,
-        mode=config.delete_mode,
-    )
-    history = History(args.history) if args.history else History()
-    started = dt.datetime.now(dt.UTC)
-
-    def work(conn: om.Connection) -> int:
-        outcomes: list[Outcome] = []
-        summary = cleanup.Summary()
-        for item in cleanup.run(conn, history, settings, started):
-            if isinstance(item, cleanup.Summary):
-                summary = item
-            else:
-                _print_outcome(item)
-                outcomes.append(item)
-        report = cleanup.write_report(log_dir(), settings, conn.server, outcomes, summary, started)
-        verb = "would remove" if settings.dry_run else "removed"
-        print(
-            f"Clean-up {'(dry run) ' if settings.dry_run else ''}{verb} {summary.removed} "
-            f"group(s) of files, kept {summary.kept}. Report: {report}"
-        )
-        return 0
-
-    return _connected(args, config, work)

@@ -106,6 +106,8 @@ class Connection:
         self.user_name: str = ctx.userName
         self.group_id: int = ctx.groupId
         self.group_name: str = ctx.groupName
+        # Set on connect: the training sandbox is never a verified copy of anything.
+        self.is_sandbox = False
 
     # -- groups -------------------------------------------------------
 
@@ -208,4 +210,15 @@ def connect(server: str, token: str) -> Connection:
         )
     gateway.c.enableKeepAlive(KEEPALIVE_SECONDS)
     log.info("joined an OMERO session on %s", url)
-    return Connection(gateway, server, token)
+    return _identified(Connection(gateway, server, token))
+
+
+def _identified(conn: Connection) -> Connection:
+    from cci_uploader.omero.server_identity import is_training_sandbox
+
+    try:
+        conn.is_sandbox = is_training_sandbox(conn.gateway)
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -1,5 +1,11 @@
 """A protocol-level OMERO stand-in: the training sandbox and the test server."""
 
-from cci_uploader.sandbox.server import DEMO_TOKEN, SandboxServer
+from cci_uploader.sandbox.server import (
+    DEMO_PASSWORD,
+    DEMO_TOKEN,
+    SERVICE_ACCOUNT,
+    SERVICE_PASSWORD,
+    SandboxServer,
+)
 
-__all__ = ["DEMO_TOKEN", "SandboxServer"]
+__all__ = ["DEMO_PASSWORD", "DEMO_TOKEN", "SERVICE_ACCOUNT", "SERVICE_PASSWORD", "SandboxServer"]

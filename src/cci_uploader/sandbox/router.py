@@ -18,6 +18,7 @@ import omero
 import omero.api
 
 from cci_uploader.sandbox._loud import loud
+from cci_uploader.sandbox.identity import login
 from cci_uploader.sandbox.registry import Registry
 from cci_uploader.sandbox.state import SandboxState, Session
 
@@ -66,21 +67,10 @@ class Router(loud(Glacier2.Router)):  # type: ignore[misc]
         return 0
 
     def createSession_async(self, cb: Any, user: str, password: str, current: Any = None) -> None:
-        with self._state.lock:
-            session = self._state.sessions.get(user)
-        if session is None or password != user:
-            cb.ice_exception(
-                Glacier2.PermissionDeniedException(
-                    reason="Unknown session token: copy a fresh token from OMERO.web."
-                )
-            )
-            return
-        if not session.alive:
-            cb.ice_exception(
-                Glacier2.PermissionDeniedException(
-                    reason="This session token has expired: copy a fresh token from OMERO.web."
-                )
-            )
+        try:
+            session = login(self._state, user, password)
+        except Glacier2.PermissionDeniedException as exc:
+            cb.ice_exception(exc)
             return
         context = ClientContext(
             self._state, self._registry, session, session.group_id, f"sf-{uuid.uuid4()}"
@@ -126,6 +116,11 @@ class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
         from cci_uploader.sandbox.services import AdminService
 
         return self._service("IAdmin", AdminService, omero.api.IAdminPrx)
+
+    def getConfigService(self, current: Any = None) -> Any:
+        from cci_uploader.sandbox.identity import ConfigService
+
+        return self._service("IConfig", ConfigService, omero.api.IConfigPrx)
 
     def getQueryService(self, current: Any = None) -> Any:
         from cci_uploader.sandbox.services import QueryService

@@ -19,6 +19,9 @@ from cci_uploader.sandbox.router import Router
 from cci_uploader.sandbox.state import Faults, Group, SandboxState, User
 
 DEMO_TOKEN = "sandbox-demo-token"
+# Seeded accounts that log in with a user name and password (the demo user too).
+DEMO_PASSWORD = "sandbox-demo"
+SERVICE_ACCOUNT, SERVICE_PASSWORD = "cleanup-service", "sandbox-cleanup"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Seed:
     lab_group: Group
     core_group: Group
     other_group: Group
+    service_account: User
 
 
 class SandboxServer:
@@ -41,11 +45,23 @@ class SandboxServer:
         TCP port on 127.0.0.1; 0 picks a free one.
     now : callable, optional
         Returns the current time; tests inject one to control import dates.
+    training : bool
+        Say so to clients (the default): nothing is ever verified against it.
+        Tests that let the stand-in play the facility's server pass False.
     """
 
-    def __init__(self, port: int = 0, now: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        now: Callable[[], dt.datetime] | None = None,
+        *,
+        training: bool = True,
+    ) -> None:
         self.state = SandboxState(now)
+        self.state.identity.training = training
         self.seed = self._seed()
+        self.state.identity.passwords.set(self.seed.demo_user.name, DEMO_PASSWORD)
+        self.state.identity.passwords.set(self.seed.service_account.name, SERVICE_PASSWORD)
         props = Ice.createProperties()
         props.setProperty("Ice.MessageSizeMax", "262144")
         props.setProperty("Ice.ThreadPool.Server.Size", "2")
@@ -79,7 +95,10 @@ class SandboxServer:
         demo = state.add_user("demo", [lab, core], "Demo", "User")
         someone = state.add_user("other", [other], "Other", "User")
         state.new_token(demo, DEMO_TOKEN)
-        return Seed(demo, someone, lab, core, other)
+        # The facility's clean-up account: a member of every group, so it can find
+        # anyone's files by checksum in groups whose members see each other's data.
+        service = state.add_user(SERVICE_ACCOUNT, [core, lab, other], "Clean-up", "Service")
+        return Seed(demo, someone, lab, core, other, service)
 
     @property
     def address(self) -> str:

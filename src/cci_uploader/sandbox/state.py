@@ -19,6 +19,8 @@ import omero
 import omero.model
 from omero.rtypes import rlong, rstring, rtime
 
+from cci_uploader.sandbox.identity import Identity
+
 
 class Faults:
     """Failures a test can arm; each is one-shot unless said otherwise."""
@@ -113,6 +115,7 @@ class SandboxState:
         self.lock = threading.RLock()
         self.now: Callable[[], dt.datetime] = now or (lambda: dt.datetime.now(dt.UTC))
         self.faults = Faults()
+        self.identity = Identity()  # training-sandbox marker, seeded passwords
         self.users: dict[int, User] = {}
         self.groups: dict[int, Group] = {
             self.SYSTEM_GROUP: Group(self.SYSTEM_GROUP, "system"),

@@ -112,13 +112,20 @@ class _Session:
         from cci_uploader.config import Config
         from cci_uploader.pipeline import ImportQueue, Status
         from cci_uploader.scan import scan_paths
+        from cci_uploader.stewardship.history import History
 
         if self.conn is None:
             raise StepFailed("not tried: there is no connection to the sandbox")
         (scan,) = scan_paths([path], Config())
         if not scan.ok:
             raise StepFailed(f"the scan refused it: {scan.reason}")
-        queue = ImportQueue([scan], [("Sample", "self-test")], work_dir=self.work / "queue")
+        # Its own throwaway history: nothing of the self-test reaches the user's.
+        queue = ImportQueue(
+            [scan],
+            [("Sample", "self-test")],
+            history=History(self.work / "history.sqlite3"),
+            work_dir=self.work / "queue",
+        )
         for _event in queue.run(self.conn):
             pass
         (entry,) = queue.entries

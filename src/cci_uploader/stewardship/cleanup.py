@@ -3,16 +3,21 @@
 A file is removed only when all of these hold:
 
 - it (and every file that belongs with it) is older than the limit;
-- it is in the upload history, or OMERO holds a file with its size and SHA-1;
-- it passes the same verification as "Remove local copies".
+- it is in this account's upload history, or OMERO holds a file with its size
+  and SHA-1 (a record another OMERO user made is not used: the clean-up's
+  account checks the files' own SHA-1 instead);
+- it passes the same verification as "Remove local copies";
+- it, and every file that belongs with it, is a real file (not a link) inside
+  the root once resolved, and none changed while it was checked;
+- the server is not the training sandbox.
 
 Everything else is kept, with the reason in the report.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +28,20 @@ from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.provenance import filesets_with_content
 from cci_uploader.stewardship.history import History, Upload
-from cci_uploader.stewardship.removal import Action, Outcome, Verdict, apply, check_upload
+from cci_uploader.stewardship.origin import same_server, sandbox_problem
+from cci_uploader.stewardship.removal import (
+    Action,
+    Outcome,
+    Verdict,
+    apply,
+    held_still,
+    verify_upload,
+)
+from cci_uploader.stewardship.root import app_paths, inside, is_link, walk
+from cci_uploader.stewardship.stability import snapshot
+
+LINK = "a link: the clean-up never follows or removes links (its target is judged where it is)"
+TOGETHER = "files that belong together go together or not at all"
 
 
 @dataclass(frozen=True)
@@ -52,18 +70,10 @@ class Summary:
     young: int = 0
 
 
-def _walk(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        found.extend(Path(folder) / name for name in sorted(files))
-    return found
-
-
 def _mtime(path: Path) -> float:
-    """Modification time; a file that vanished meanwhile counts as new (it is left alone)."""
+    """Modification time (of a link itself); a file that vanished meanwhile counts as new."""
     try:
-        return path.stat().st_mtime
+        return path.lstat().st_mtime
     except OSError:
         return float("inf")
 
@@ -89,17 +99,26 @@ def _group_of(path: Path) -> tuple[Path, ...]:
         return (path,)
 
 
-def _on_server(conn: Connection, group: Sequence[Path]) -> Verdict:
+def _on_server(conn: Connection, group: Sequence[Path], recorded_by: str | None) -> Verdict:
     for path in group:
         if not path.is_file():
             return Verdict(tuple(group), False, f"{path.name}, which belongs with it, is missing")
-        if not filesets_with_content(conn, file_sha1(path), path.stat().st_size):
+        size = path.stat().st_size  # before the hash: a change meanwhile shows as a change
+        if not filesets_with_content(conn, file_sha1(path), size):
+            where = (
+                "is not in the upload history"
+                if recorded_by is None
+                else f"was uploaded by {recorded_by} (a record only that user checks)"
+            )
             return Verdict(
-                tuple(group),
-                False,
-                f"{path.name} is not in the upload history and OMERO holds no file with its SHA-1",
+                tuple(group), False, f"{path.name} {where}, and OMERO holds no file with its SHA-1"
             )
     return Verdict(tuple(group), True, "verified: OMERO holds a file with the same SHA-1")
+
+
+def _strays(group: Sequence[Path], root: Path) -> list[Path]:
+    """Members of a group that are links or lie outside the root once resolved."""
+    return [p for p in group if is_link(p) or not inside(p, root)]
 
 
 def plan(
@@ -107,16 +126,27 @@ def plan(
 ) -> Iterator[Verdict | Recent]:
     """Yield a verdict per group of old files, and last how many files were too recent."""
     cutoff = (now - dt.timedelta(days=settings.older_than_days)).timestamp()
-    files = _walk(settings.root)
-    old = {p.resolve() for p in files if _mtime(p) < cutoff}
+    root = settings.root
+    files = list(walk(root, app_paths(history.path)))
+    old = {p for p in files if _mtime(p) < cutoff}
     latest = _latest_uploads(history)
     handled: set[Path] = set()
-    young = len(files) - len(old)
+    sandbox = sandbox_problem(conn)
     for path in files:
+        if path in handled or path not in old:
+            continue
+        if is_link(path) or not inside(path, root):
+            handled.add(path)
+            yield Verdict((path,), False, LINK, root=root)
+            continue
         resolved = path.resolve()
-        if resolved in handled or resolved not in old:
+        if resolved in handled:
             continue
         upload = latest.get(resolved)
+        recorded_by = None
+        if upload is not None and _someone_elses(conn, upload):
+            # Not this account's record: the files are judged by their own SHA-1 instead.
+            recorded_by, upload = upload.omero_user, None
         if upload is not None:
             group = tuple(s.path for s in upload.sources)
         else:
@@ -128,22 +158,48 @@ def plan(
                 and _main_of(path, owner) is not None
             ):
                 continue  # goes with its main file, or stays with it
+        handled.update(group)
         handled.update(p.resolve() for p in group)
-        younger = [p for p in group if p.exists() and p.resolve() not in old]
-        if younger:
-            reason = f"{', '.join(p.name for p in younger)}, which belongs with it, is too recent"
-            yield Verdict(group, False, reason, upload.id if upload else None)
-        elif upload is not None:
-            yield check_upload(conn, upload)
-        elif formats.detect(path) is None:
-            yield Verdict(
-                group,
-                False,
-                "not in the upload history, and not a microscopy file that OMERO could hold",
-            )
-        else:
-            yield _on_server(conn, group)
-    yield Recent(young)
+        verdict = _verdict(conn, group, upload, old, root, sandbox, recorded_by)
+        yield dataclasses.replace(verdict, root=root)
+    yield Recent(len(files) - len(old))
+
+
+def _verdict(
+    conn: Connection,
+    group: tuple[Path, ...],
+    upload: Upload | None,
+    old: set[Path],
+    root: Path,
+    sandbox: str | None,
+    recorded_by: str | None,
+) -> Verdict:
+    upload_id = upload.id if upload else None
+    if sandbox is not None:
+        return Verdict(group, False, sandbox, upload_id)
+    strays = _strays(group, root)
+    if strays:
+        names = ", ".join(p.name for p in strays)
+        reason = f"{names}, which belongs with it, is a link or outside {root}; {TOGETHER}"
+        return Verdict(group, False, reason, upload_id)
+    younger = [p for p in group if p.exists() and p not in old and p.resolve() not in old]
+    if younger:
+        reason = f"{', '.join(p.name for p in younger)}, which belongs with it, is too recent"
+        return Verdict(group, False, reason, upload_id)
+    if upload is not None:
+        return verify_upload(conn, upload)
+    if formats.detect(group[0]) is None:
+        return Verdict(
+            group,
+            False,
+            "not in the upload history, and not a microscopy file that OMERO could hold",
+        )
+    return held_still(snapshot(group), _on_server(conn, group, recorded_by))
+
+
+def _someone_elses(conn: Connection, upload: Upload) -> bool:
+    """A record made on this server by another OMERO user than the clean-up's account."""
+    return same_server(upload.server, conn.server) and upload.user_id != conn.user_id
 
 
 def _main_of(companion: Path, owner: str) -> Path | None:
@@ -177,15 +233,7 @@ def run(
     yield summary
 
 
-def write_report(
-    folder: Path,
-    settings: Settings,
-    server: str,
-    outcomes: Sequence[Outcome],
-    summary: Summary,
-    started: dt.datetime,
-) -> Path:
-    """Write what was removed and what was kept (and why) to a new file in ``folder``."""
+def _report_path(folder: Path, started: dt.datetime) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = started.astimezone(dt.UTC).strftime("%Y%m%d-%H%M%S")
     path = folder / f"cleanup-{stamp}.txt"
@@ -193,6 +241,23 @@ def write_report(
     while path.exists():
         n += 1
         path = folder / f"cleanup-{stamp}-{n}.txt"
+    return path
+
+
+def write_report(
+    folder: Path,
+    settings: Settings,
+    server: str,
+    outcomes: Sequence[Outcome],
+    summary: Summary,
+    started: dt.datetime,
+    stopped: str | None = None,
+) -> Path:
+    """Write what was removed and what was kept (and why) to a new file in ``folder``.
+
+    ``stopped`` is why the run ended early, if it did; the lists are what it did till then.
+    """
+    path = _report_path(folder, started)
     removed = [o for o in outcomes if o.action is not Action.KEPT]
     kept = [o for o in outcomes if o.action is Action.KEPT]
     heading = "Would remove" if settings.dry_run else "Removed"
@@ -212,6 +277,25 @@ def write_report(
         *(f"  {p}\t{o.reason}" for o in kept for p in o.paths),
         "",
         f"Not looked at: {summary.young} files younger than {settings.older_than_days} days.",
+    ]
+    if stopped is not None:
+        lines.append(f"error: stopped early, the rest was not looked at: {stopped}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_failure_report(
+    folder: Path, settings: Settings, server: str, message: str, started: dt.datetime
+) -> Path:
+    """Write a report of a run that stopped before looking at any file."""
+    path = _report_path(folder, started)
+    lines = [
+        "CCI OMERO Uploader: clean-up report",
+        f"started: {started.astimezone(dt.UTC).isoformat(timespec='seconds')}",
+        f"root: {settings.root}",
+        f"server: {server}",
+        f"error: {message}",
+        "Nothing was removed.",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

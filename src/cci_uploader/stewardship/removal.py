@@ -17,6 +17,7 @@ be lost.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Generator, Iterable
@@ -32,6 +33,9 @@ from cci_uploader.omero.originals import attached_originals
 from cci_uploader.omero.provenance import stored_files
 from cci_uploader.omero.transfer import HASHER
 from cci_uploader.stewardship.history import History, Upload
+from cci_uploader.stewardship.origin import origin_problem
+from cci_uploader.stewardship.root import inside, is_link
+from cci_uploader.stewardship.stability import Snapshot, changed_since, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +50,18 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether an upload's local sources may go, and why."""
+    """Whether an upload's local sources may go, and why.
+
+    ``snapshot`` holds each path's size and time when it was verified and
+    ``root`` the clean-up folder; both are checked again right before removal.
+    """
 
     paths: tuple[Path, ...]
     verified: bool
     reason: str
     upload_id: int | None = None
+    snapshot: Snapshot = ()
+    root: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,42 @@ def originals_verdict(conn: Connection, upload: Upload, local: dict[str, str]) -
     return None
 
 
+def verify_upload(conn: Connection, upload: Upload) -> Verdict:
+    """:func:`check_upload`, on the server the record was made on, of files that held still."""
+    paths = tuple(s.path for s in upload.sources)
+    problem = origin_problem(conn, upload)
+    if problem is not None:
+        return Verdict(paths, False, problem, upload.id)
+    return held_still(snapshot(paths), check_upload(conn, upload))
+
+
+def held_still(before: Snapshot, verdict: Verdict) -> Verdict:
+    """``verdict``, kept if any file changed size or time while it was checked."""
+    if not verdict.verified:
+        return verdict
+    moved = changed_since(before)
+    if moved:
+        return Verdict(
+            verdict.paths,
+            False,
+            f"{_names(moved)} changed while it was being checked, so it is kept",
+            verdict.upload_id,
+        )
+    return dataclasses.replace(verdict, snapshot=before)
+
+
+def _last_look(verdict: Verdict) -> str | None:
+    """Why a verified group may not go after all, looked at right before removing it."""
+    if verdict.root is not None:
+        for path in verdict.paths:
+            if is_link(path) or not inside(path, verdict.root):
+                return f"{path.name} is a link or is outside {verdict.root}, so it is kept"
+    moved = changed_since(verdict.snapshot)
+    if moved:
+        return f"{_names(moved)} changed after it was checked, so it is kept"
+    return None
+
+
 def remove_files(paths: Iterable[Path], mode: str) -> None:
     """Send files to the recycle bin (``mode="recycle"``) or delete them (``"delete"``)."""
     for path in paths:
@@ -146,6 +192,16 @@ def apply(verdict: Verdict, *, dry_run: bool, mode: str) -> Outcome:
     """Remove a verified group of files (or say it would); keep anything else."""
     if not verdict.verified:
         return Outcome(verdict.paths, Action.KEPT, verdict.reason, verdict.upload_id)
+    if not verdict.snapshot:
+        return Outcome(
+            verdict.paths,
+            Action.KEPT,
+            "it was not checked for changes, so it is kept",
+            verdict.upload_id,
+        )
+    last = _last_look(verdict)
+    if last is not None:
+        return Outcome(verdict.paths, Action.KEPT, last, verdict.upload_id)
     if dry_run:
         return Outcome(verdict.paths, Action.WOULD_REMOVE, verdict.reason, verdict.upload_id)
     try:
@@ -178,7 +234,7 @@ def remove_local_copies(
     for upload in uploads:
         if upload.removed is not None:
             continue
-        outcome = apply(check_upload(conn, upload), dry_run=dry_run, mode=mode)
+        outcome = apply(verify_upload(conn, upload), dry_run=dry_run, mode=mode)
         if outcome.action is Action.REMOVED and upload.id is not None:
             history.mark_removed([upload.id], now or dt.datetime.now(dt.UTC))
         yield outcome

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from cci_uploader.config import Config, ConfigError, load_config
 from cci_uploader.ui.gc_guard import MainThreadGC
 from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.settings import AppSettings, default_settings_path
+from cci_uploader.ui.settings import AppSettings
+from cci_uploader.workspace import Workspace, throwaway_workspace, user_workspace
 
 if TYPE_CHECKING:
     from cci_uploader.sandbox import SandboxServer
@@ -57,11 +58,15 @@ def _sandbox(enabled: bool) -> Iterator[SandboxServer | None]:
 
 
 def build_window(
-    config: Config, settings: AppSettings, log_path: Path, sandbox: SandboxServer | None
+    config: Config,
+    settings: AppSettings,
+    log_path: Path,
+    sandbox: SandboxServer | None,
+    workspace: Workspace | None = None,
 ) -> MainWindow:
     """The main window, pointed at the sandbox when one runs."""
     if sandbox is None:
-        return MainWindow(settings.apply_overrides(config), settings, log_path)
+        return MainWindow(settings.apply_overrides(config), settings, log_path, workspace=workspace)
     from cci_uploader.sandbox import DEMO_TOKEN
     from cci_uploader.ui.standin_view import describe_image
 
@@ -71,7 +76,13 @@ def build_window(
         log_path,
         sandbox_token=DEMO_TOKEN,
         inspect_image=functools.partial(describe_image, sandbox),
+        workspace=workspace,
     )
+
+
+def _workspace(sandbox: bool) -> contextlib.AbstractContextManager[Workspace]:
+    """The training sandbox's own throwaway workspace, or the user's."""
+    return throwaway_workspace() if sandbox else contextlib.nullcontext(user_workspace())
 
 
 def run(sandbox: bool, log_path: Path, started: float) -> int:
@@ -84,11 +95,12 @@ def run(sandbox: bool, log_path: Path, started: float) -> int:
     except ConfigError as exc:
         QMessageBox.critical(None, "The facility config has an error", str(exc))
         return 1
-    settings = AppSettings(default_settings_path())
     collector = MainThreadGC()
     try:
-        with _sandbox(sandbox) as server:
-            window = build_window(config, settings, log_path, server)
+        with _workspace(sandbox) as workspace, _sandbox(sandbox) as server:
+            # In the sandbox: settings, history and cache of its own, gone when it ends.
+            settings = AppSettings(workspace.settings_path)
+            window = build_window(config, settings, log_path, server, workspace)
             probe = FirstPaint(started, window)
             window.installEventFilter(probe)
             window.show()

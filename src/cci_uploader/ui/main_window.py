@@ -38,6 +38,7 @@ from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.settings_dialog import SettingsDialog
 from cci_uploader.ui.status_line import StatusLine
+from cci_uploader.workspace import Workspace, user_workspace
 
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.
 _DOCS = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[3])) / "docs"
@@ -69,6 +70,9 @@ class MainWindow(QMainWindow):
     inspect_image : callable, optional
         The training sandbox: what the stand-in holds for an image, shown on
         double-click instead of OMERO.web (which the sandbox does not have).
+    workspace : Workspace, optional
+        The history and cache to use: the user's by default; the sandbox's own in
+        training, so nothing done there reaches the user's history.
     """
 
     def __init__(
@@ -82,9 +86,11 @@ class MainWindow(QMainWindow):
         choose_folder: FilePicker = pick_folder,
         show_history: Callable[[QWidget], object] | None = None,
         inspect_image: Callable[[int], ImageRecord] | None = None,
+        workspace: Workspace | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.workspace = workspace or user_workspace()
         self.setWindowTitle("CCI OMERO Uploader" + (" (training sandbox)" if sandbox_token else ""))
         self.settings = settings
         self.log_path = log_path
@@ -121,6 +127,7 @@ class MainWindow(QMainWindow):
             status_line=self.status_line,
             pause_banner=self.pause_banner,
             open_url=open_url,
+            workspace=self.workspace,
             parent=self,
             sandbox=self.sandbox,
         )
@@ -255,6 +262,7 @@ class MainWindow(QMainWindow):
             config=self.session.config,
             connection=lambda: self.session.conn,
             tasks=self.session.tasks,
+            history=self.workspace.history,
         )
 
     def _on_guide_triggered(self) -> None:

@@ -35,6 +35,7 @@ from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.status_line import StatusLine
 from cci_uploader.ui.tasks import ServerTasks, generate_in_background, run_in_background
 from cci_uploader.ui.token_dialog import TokenDialog
+from cci_uploader.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,12 @@ class UploadSession(QObject):
         status_line: StatusLine,
         pause_banner: PauseBanner,
         open_url: Callable[[str], None],
+        workspace: Workspace,
         parent: QWidget,
         sandbox: bool = False,
     ) -> None:
         super().__init__(parent)
+        self.workspace = workspace
         self.config = config
         # The facility config's default microscope (Settings may override it per user).
         self.facility_microscope = facility_microscope
@@ -383,7 +386,14 @@ class UploadSession(QObject):
         pairs = self.pairs_editor.pairs()
         self.pairs_editor.mark_used()
         self.settings.set_last_pairs(pairs)
-        self.queue = ImportQueue([r.scan for r in self.model.rows()], pairs)
+        # A training sandbox reached from the normal window records nothing either.
+        keep = self.workspace.throwaway or not self.conn.is_sandbox
+        self.queue = ImportQueue(
+            [r.scan for r in self.model.rows()],
+            pairs,
+            history=self.workspace.history if keep else None,
+            work_dir=self.workspace.cache_dir / "converted",
+        )
         self._start_queue()
         if added:
             key, value = added
