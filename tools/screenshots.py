@@ -127,9 +127,7 @@ def shoot(out: Path, work: Path) -> None:
         list(ImportQueue(seed, [], history=None).run(conn))
         conn.close()
         settings = AppSettings(work / "gui.ini")
-        window = build_window(
-            Config(), settings, work / "cci-uploader.log", server, workspace
-        )
+        window = build_window(Config(), settings, work / "cci-uploader.log", server, workspace)
         window.show()
         wait(window.isVisible)
         grab(window, "empty.png")

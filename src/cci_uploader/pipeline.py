@@ -26,9 +26,9 @@ from cci_uploader.config import APP
 from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
-from cci_uploader.omero.acquisition import annotate_acquisition
 from cci_uploader.isolation import unexpected
 from cci_uploader.names import clean_name
+from cci_uploader.omero.acquisition import annotate_acquisition
 from cci_uploader.omero.transfer import CHUNK_SIZE
 from cci_uploader.scan import ScanEntry
 from cci_uploader.stewardship.history import History, HistoryError

@@ -18,8 +18,7 @@ from typing import Any
 
 import mrcfile
 
-from cci_uploader.formats import _em_acquisition
-from cci_uploader.formats import limits
+from cci_uploader.formats import _em_acquisition, limits
 from cci_uploader.formats.base import FileMetadata, FormatError
 from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
 

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cci_uploader.formats import _em_acquisition
-from cci_uploader.formats import limits
+from cci_uploader.formats import _em_acquisition, limits
 from cci_uploader.formats.base import FileMetadata, FormatError
 
 NAME = "emi_ser"
