@@ -15,14 +15,15 @@ from typing import Any
 import Ice
 import omero
 
-from cci_uploader.sandbox.state import Session
+from cci_uploader.sandbox.state import Faults, Session
 
 
 class Registry(Ice.ServantLocator):
     """Identity-to-servant table used as the adapter's default servant locator."""
 
-    def __init__(self, adapter: Any) -> None:
+    def __init__(self, adapter: Any, faults: Faults | None = None) -> None:
         self._adapter = adapter
+        self._faults = faults
         self._lock = threading.Lock()
         self._servants: dict[str, tuple[Any, Session | None]] = {}
 
@@ -43,6 +44,10 @@ class Registry(Ice.ServantLocator):
         with self._lock:
             self._servants.pop(Ice.identityToString(identity), None)
 
+    def has(self, identity: Any) -> bool:
+        with self._lock:
+            return Ice.identityToString(identity) in self._servants
+
     def remove_session(self, session: Session) -> None:
         with self._lock:
             for key in [k for k, (_, s) in self._servants.items() if s is session]:
@@ -62,6 +67,9 @@ class Registry(Ice.ServantLocator):
                 serverExceptionClass="RemovedSessionException",
                 message="Session expired: log in to OMERO.web again and paste a new token.",
             )
+        refusal = None if self._faults is None else self._faults.refusal(current.operation)
+        if refusal is not None:
+            raise refusal  # a test's stand-in for whatever the server refuses
         return servant, None
 
     def finished(self, current: Any, servant: Any, cookie: Any) -> None:
