@@ -88,9 +88,14 @@ def clock() -> Clock:
     return Clock()
 
 
+# Which of the stand-in's listeners the suite talks to: "ssl" (what a bare
+# HOST:4064 means, the default) or "tcp"; CI runs the suite over both.
+PROTOCOL = os.environ.get("CCI_SANDBOX_PROTOCOL", "ssl")
+
+
 @pytest.fixture
 def sandbox(clock: Clock) -> Iterator[SandboxServer]:
-    with SandboxServer(now=clock) as server:
+    with SandboxServer(now=clock, protocol=PROTOCOL) as server:
         yield server
 
 

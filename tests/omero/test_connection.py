@@ -43,7 +43,7 @@ def test_expired_token_raises_login_failed(sandbox: SandboxServer, token: str) -
 
 
 def test_unreachable_server() -> None:
-    with pytest.raises(om.ServerUnreachable, match="No OMERO server answered"):
+    with pytest.raises(om.ServerUnreachable, match="Cannot reach the OMERO server"):
         om.connect("tcp://127.0.0.1:9", "token")
 
 
@@ -52,6 +52,8 @@ def test_groups_listed_with_default_first(conn: om.Connection, sandbox: SandboxS
     assert [(g.name, g.is_default) for g in groups] == [
         ("Sandbox Lab", True),
         ("Imaging Core", False),
+        ("Open Lab", False),
+        ("Private Lab", False),
     ]
 
 

@@ -122,6 +122,7 @@ class UpdateService(loud(omero.api.IUpdate)):  # type: ignore[misc]
             "MapAnnotation",
             "TagAnnotation",
             "ImageAnnotationLink",
+            "ProjectAnnotationLink",
         }
     )
 

@@ -30,6 +30,7 @@ class Faults:
         self.import_error: str | None = None
         self.import_delay_s = 0.0  # stays armed until reset
         self.repository_full = False  # stays armed until reset
+        self.delete_files_fail = False
         # Operation name -> (calls to let through first, the server's exception).
         self.refusals: dict[str, tuple[int, Exception]] = {}
 

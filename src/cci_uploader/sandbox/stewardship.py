@@ -3,8 +3,8 @@
 Queries: filesets of images, a fileset's stored files, filesets by content,
 a user's old images and fileset sizes (see :mod:`cci_uploader.omero.hql`).
 ``Delete2`` of whole filesets removes what OMERO's delete removes: the
-fileset, its original files, its images, their links and orphaned key-value
-annotations (tags stay, as on a real server).
+fileset, its original files, its images, their links, orphaned key-value
+annotations and the user's own orphaned tags (blitz-delete-rules.xml).
 """
 
 from __future__ import annotations
@@ -196,7 +196,9 @@ _MODEL = {
     "DatasetImageLink": "ome.model.containers.DatasetImageLink",
     "ImageAnnotationLink": "ome.model.annotations.ImageAnnotationLink",
     "MapAnnotation": "ome.model.annotations.MapAnnotation",
+    "TagAnnotation": "ome.model.annotations.TagAnnotation",
 }
+_ANNOTATION_LINKS = ("ImageAnnotationLink", "ProjectAnnotationLink")
 
 
 def _refused(what: str) -> Any:
@@ -240,23 +242,28 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
         for link in state.all("DatasetImageLink"):  # Dataset -> Image
             if _id(link.getChild()) in image_ids:
                 gone(link)
-        for link in state.all("ImageAnnotationLink"):  # Image -> annotation
-            if _id(link.getParent()) in image_ids:
-                gone(link)
-        removed_links = set(deleted.get(_MODEL["ImageAnnotationLink"], []))
+        annotation_links = [
+            link for link in state.all("ImageAnnotationLink") if _id(link.getParent()) in image_ids
+        ]
+        was_linked = {_id(link.getChild()) for link in annotation_links}
+        for link in annotation_links:  # Image -> annotation
+            gone(link)
+        gone_links = {_id(link) for link in annotation_links}
         still_linked = {
             _id(link.getChild())
-            for link in state.all("ImageAnnotationLink")
-            if _id(link) not in removed_links
+            for name in _ANNOTATION_LINKS
+            for link in state.all(name)
+            if _id(link) not in gone_links
         }
-        was_linked = {
-            _id(link.getChild())
-            for link in state.all("ImageAnnotationLink")
-            if _id(link) in removed_links
-        }
+        # blitz-delete-rules.xml: annotations left linked to nothing go with the
+        # images: key-value pairs, and the deleting user's own tags (another
+        # member's tag stays, as their object).
         for annotation in state.all("MapAnnotation"):
             if _id(annotation) in was_linked - still_linked:
                 gone(annotation)
+        for tag in state.all("TagAnnotation"):
+            if _id(tag) in was_linked - still_linked and owner_id(tag) == ctx.session.user_id:
+                gone(tag)
         for image in images:
             gone(image)
         for fileset in filesets:
@@ -265,6 +272,11 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
                 if not dry_run:
                     state.files.pop(_id(f), None)  # the stored bytes go too
             gone(fileset)
+    if not dry_run and state.faults.delete_files_fail:
+        # Delete2I.buildResponse: the files are deleted after the transaction;
+        # if that fails the answer is ERR although the rows are gone.
+        state.faults.delete_files_fail = False
+        return _err("file-delete-fail", "Failed to delete files: /OMERO/ManagedRepository/…")
     return omero.cmd.Delete2Response(deletedObjects=deleted)
 
 
