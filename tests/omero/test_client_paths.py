@@ -1,4 +1,4 @@
-"""What the client sends as clientPath (ImportContainer.fillData), tested with Windows paths on Linux."""
+"""What the client sends as clientPath (ImportContainer.fillData), with Windows paths, on Linux."""
 
 from __future__ import annotations
 

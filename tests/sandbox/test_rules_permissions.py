@@ -13,6 +13,7 @@ import pytest
 from omero.gateway import BlitzGateway
 from omero.rtypes import rstring
 
+from cci_uploader.omero import hql
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.sandbox.state import Group, User
 
@@ -54,6 +55,11 @@ def _tag_link(project_id: int, tag_id: int) -> object:
     return link
 
 
+def _save_link(gateway: BlitzGateway, project_id: int, tag_id: int) -> None:
+    link = _tag_link(project_id, tag_id)
+    gateway.getUpdateService().saveAndReturnObject(link, gateway.SERVICE_OPTS)
+
+
 def test_seed_has_all_four_levels_with_two_members_and_an_owner(sandbox: SandboxServer) -> None:
     seed, state = sandbox.seed, sandbox.state
     levels = {
@@ -82,13 +88,12 @@ def test_rule_linking_to_another_members_tag_needs_the_annotate_right(
     demo = join(sandbox.seed.demo_user, group)  # type: ignore[operator]
     tag_id = _tag(colleague, "Sample: x")
     project_id = _project(demo, "P")
-    update = demo.getUpdateService()
     if refused:
         with pytest.raises(omero.SecurityViolation, match=r"Group is rwr---\. Cannot link"):
-            update.saveAndReturnObject(_tag_link(project_id, tag_id), demo.SERVICE_OPTS)
+            _save_link(demo, project_id, tag_id)
         assert sandbox.objects("ProjectAnnotationLink") == []
     else:
-        update.saveAndReturnObject(_tag_link(project_id, tag_id), demo.SERVICE_OPTS)
+        _save_link(demo, project_id, tag_id)
         assert len(sandbox.objects("ProjectAnnotationLink")) == 1
 
 
@@ -101,9 +106,7 @@ def test_rule_group_owner_is_exempt_from_the_link_rule(
     leader = join(sandbox.seed.leader, lab)  # type: ignore[operator]
     tag_id = _tag(colleague, "Sample: x")
     project_id = _project(leader, "P")
-    leader.getUpdateService().saveAndReturnObject(
-        _tag_link(project_id, tag_id), leader.SERVICE_OPTS
-    )
+    _save_link(leader, project_id, tag_id)
     assert len(sandbox.objects("ProjectAnnotationLink")) == 1
 
 
@@ -114,7 +117,7 @@ def test_rule_private_group_shows_nothing_of_others(sandbox: SandboxServer, join
     demo = join(sandbox.seed.demo_user, private)  # type: ignore[operator]
     leader = join(sandbox.seed.leader, private)  # type: ignore[operator]
     tag_id = _tag(colleague, "Sample: hidden")
-    query = "select t from TagAnnotation t where t.textValue = :text and t.details.group.id = :group order by t.id"
+    query = hql.TAG_BY_TEXT
     params = omero.sys.ParametersI()
     params.add("text", rstring("Sample: hidden"))
     params.addLong("group", private.id)
@@ -123,9 +126,7 @@ def test_rule_private_group_shows_nothing_of_others(sandbox: SandboxServer, join
     assert [t.getId().getValue() for t in seen] == [tag_id]
     project_id = _project(demo, "P")
     with pytest.raises(omero.SecurityViolation):
-        demo.getUpdateService().saveAndReturnObject(
-            _tag_link(project_id, tag_id), demo.SERVICE_OPTS
-        )
+        _save_link(demo, project_id, tag_id)
 
 
 def test_rule_objects_of_two_groups_cannot_be_linked(sandbox: SandboxServer, join: object) -> None:
@@ -135,9 +136,7 @@ def test_rule_objects_of_two_groups_cannot_be_linked(sandbox: SandboxServer, joi
     tag_id = _tag(demo_core, "Sample: x")
     project_id = _project(demo_lab, "P")
     with pytest.raises(omero.GroupSecurityViolation, match="MIXED GROUP"):
-        demo_lab.getUpdateService().saveAndReturnObject(
-            _tag_link(project_id, tag_id), demo_lab.SERVICE_OPTS
-        )
+        _save_link(demo_lab, project_id, tag_id)
 
 
 def test_rule_a_group_the_user_is_not_in_is_refused_in_the_call_context(
@@ -172,9 +171,7 @@ def test_rule_a_duplicate_link_is_a_validation_error(sandbox: SandboxServer, joi
     # OMERO 5 schema: links are unique on (parent, child, owner).
     demo = join(sandbox.seed.demo_user, sandbox.seed.lab_group)  # type: ignore[operator]
     tag_id, project_id = _tag(demo, "Sample: x"), _project(demo, "P")
-    demo.getUpdateService().saveAndReturnObject(_tag_link(project_id, tag_id), demo.SERVICE_OPTS)
+    _save_link(demo, project_id, tag_id)
     with pytest.raises(omero.ValidationException, match="unique"):
-        demo.getUpdateService().saveAndReturnObject(
-            _tag_link(project_id, tag_id), demo.SERVICE_OPTS
-        )
+        _save_link(demo, project_id, tag_id)
     assert len(sandbox.objects("ProjectAnnotationLink")) == 1
