@@ -26,6 +26,8 @@ class Registry(Ice.ServantLocator):
         self._faults = faults
         self._lock = threading.Lock()
         self._servants: dict[str, tuple[Any, Session | None]] = {}
+        # Client category -> the connection its Glacier2 session lives on.
+        self._connections: dict[str, str] = {}
 
     def add(self, servant: Any, session: Session | None, category: str = "", name: str = "") -> Any:
         """Register ``servant`` and return a proxy to it."""
@@ -44,6 +46,17 @@ class Registry(Ice.ServantLocator):
         with self._lock:
             self._servants.pop(Ice.identityToString(identity), None)
 
+    def bind(self, category: str, connection: Any) -> None:
+        """Serve ``category`` only over ``connection``, as Glacier2 routes a session.
+
+        Glacier2 ties a router session to the client's connection: when that
+        connection drops, the router session goes, and requests arriving on a
+        new connection find no session (``ObjectNotExistException``) until
+        the client joins again.  The OMERO session and its services live on.
+        """
+        with self._lock:
+            self._connections[category] = connection.toString()
+
     def has(self, identity: Any) -> bool:
         with self._lock:
             return Ice.identityToString(identity) in self._servants
@@ -61,6 +74,9 @@ class Registry(Ice.ServantLocator):
         if entry is None:
             return None, None  # Ice answers ObjectNotExistException
         servant, session = entry
+        bound = self._connections.get(current.id.category)
+        if bound is not None and (current.con is None or current.con.toString() != bound):
+            return None, None  # Ice answers ObjectNotExistException
         if session is not None and not session.alive:
             raise omero.RemovedSessionException(
                 serverStackTrace="",

@@ -103,6 +103,7 @@ class Router(loud(Glacier2.Router)):  # type: ignore[misc]
             return
         context = ClientContext(self._state, self._registry, session, f"sf-{uuid.uuid4()}")
         factory = ServiceFactory(context)
+        self._registry.bind(context.category, current.con)
         proxy = self._registry.add(factory, session, context.category, session.token)
         self._by_connection[current.con.toString()] = (proxy, context)
         cb.ice_response(Glacier2.SessionPrx.uncheckedCast(proxy))
