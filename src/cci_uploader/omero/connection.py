@@ -286,11 +286,14 @@ def _unreachable(server: str, url: str, exc: Exception) -> ServerUnreachable:
             f"nothing accepts connections on port {port}. Check the port in Settings "
             "(OMERO uses 4064 for SSL, 4063 for plain TCP)"
         )
-    elif isinstance(exc, Ice.SecurityException | Ice.ProtocolException):
+    elif isinstance(
+        exc, Ice.SecurityException | Ice.ProtocolException | Ice.ConnectionLostException
+    ):
+        # Here, at the first call, a connection dropped at once is a wrong protocol.
         why = (
-            f"port {port} does not speak OMERO over {proto.upper()} (the secure "
-            "connection could not be set up). Check the address and port in Settings: "
-            "HOST or HOST:4064 is SSL, tcp://HOST:4063 is plain TCP"
+            f"port {port} does not speak OMERO over {proto.upper()} (the connection "
+            "could not be set up). Check the address and port in Settings: HOST or "
+            "HOST:4064 is SSL, tcp://HOST:4063 is plain TCP, wss://HOST/PATH websockets"
         )
     elif isinstance(exc, Ice.TimeoutException):
         why = (
