@@ -234,3 +234,45 @@ def test_rule_file_delete_fail_comes_after_the_rows_are_gone(
     response = _delete(gateway, fileset_id)
     assert isinstance(response, omero.cmd.ERR) and response.name == "file-delete-fail"
     assert sandbox.objects("Image") == [] and sandbox.objects("Fileset") == []
+
+
+def test_a_celldiscoverer_czi_with_wells_makes_a_plate_and_stays_in_the_dataset(
+    conn: Any, sandbox: SandboxServer, samples: Any
+) -> None:
+    # ZeissCZIReader fills a Plate (sample-holder template with rows, columns and
+    # well positions); the reader is not HCS, so TargetProcessor still links the
+    # images to the Dataset, and the Plate is saved in no Screen.
+    from cci_uploader import omero as om
+
+    path = samples / "czi" / "czitools_WellD6_S1.czi"
+    dataset = om.get_or_create_dataset(conn, om.get_or_create_project(conn, "CD7"), "d")
+    *_, done = om.import_file(conn, [path], dataset)
+    assert isinstance(done, om.Imported)
+    [plate] = sandbox.objects("Plate")
+    assert (plate.getRows().getValue(), plate.getColumns().getValue()) == (8, 12)
+    [well] = sandbox.objects("Well")
+    assert (well.getRow().getValue(), well.getColumn().getValue()) == (3, 5)  # "4-6": D6
+    [sample] = sandbox.objects("WellSample")
+    [image_id] = done.image_ids
+    assert sample.getImage().getId().getValue() == image_id
+    assert sandbox.location(image_id) == ("CD7", "d")
+
+
+def test_an_ordinary_czi_makes_no_plate(conn: Any, sandbox: SandboxServer, samples: Any) -> None:
+    from cci_uploader import omero as om
+
+    dataset = om.get_or_create_dataset(conn, om.get_or_create_project(conn, "P"), "d")
+    list(om.import_file(conn, [samples / "czi" / "tiles_z.czi"], dataset))
+    assert sandbox.objects("Plate") == [] and len(sandbox.objects("Image")) == 1
+
+
+@pytest.mark.parametrize("chunk", [61, 65536, 10**9])
+def test_plate_layout_is_found_across_chunk_boundaries(samples: Any, chunk: int) -> None:
+    from cci_uploader.sandbox.plates import PlateSniffer
+
+    data = (samples / "czi" / "CD_s_1_t_3_c_2_z_5.czi").read_bytes()
+    sniffer = PlateSniffer()
+    for start in range(0, len(data), chunk):
+        sniffer.feed(data[start : start + chunk])
+    assert (sniffer.rows, sniffer.columns) == (16, 24)  # as Bio-Formats reports it
+    assert sniffer.wells[0] == (8, 11)  # "9-12"

@@ -11,6 +11,8 @@ Rules mirrored (omero-blitz):
   files and their bytes stay (nothing deletes them).
 - ``TargetProcessor.process``: with a Dataset target every Image is linked to
   it; the Dataset must be in the import's group (``OmeroInterceptor``).
+- A CZI that Bio-Formats reads as a plate (:mod:`.plates`) also gets its
+  Plate, Wells and WellSamples; the Plate is in ``objects``, in no Screen.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import omero
 import omero.cmd
 import omero.grid
 import omero.model
-from omero.rtypes import rstring
+from omero.rtypes import rint, rstring
 
 from cci_uploader.sandbox import permissions
 from cci_uploader.sandbox._loud import loud
@@ -108,12 +110,38 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
                 pix.setImage(omero.model.ImageI(image_id, False))
                 pixels.append(pix)
                 objects.append(omero.model.ImageI(image_id, False))
+            if stored.sniffer is not None and stored.sniffer.is_plate:
+                objects.append(self._plate(main.getName().getValue(), stored.sniffer, pixels))
         # The bytes were needed to name the images; the checksum is kept.
         for ofile in self._files:
             kept = state.files.get(ofile.getId().getValue())
             if kept is not None and kept.keep:
                 kept.chunks = []
         return pixels, objects
+
+    def _plate(self, name: str, layout: Any, pixels: list[Any]) -> Any:
+        """The Plate Bio-Formats reports for a plate CZI, saved in no Screen.
+
+        Its wells hold the images (one WellSample each), which are in the
+        Dataset too (TargetProcessor links every Image to a Dataset target).
+        """
+        state = self._ctx.state
+        plate = omero.model.PlateI()
+        plate.setName(rstring(name))
+        plate.setRows(rint(layout.rows))
+        plate.setColumns(rint(layout.columns))
+        state.store(plate, self._view)
+        for (row, column), pix in zip(layout.wells, pixels, strict=False):
+            well = omero.model.WellI()
+            well.setRow(rint(row))
+            well.setColumn(rint(column))
+            well.setPlate(omero.model.PlateI(plate.getId().getValue(), False))
+            state.store(well, self._view)
+            sample = omero.model.WellSampleI()
+            sample.setWell(omero.model.WellI(well.getId().getValue(), False))
+            sample.setImage(omero.model.ImageI(pix.getImage().getId().getValue(), False))
+            state.store(sample, self._view)
+        return omero.model.PlateI(plate.getId().getValue(), False)
 
     def getResponse(self, current: Any = None) -> Any:
         return self._response

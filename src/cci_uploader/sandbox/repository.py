@@ -14,6 +14,7 @@ from omero.rtypes import rlong, rstring
 from cci_uploader.sandbox import paths
 from cci_uploader.sandbox._loud import loud
 from cci_uploader.sandbox.importing import KEPT, ImportHandle
+from cci_uploader.sandbox.plates import PlateSniffer
 from cci_uploader.sandbox.router import ClientContext
 from cci_uploader.sandbox.state import Session, StoredFile
 
@@ -88,7 +89,8 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
                 ofile.setHasher(hasher)
                 state.store(ofile, view)
                 keep = client_path.lower().endswith(KEPT)
-                state.files[ofile.getId().getValue()] = StoredFile(keep=keep)
+                sniffer = PlateSniffer() if client_path.lower().endswith(".czi") else None
+                state.files[ofile.getId().getValue()] = StoredFile(keep=keep, sniffer=sniffer)
                 new_entry = omero.model.FilesetEntryI()
                 new_entry.setClientPath(rstring(client_path))
                 new_entry.setOriginalFile(ofile)

@@ -105,6 +105,8 @@ class StoredFile:
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     sha1: hashlib._Hash = field(default_factory=hashlib.sha1)
+    # Looks at the bytes as they pass (a CZI's plate layout, sandbox/plates.py).
+    sniffer: Any = None
 
     def write(self, data: bytes, position: int) -> None:
         """Take the next ``data``; uploads arrive in order, as OMERO's importers send them."""
@@ -117,6 +119,8 @@ class StoredFile:
             )
         self.sha1.update(data)
         self.size += len(data)
+        if self.sniffer is not None:
+            self.sniffer.feed(data)
         if self.keep:
             self.chunks.append(data)
 

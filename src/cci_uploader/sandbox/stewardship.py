@@ -197,6 +197,7 @@ _MODEL = {
     "ImageAnnotationLink": "ome.model.annotations.ImageAnnotationLink",
     "MapAnnotation": "ome.model.annotations.MapAnnotation",
     "TagAnnotation": "ome.model.annotations.TagAnnotation",
+    "WellSample": "ome.model.screen.WellSample",
 }
 _ANNOTATION_LINKS = ("ImageAnnotationLink", "ProjectAnnotationLink")
 
@@ -264,6 +265,9 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
         for tag in state.all("TagAnnotation"):
             if _id(tag) in was_linked - still_linked and owner_id(tag) == ctx.session.user_id:
                 gone(tag)
+        for sample in state.all("WellSample"):  # a plate CZI's field; its Well stays
+            if _id(sample.getImage()) in image_ids:
+                gone(sample)
         for image in images:
             gone(image)
         for fileset in filesets:
