@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 
 import platformdirs
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 APP = "cci-uploader"
 _lock = threading.Lock()
+# An entry nobody could clean for this long (its server gone, e.g. a training
+# sandbox) is dropped.
+_FORGET_AFTER_S = 30 * 24 * 3600
 
 
 def store_path() -> Path:
@@ -50,6 +54,14 @@ def _save(path: Path, entries: list[dict[str, object]]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
     tmp.replace(path)
+
+
+def _recent(entry: dict[str, object]) -> bool:
+    try:
+        since = float(str(entry.get("since")))
+    except ValueError:
+        return False
+    return time.time() - since < _FORGET_AFTER_S
 
 
 def _key(conn: Connection) -> dict[str, object]:
@@ -87,9 +99,9 @@ def discard_upload(conn: Connection, file_id: int) -> bool:
     with _lock:
         path = store_path()
         entries = _load(path)
-        entry = {**_key(conn), "file_id": file_id}
-        if entry not in entries:
-            entries.append(entry)
+        entry: dict[str, object] = {**_key(conn), "file_id": file_id}
+        if not any(all(e.get(k) == v for k, v in entry.items()) for e in entries):
+            entries.append({**entry, "since": time.time()})
             with contextlib.suppress(OSError):
                 _save(path, entries)
     return False
@@ -103,7 +115,7 @@ def clean_remembered(conn: Connection) -> int:
         mine = [e for e in entries if all(e.get(k) == v for k, v in _key(conn).items())]
         if not mine:
             return 0
-        left = [e for e in entries if e not in mine]
+        left = [e for e in entries if e not in mine and _recent(e)]
         cleaned = 0
         for entry in mine:
             try:
