@@ -276,3 +276,26 @@ def test_plate_layout_is_found_across_chunk_boundaries(samples: Any, chunk: int)
         sniffer.feed(data[start : start + chunk])
     assert (sniffer.rows, sniffer.columns) == (16, 24)  # as Bio-Formats reports it
     assert sniffer.wells[0] == (8, 11)  # "9-12"
+
+
+def test_rule_group_switch_is_refused_while_a_method_of_the_session_runs(
+    sandbox: SandboxServer, token: str, gateway: BlitzGateway
+) -> None:
+    # SessionManagerImpl.setSecurityContext: "N methods active. Aborting!".
+    import threading
+
+    second = BlitzGateway(host=sandbox.address)  # another client of the same session
+    assert second.connect(sUuid=token)
+    try:
+        sandbox.faults.hold["getEventContext"] = 1.0
+        slow = threading.Thread(target=gateway.getAdminService().getEventContext)
+        slow.start()
+        deadline = time.monotonic() + 10
+        while not sandbox.state.sessions[token].active_calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(omero.SecurityViolation, match="1 methods active"):
+            _switch(second, sandbox.seed.core_group.id)
+        slow.join()
+        _switch(second, sandbox.seed.core_group.id)
+    finally:
+        second.close(hard=False)

@@ -9,6 +9,7 @@ client, as with a real server.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -68,7 +69,7 @@ class Registry(Ice.ServantLocator):
 
     # -- Ice.ServantLocator ---------------------------------------------
 
-    def locate(self, current: Any) -> tuple[Any, None]:
+    def locate(self, current: Any) -> tuple[Any, Session | None]:
         with self._lock:
             entry = self._servants.get(Ice.identityToString(current.id))
         if entry is None:
@@ -86,10 +87,21 @@ class Registry(Ice.ServantLocator):
         refusal = None if self._faults is None else self._faults.refusal(current.operation)
         if refusal is not None:
             raise refusal  # a test's stand-in for whatever the server refuses
-        return servant, None
+        if session is None or not getattr(servant, "counts_as_method", True):
+            return servant, None
+        # SessionManagerImpl.setSecurityContext refuses while service methods of
+        # the session are running ("N methods active"); count them.
+        with self._lock:
+            session.active_calls += 1
+        hold = 0.0 if self._faults is None else self._faults.hold.pop(current.operation, 0.0)
+        if hold:
+            time.sleep(hold)  # a test's slow call, running in the session
+        return servant, session
 
     def finished(self, current: Any, servant: Any, cookie: Any) -> None:
-        pass
+        if isinstance(cookie, Session):
+            with self._lock:
+                cookie.active_calls -= 1
 
     def deactivate(self, category: str) -> None:
         with self._lock:

@@ -123,6 +123,8 @@ class Router(loud(Glacier2.Router)):  # type: ignore[misc]
 class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
     """Hands out the services a client asks for, bound to its session."""
 
+    counts_as_method = False  # its calls are not service methods of the session
+
     def __init__(self, context: ClientContext) -> None:
         self._ctx = context
         self._stateless: dict[str, Any] = {}
@@ -173,6 +175,13 @@ class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
                 serverStackTrace="",
                 serverExceptionClass="ome.conditions.SecurityViolation",
                 message=f"You are not a member of group {group_id}.",
+            )
+        if session.active_calls:
+            # SessionManagerImpl.setSecurityContext: sc.stats().methodCount() != 0.
+            raise omero.SecurityViolation(
+                serverStackTrace="",
+                serverExceptionClass="ome.conditions.SecurityViolation",
+                message=f"{session.active_calls} methods active. Aborting!",
             )
         # omero-blitz SessionManagerI.checkStatefulServices: an open ImportProcess
         # or RawFileStore anywhere in the session cancels the switch.

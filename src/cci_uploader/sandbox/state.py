@@ -30,6 +30,8 @@ class Faults:
         self.import_error: str | None = None
         self.import_delay_s = 0.0  # stays armed until reset
         self.repository_full = False  # stays armed until reset
+        # Operation name -> seconds its next call takes (one-shot).
+        self.hold: dict[str, float] = {}
         self.delete_files_fail = False
         # Operation name -> (calls to let through first, the server's exception).
         self.refusals: dict[str, tuple[int, Exception]] = {}
@@ -90,6 +92,8 @@ class Session:
     # Open stateful services (ImportProcess, RawFileStore) by identity, which
     # block a group switch (omero-blitz SessionManagerI.checkStatefulServices).
     stateful: set[str] = field(default_factory=set)
+    # Service calls of this session being dispatched right now.
+    active_calls: int = 0
 
 
 @dataclass
