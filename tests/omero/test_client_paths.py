@@ -33,6 +33,9 @@ from cci_uploader.sandbox.paths import original_file_name
         (PureWindowsPath(r"E:\grids\aux.tif"), "E;/grids/_aux.tif", "_aux.tif"),
         (PureWindowsPath("C:/mixed/slashes/a?.tif"), "C;/mixed/slashes/a%.tif", "a%.tif"),
         (PurePosixPath("/data/run:1/cells*.czi"), "data/run;1/cellsx.czi", "cellsx.czi"),
+        # Extended-length forms of what Java's getAbsolutePath gives.
+        (PureWindowsPath("\\\\?\\C:\\long\\x.czi"), "C;/long/x.czi", "x.czi"),
+        (PureWindowsPath("\\\\?\\UNC\\srv\\share\\x.emd"), "srv/share/x.emd", "x.emd"),
     ],
 )
 def test_client_path_joins_cleaned_components_with_slash(

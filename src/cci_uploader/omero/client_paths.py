@@ -46,8 +46,15 @@ def clean_component(name: str) -> str:
 
 def _components(path: PurePath) -> list[str]:
     if isinstance(path, PureWindowsPath):
-        # Java's File.getAbsolutePath split on '\': "C:" and UNC host/share are components.
-        raw = str(path).replace("/", "\\").split("\\")
+        # Java's File.getAbsolutePath split on '\': "C:" and UNC host/share are
+        # components.  Python may resolve to an extended-length path, which
+        # Java's would not have: drop its "\\?\" (or "\\?\UNC\") prefix.
+        text = str(path).replace("/", "\\")
+        for prefix in ("\\\\?\\UNC\\", "\\\\?\\"):
+            if text.startswith(prefix):
+                text = text[len(prefix) :]
+                break
+        raw = text.split("\\")
     else:
         raw = str(path).split("/")
     return [c for c in raw if c]
