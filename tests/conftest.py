@@ -93,17 +93,22 @@ def clock() -> Clock:
     return Clock()
 
 
+# Which of the stand-in's listeners the suite talks to: "ssl" (what a bare
+# HOST:4064 means, the default) or "tcp"; CI runs the suite over both.
+PROTOCOL = os.environ.get("CCI_SANDBOX_PROTOCOL", "ssl")
+
+
 @pytest.fixture
 def sandbox(clock: Clock) -> Iterator[SandboxServer]:
     """The stand-in playing the facility's server: it does not say it is the training sandbox."""
-    with SandboxServer(now=clock, training=False) as server:
+    with SandboxServer(now=clock, training=False, protocol=PROTOCOL) as server:
         yield server
 
 
 @pytest.fixture
 def training_sandbox(clock: Clock) -> Iterator[SandboxServer]:
     """The stand-in as ``cci-uploader sandbox`` runs it: it says it is the training sandbox."""
-    with SandboxServer(now=clock) as server:
+    with SandboxServer(now=clock, protocol=PROTOCOL) as server:
         yield server
 
 

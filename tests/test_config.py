@@ -24,7 +24,7 @@ def _write(path: Path, text: str) -> Path:
 
 def test_defaults_point_at_the_sandbox() -> None:
     config = load_config([])
-    assert config.server == "tcp://127.0.0.1:4064"
+    assert config.server == "localhost:4064"
     assert config.keys == ("Sample",)
     assert config.retention_days == 28
 

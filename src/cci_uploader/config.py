@@ -50,7 +50,7 @@ class ConfigError(Exception):
 class Config:
     """Settings from the facility config."""
 
-    server: str = "tcp://127.0.0.1:4064"  # the training sandbox (cci-uploader sandbox)
+    server: str = "localhost:4064"  # the training sandbox (cci-uploader sandbox), over SSL
     web_url: str = "http://localhost:4080/webclient/"
     token_url: str = "http://localhost:4080/oauth/sessiontoken"
     keys: tuple[str, ...] = ("Sample",)

@@ -228,6 +228,7 @@ class ImportQueue:
         """Import every pending entry, yielding an event at each change."""
         self._cancelled = False
         cache.sweep(self._work_dir)  # what an interrupted run left behind
+        om.clean_unfinished_uploads(conn)  # filesets of earlier cancelled uploads
         for index, entry in enumerate(self.entries):
             if entry.status is Status.PENDING:
                 self._set(entry, Status.QUEUED, "waiting")
@@ -344,6 +345,13 @@ class ImportQueue:
         entry.image_ids = found.image_ids
         ids = ", ".join(str(i) for i in found.image_ids)
         self._set(entry, Status.DUPLICATE, f"already on the server (image {ids})")
+        try:  # a duplicate gets the batch pairs it lacks, as in _import
+            om.annotate(conn, list(found.image_ids), entry.pairs)
+        except (om.SessionExpired, om.ConnectionLost):
+            raise
+        except om.OmeroError as exc:
+            log.warning("annotating %s failed", entry.scan.path, exc_info=True)
+            self._set(entry, Status.ERROR, f"already on the server, but {exc}")
         if self._history is not None:
             verified = [FilesetUpload((), sources[0].sha1, found.image_ids, True, found.stored)]
             try:
@@ -399,6 +407,7 @@ class ImportQueue:
                 dataset_id = om.get_or_create_dataset(conn, project_id, scan.dataset)
             base = entry.done_bytes
             new_ids: list[int] = []
+            importing = False  # the upload is verified: OMERO is reading the file
             upload = om.import_file(
                 conn, files, dataset_id, chunk_size=self._chunk_size, expected_sha1=[sha1]
             )
@@ -406,32 +415,54 @@ class ImportQueue:
                 for event in upload:
                     if self._cancelled:
                         upload.close()
-                        self._set(entry, Status.PENDING, "cancelled: nothing was imported")
                         entry.done_bytes = 0
+                        if importing:
+                            # The import goes on without us (its handle stays open).
+                            self._set(
+                                entry,
+                                Status.ERROR,
+                                "cancelled while " + om.STILL_IMPORTING.format(name=main.name),
+                            )
+                        else:
+                            self._set(entry, Status.PENDING, "cancelled: nothing was imported")
                         yield EntryChanged(index, entry)
                         return
                     if isinstance(event, om.Uploading):
                         entry.done_bytes = base + event.done
                         self._set(entry, Status.UPLOADING, "uploading")
                     elif isinstance(event, om.Processing):
+                        importing = True
                         self._set(entry, Status.UPLOADING, "OMERO is importing")
                     else:
                         new_ids.extend(event.image_ids)
                     yield EntryChanged(index, entry)
             finally:
                 upload.close()
-            om.annotate(conn, new_ids, entry.pairs)
-            originals = [(s.path.name, s.sha1) for s in sources] or [
-                (p.name, sha1 if p == main else file_sha1(p)) for p in files
-            ]
-            annotate_acquisition(conn, new_ids, acquisition_pairs(scan, originals))
             image_ids.extend(new_ids)
             verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
+        # Pairs go on separately from the import: a refusal here leaves the images,
+        # and Retry (finding them as duplicates) attaches what is still missing.
+        not_annotated = ""
+        try:
+            om.annotate(conn, [*image_ids, *duplicates], entry.pairs)
+            if image_ids:
+                originals = [(s.path.name, s.sha1) for s in sources] or [
+                    (p.name, sha1 if p == main else file_sha1(p)) for fs in filesets for p in fs
+                ]
+                annotate_acquisition(conn, image_ids, acquisition_pairs(scan, originals))
+        except (om.SessionExpired, om.ConnectionLost):
+            raise  # the queue pauses; after it goes on, the images are found and annotated
+        except om.OmeroError as exc:
+            log.warning("annotating %s failed", scan.path, exc_info=True)
+            not_annotated = str(exc)
         entry.image_ids = tuple(image_ids or duplicates)
         entry.uploaded_paths = tuple(p for fs in filesets for p in fs)
         target = f"{scan.project} / {scan.dataset}"
         cleaned = f" ({'; '.join(entry.notes)})" if entry.notes else ""
-        if image_ids:
+        if not_annotated:
+            what = "imported" if image_ids else "already on the server"
+            self._set(entry, Status.ERROR, f"{what}, but {not_annotated}")
+        elif image_ids:
             self._set(entry, Status.UPLOADED, f"uploaded to {target}{cleaned}")
         else:
             ids = ", ".join(str(i) for i in duplicates)

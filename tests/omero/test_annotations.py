@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cci_uploader import omero as om
 from cci_uploader.sandbox import SandboxServer
 
@@ -61,3 +63,114 @@ def test_existing_values_for_key_in_group(conn: om.Connection, tmp_path: Path) -
     assert om.existing_values(conn, "Operator") == ["kim"]
     conn.switch_group("Imaging Core")
     assert om.existing_values(conn, "Sample") == []
+
+
+def _tag_of(sandbox: SandboxServer, user: object, group: object, text: str, ns: str = "") -> int:
+    """A tag owned by ``user`` in ``group``, made through the real protocol."""
+    import omero
+    from omero.gateway import BlitzGateway
+    from omero.rtypes import rstring
+
+    gateway = BlitzGateway(host=sandbox.address)
+    assert gateway.connect(sUuid=sandbox.new_token(user))  # type: ignore[arg-type]
+    try:
+        tag = omero.model.TagAnnotationI()
+        tag.setTextValue(rstring(text))
+        if ns:
+            tag.setNs(rstring(ns))
+        saved = gateway.getUpdateService().saveAndReturnObject(
+            tag,
+            {"omero.group": str(group.id)},  # type: ignore[attr-defined]
+        )
+        return int(saved.getId().getValue())
+    finally:
+        gateway.close(hard=False)
+
+
+def _tag_ids(sandbox: SandboxServer, image_id: int) -> set[int]:
+    return {t.getId().getValue() for t in _linked(sandbox, image_id, "TagAnnotation")}  # type: ignore[attr-defined]
+
+
+def test_another_members_tag_is_not_reused_in_a_read_only_group(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    # OmeroInterceptor: rwr--- refuses links to a colleague's tag, so the user gets their own.
+    theirs = _tag_of(sandbox, sandbox.seed.colleague, sandbox.seed.lab_group, "Sample: A")
+    [image] = _images(conn, tmp_path, 1)
+    om.annotate(conn, [image], [("Sample", "A")])
+    [mine] = _tag_ids(sandbox, image)
+    assert mine != theirs
+    assert sandbox.state.get("TagAnnotation", mine).getDetails().getOwner().getId().getValue() == (
+        conn.user_id
+    )
+
+
+def test_another_members_tag_is_reused_where_the_group_allows_annotating(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    conn.switch_group("Imaging Core")  # rwra--
+    theirs = _tag_of(sandbox, sandbox.seed.colleague, sandbox.seed.core_group, "Sample: A")
+    [image] = _images(conn, tmp_path, 1)
+    om.annotate(conn, [image], [("Sample", "A")])
+    assert _tag_ids(sandbox, image) == {theirs}
+
+
+def test_tag_sets_and_namespaced_tags_are_never_reused(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    demo, lab = sandbox.seed.demo_user, sandbox.seed.lab_group
+    tag_set = _tag_of(sandbox, demo, lab, "Sample: A", "openmicroscopy.org/omero/insight/tagset")
+    namespaced = _tag_of(sandbox, demo, lab, "Sample: A", "some.scheme/tags")
+    [image] = _images(conn, tmp_path, 1)
+    om.annotate(conn, [image], [("Sample", "A")])
+    [used] = _tag_ids(sandbox, image)
+    assert used not in (tag_set, namespaced)
+
+
+def test_a_refused_tag_cannot_take_the_pairs_with_it(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    import omero
+
+    [image] = _images(conn, tmp_path, 1)
+    refusal = omero.SecurityViolation(serverStackTrace="", serverExceptionClass="", message="no")
+    sandbox.faults.refuse("saveArray", refusal, after=1)  # the pairs' call goes through
+    with pytest.raises(om.AnnotationFailed, match="pairs were attached, but the tags"):
+        om.annotate(conn, [image], [("Sample", "A")])
+    [annotation] = _linked(sandbox, image, "MapAnnotation")
+    assert [(nv.name, nv.value) for nv in annotation.getMapValue()] == [("Sample", "A")]  # type: ignore[attr-defined]
+    assert _tag_ids(sandbox, image) == set()
+    om.annotate(conn, [image], [("Sample", "A")])  # again: only the tag was missing
+    assert len(_linked(sandbox, image, "MapAnnotation")) == 1
+    assert len(_tag_ids(sandbox, image)) == 1
+
+
+def test_annotating_again_never_puts_a_pair_or_tag_twice(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    [image] = _images(conn, tmp_path, 1)
+    om.annotate(conn, [image], [("Sample", "A")])
+    om.annotate(conn, [image], [("Sample", "A"), ("Grid", "3")])
+    pairs = [
+        (nv.name, nv.value)
+        for a in _linked(sandbox, image, "MapAnnotation")
+        for nv in a.getMapValue()  # type: ignore[attr-defined]
+    ]
+    assert sorted(pairs) == [("Grid", "3"), ("Sample", "A")]
+    texts = sorted(
+        sandbox.state.get("TagAnnotation", t).getTextValue().getValue()
+        for t in _tag_ids(sandbox, image)
+    )
+    assert texts == ["Grid: 3", "Sample: A"]
+
+
+def test_only_the_users_own_images_are_annotated(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    colleague = om.connect(sandbox.address, sandbox.new_token(sandbox.seed.colleague))
+    try:
+        [theirs] = _images(colleague, tmp_path, 1)
+    finally:
+        colleague.close()
+    om.annotate(conn, [theirs], [("Sample", "A")])
+    assert _linked(sandbox, theirs, "MapAnnotation") == []

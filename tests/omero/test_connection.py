@@ -43,7 +43,7 @@ def test_expired_token_raises_login_failed(sandbox: SandboxServer, token: str) -
 
 
 def test_unreachable_server() -> None:
-    with pytest.raises(om.ServerUnreachable, match="No OMERO server answered"):
+    with pytest.raises(om.ServerUnreachable, match="Cannot reach the OMERO server"):
         om.connect("tcp://127.0.0.1:9", "token")
 
 
@@ -52,6 +52,8 @@ def test_groups_listed_with_default_first(conn: om.Connection, sandbox: SandboxS
     assert [(g.name, g.is_default) for g in groups] == [
         ("Sandbox Lab", True),
         ("Imaging Core", False),
+        ("Open Lab", False),
+        ("Private Lab", False),
     ]
 
 
@@ -67,3 +69,92 @@ def test_switch_to_foreign_group_raises_not_a_member(conn: om.Connection) -> Non
     with pytest.raises(om.NotAMember, match="not a member of the OMERO group 'Other Lab'"):
         conn.switch_group("Other Lab")
     assert conn.group_name == "Sandbox Lab"
+
+
+# -- protocols, and unreachable is not a bad token ------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["tcp", "ssl", "ws", "wss"])
+def test_every_listener_of_the_router_joins(sandbox: SandboxServer, protocol: str) -> None:
+    # omero-py: ssl:// (a bare HOST:PORT), tcp://, and ws:// / wss:// with a path.
+    conn = om.connect(sandbox.address_for(protocol), sandbox.new_token())
+    try:
+        assert conn.user_name == "demo" and conn.is_alive()
+    finally:
+        conn.close()
+
+
+def test_websocket_addresses_keep_their_path() -> None:
+    # omero-py clients.py _check_for_hosturl: the path is the websocket resource.
+    assert om.server_url("wss://omero.example.org/omero-ws") == (
+        "wss://omero.example.org:443/omero-ws"
+    )
+    assert om.server_url("ws://h:8080/x/y") == "ws://h:8080/x/y"
+    with pytest.raises(ValueError, match="only ws"):
+        om.server_url("ssl://h:4064/omero-ws")
+
+
+def test_keepalive_answering_false_is_still_alive(conn: om.Connection) -> None:
+    # ServiceFactoryI.keepAlive(None) returns False on a live session.
+    assert conn.gateway.c.sf.keepAlive(None) is False
+    assert conn.is_alive()
+
+
+def test_example_config_pairs_with_the_sandbox_command(sandbox: SandboxServer) -> None:
+    # The example config's "localhost:4064" is SSL to omero-py; `cci-uploader
+    # sandbox` listens there over SSL (the port is swapped for a free one here).
+    import argparse
+    from pathlib import Path
+
+    from cci_uploader.cli import sandbox as sandbox_cli
+    from cci_uploader.config import load_config
+    from cci_uploader.sandbox import DEMO_TOKEN
+
+    example = Path(__file__).resolve().parents[2] / "installer" / "config.example.toml"
+    server = load_config([example]).server
+    assert om.server_url(server) == "ssl://localhost:4064"
+    parser = argparse.ArgumentParser()
+    sandbox_cli.register(parser.add_subparsers())
+    assert parser.parse_args(["sandbox"]).port == 4064
+    sandbox.state.new_token(sandbox.seed.demo_user, DEMO_TOKEN)
+    conn = om.connect(f"localhost:{sandbox.ssl_port}", DEMO_TOKEN)
+    try:
+        assert conn.user_name == "demo"
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [
+        ("no-such-host.invalid", "was not found.*VPN"),
+        ("tcp://127.0.0.1:9", "nothing accepts connections on port 9"),
+    ],
+)
+def test_unreachable_is_not_a_bad_token(address: str, says: str) -> None:
+    # BlitzGateway.connect answers False for DNS failures (Ice DNSException is
+    # not a SyscallException); the app must not call that a mistyped token.
+    with pytest.raises(om.ServerUnreachable, match=f"Cannot reach the OMERO server at .*{says}"):
+        om.connect(address, "a-token")
+
+
+def test_ssl_to_a_plain_tcp_port_is_not_a_bad_token(sandbox: SandboxServer) -> None:
+    # IceSSL handshake against a TCP listener: SecurityException/ProtocolException.
+    with pytest.raises(om.ServerUnreachable, match="does not speak OMERO over SSL"):
+        om.connect(f"127.0.0.1:{sandbox.port}", sandbox.new_token())
+
+
+def test_plain_tcp_to_the_ssl_port_is_not_a_bad_token(sandbox: SandboxServer) -> None:
+    # Neither side speaks first: the connect times out (omero-py ConnectTimeout).
+    with pytest.raises(om.ServerUnreachable, match=r"did not answer in time.*4064 SSL"):
+        om.connect(f"tcp://127.0.0.1:{sandbox.ssl_port}", sandbox.new_token())
+
+
+def test_a_bad_token_on_a_reachable_server_is_still_a_bad_token(sandbox: SandboxServer) -> None:
+    with pytest.raises(om.LoginFailed, match="mistyped or has expired"):
+        om.connect(sandbox.address_for("ssl"), "not-a-token")
+
+
+def test_websocket_to_a_plain_tcp_port_is_not_a_bad_token(sandbox: SandboxServer) -> None:
+    with pytest.raises(om.ServerUnreachable, match="does not speak OMERO over WS"):
+        om.connect(f"ws://127.0.0.1:{sandbox.port}/omero-ws", sandbox.new_token())

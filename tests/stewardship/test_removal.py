@@ -178,3 +178,16 @@ def test_file_already_gone_is_reported_not_removed(
     path.unlink()
     [outcome] = _remove(conn, history)
     assert (outcome.action, outcome.reason) == (Action.KEPT, "no longer on this computer")
+
+
+def test_a_name_omero_cleans_is_still_verified(
+    conn: om.Connection, samples: Path, tmp_path: Path, history: History
+) -> None:
+    # Server rule (MakePathComponentSafe): OMERO stores "run;1 x%.czi" for this
+    # file; the history records that name, so the check finds the server's copy.
+    path = czi_copy(samples, tmp_path / "data", 1, name="run:1 x?.czi")
+    upload(conn, history, path)
+    [record] = history.uploads()
+    assert [f.name for f in record.stored] == ["run;1 x%.czi"]
+    [outcome] = _remove(conn, history, dry_run=True)
+    assert outcome.action is Action.WOULD_REMOVE, outcome.reason

@@ -44,7 +44,7 @@ def test_sandbox_mode_banner_prefilled_token_and_a_working_import(
         assert sandbox.address in window.connection_bar.server_label.text()
         press(qtbot, window.connection_bar.connect_button)  # nothing typed: the demo token
         qtbot.waitUntil(lambda: "Connected as demo" in window.connection_bar.state_label.text())
-        assert window.group_picker.combo.count() == 2
+        assert window.group_picker.combo.count() == 4  # one group per permission level
         window.pairs_editor.value_combo.setEditText("first try")
         press(qtbot, window.pairs_editor.add_button)
         window.session.add_paths([samples / "sem_tif"])

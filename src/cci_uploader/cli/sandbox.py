@@ -15,18 +15,31 @@ SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "samples"
 
 def register(sub: Any) -> None:
     p = sub.add_parser("sandbox", help="run the local OMERO stand-in in the foreground")
-    p.add_argument("--port", type=int, default=4064, help="TCP port on 127.0.0.1 (0: any)")
+    # As a real OMERO router: SSL on 4064, what "localhost:4064" in the config
+    # (and a bare HOST:PORT anywhere) means to omero-py; plain TCP beside it.
+    p.add_argument(
+        "--port", type=int, default=SSL_PORT, help="SSL port on 127.0.0.1 (0: any free one)"
+    )
+    p.add_argument(
+        "--tcp-port", type=int, default=0, help="plain TCP port on 127.0.0.1 (default: any)"
+    )
     p.set_defaults(func=run_sandbox)
     d = sub.add_parser("demo", help="start the sandbox and import sample data into it")
     d.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     d.set_defaults(func=run_demo)
 
 
+SSL_PORT = 4064
+
+
 def _banner(server: SandboxServer) -> None:
     print("Training sandbox: nothing leaves this computer.", flush=True)
     print(f"server: {server.address}", flush=True)
     print(f"demo token: {DEMO_TOKEN}", flush=True)
-    print(f"groups: {server.seed.lab_group.name}, {server.seed.core_group.name}", flush=True)
+    groups = (server.seed.lab_group, server.seed.core_group, server.seed.open_group)
+    print(f"groups: {', '.join(g.name for g in groups)}, ...", flush=True)
+    if server.protocol != "tcp":
+        print(f"plain TCP: {server.address_for('tcp')}", flush=True)
     print(
         f"clean-up account: {SERVICE_ACCOUNT}, password {SERVICE_PASSWORD} "
         "(set [cleanup] account and store it with: cci-uploader cleanup --set-password)",
@@ -39,7 +52,7 @@ def _banner(server: SandboxServer) -> None:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    with SandboxServer(port=args.port) as server:
+    with SandboxServer(port=args.tcp_port, ssl_port=args.port, protocol="ssl") as server:
         _banner(server)
         print("Press Ctrl-C to stop; everything is forgotten then.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -193,6 +193,8 @@ def run_retention_delete(args: argparse.Namespace) -> int:
             f"Deleted {len(result.fileset_ids)} fileset(s) with {len(result.image_ids)} "
             f"image(s) from OMERO ({counts})."
         )
+        if result.note:
+            print(result.note)
         return 0
 
     return _connected(args, config, work)

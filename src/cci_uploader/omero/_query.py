@@ -38,16 +38,15 @@ def find(conn: Connection, query: str, action: str, **values: Value) -> list[Any
     """Objects returned by ``query`` (``IQuery.findAllByQuery``)."""
     with translate_errors(action):
         result: list[Any] = conn.gateway.getQueryService().findAllByQuery(
-            query, parameters(**values), conn.gateway.SERVICE_OPTS
+            query, parameters(**values), conn.context()
         )
     return result
 
 
-def _context(conn: Connection, all_groups: bool) -> Any:
-    if not all_groups:
-        return conn.gateway.SERVICE_OPTS
-    opts = conn.gateway.SERVICE_OPTS.copy()
-    opts.setOmeroGroup(-1)  # read across every group the user belongs to
+def _context(conn: Connection, all_groups: bool) -> dict[str, str]:
+    opts = conn.context()  # the working group, never the session's
+    if all_groups:
+        opts["omero.group"] = "-1"  # read across every group the user belongs to
     return opts
 
 

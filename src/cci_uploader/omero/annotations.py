@@ -1,4 +1,10 @@
-"""Key-value pairs on images: a MapAnnotation OMERO.web can edit, plus a tag per pair."""
+"""Key-value pairs on images: a MapAnnotation OMERO.web can edit, plus a tag per pair.
+
+Pairs and tags are attached in separate steps, so a refused tag cannot take
+the pairs with it, and each step adds only what is missing: running it again
+(a Retry, or a duplicate found on a later run) never puts the same pair or
+tag on an image twice.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,13 @@ from omero.rtypes import rstring
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import find, project
 from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.errors import AnnotationFailed, OmeroError, SessionExpired
 
-# The namespace OMERO.web treats as editable "client" key-value pairs.
+# The namespace OMERO.web treats as editable "client" key-value pairs
+# (omero.constants.metadata.NSCLIENTMAPANNOTATION).
 CLIENT_NS = "openmicroscopy.org/omero/client/mapAnnotation"
+
+Pair = tuple[str, str]
 
 
 def tag_text(key: str, value: str) -> str:
@@ -35,43 +45,117 @@ def existing_values(conn: Connection, key: str) -> list[str]:
     return sorted({str(row[0]) for row in rows if row and row[0] is not None})
 
 
+def _may_link(conn: Connection, tag: Any) -> bool:
+    """Whether OMERO lets this user link ``tag`` (OmeroInterceptor.evaluateLinkages).
+
+    Never a tag set or another namespaced tag: those belong to someone's scheme.
+    Their own tag always; another member's only where the group grants
+    annotate (read-annotate, read-write) or to the group's owner.
+    """
+    ns = tag.getNs()
+    if ns is not None and ns.getValue():
+        return False
+    details = tag.getDetails()
+    if details.getOwner().getId().getValue() == conn.user_id:
+        return True
+    if conn.group_id in conn.owner_of:
+        return True
+    perms = details.getPermissions()
+    return perms is not None and bool(perms.isGroupAnnotate() or perms.isGroupWrite())
+
+
 def _tag_id(conn: Connection, text: str) -> int | None:
     found = find(conn, hql.TAG_BY_TEXT, "looking up tags", text=text, group=conn.group_id)
-    return int(found[0].getId().getValue()) if found else None
+    usable = [t for t in found if _may_link(conn, t)]
+    own = [t for t in usable if t.getDetails().getOwner().getId().getValue() == conn.user_id]
+    chosen = (own or usable or [None])[0]
+    return None if chosen is None else int(chosen.getId().getValue())
 
 
-def annotate(conn: Connection, image_ids: Sequence[int], pairs: Sequence[tuple[str, str]]) -> None:
-    """Link ``pairs`` to every image, as one MapAnnotation each and as tags.
+def _own(conn: Connection, image_ids: Sequence[int]) -> list[int]:
+    rows = project(conn, hql.IMAGE_OWNERS, "checking image owners", ids=sorted(set(image_ids)))
+    return sorted(int(i) for i, owner in rows if int(owner) == conn.user_id)
 
-    An existing tag with the same text is reused rather than duplicated.
+
+def _link(image_id: int, child: Any) -> Any:
+    link = omero.model.ImageAnnotationLinkI()
+    link.setParent(omero.model.ImageI(image_id, False))
+    link.setChild(child)
+    return link
+
+
+def attach_pairs(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> int:
+    """Give each image the pairs it lacks, as one new client MapAnnotation; return images done."""
+    rows = project(conn, hql.IMAGE_PAIRS, "reading key-value pairs", ids=image_ids, ns=CLIENT_NS)
+    present: dict[int, set[Pair]] = {}
+    for image_id, key, value in rows:
+        present.setdefault(int(image_id), set()).add((str(key), str(value)))
+    links: list[Any] = []
+    for image_id in image_ids:
+        missing = [p for p in dict.fromkeys(pairs) if p not in present.get(image_id, set())]
+        if missing:
+            annotation = omero.model.MapAnnotationI()
+            annotation.setNs(rstring(CLIENT_NS))
+            annotation.setMapValue([omero.model.NamedValue(k, v) for k, v in missing])
+            links.append(_link(image_id, annotation))
+    if links:
+        with translate_errors("adding key-value pairs"):
+            conn.gateway.getUpdateService().saveArray(links, conn.context())
+    return len(links)
+
+
+def attach_tags(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> int:
+    """Link each image to a tag per pair it lacks; return how many links were made."""
+    rows = project(conn, hql.IMAGE_TAGS, "reading tags", ids=image_ids)
+    present: dict[int, set[str]] = {}
+    for image_id, text in rows:
+        present.setdefault(int(image_id), set()).add(str(text))
+    update = conn.gateway.getUpdateService()
+    links: list[Any] = []
+    for key, value in dict.fromkeys(pairs):
+        text = tag_text(key, value)
+        lacking = [i for i in image_ids if text not in present.get(i, set())]
+        if not lacking:
+            continue
+        tag_id = _tag_id(conn, text)
+        if tag_id is None:
+            tag = omero.model.TagAnnotationI()
+            tag.setTextValue(rstring(text))
+            with translate_errors("creating a tag"):
+                tag_id = int(update.saveAndReturnObject(tag, conn.context()).getId().getValue())
+        links.extend(_link(i, omero.model.TagAnnotationI(tag_id, False)) for i in lacking)
+    if links:
+        with translate_errors("adding tags"):
+            update.saveArray(links, conn.context())
+    return len(links)
+
+
+def annotate(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> None:
+    """Give the user's own images among ``image_ids`` the ``pairs`` and their tags.
+
+    Raises
+    ------
+    AnnotationFailed
+        Pairs or tags could not be attached; the message says which and why.
+    SessionExpired
+        The session ended; attaching again later adds what is missing.
     """
     if not image_ids or not pairs:
         return
-    update = conn.gateway.getUpdateService()
-    opts = conn.gateway.SERVICE_OPTS
-    links: list[Any] = []
-    for image_id in image_ids:
-        annotation = omero.model.MapAnnotationI()
-        annotation.setNs(rstring(CLIENT_NS))
-        annotation.setMapValue([omero.model.NamedValue(k, v) for k, v in pairs])
-        link = omero.model.ImageAnnotationLinkI()
-        link.setParent(omero.model.ImageI(image_id, False))
-        link.setChild(annotation)
-        links.append(link)
-    with translate_errors("adding key-value pairs"):
-        tag_ids = []
-        for key, value in dict.fromkeys(pairs):
-            text = tag_text(key, value)
-            tag_id = _tag_id(conn, text)
-            if tag_id is None:
-                tag = omero.model.TagAnnotationI()
-                tag.setTextValue(rstring(text))
-                tag_id = int(update.saveAndReturnObject(tag, opts).getId().getValue())
-            tag_ids.append(tag_id)
-        for image_id in image_ids:
-            for tag_id in tag_ids:
-                link = omero.model.ImageAnnotationLinkI()
-                link.setParent(omero.model.ImageI(image_id, False))
-                link.setChild(omero.model.TagAnnotationI(tag_id, False))
-                links.append(link)
-        update.saveArray(links, opts)
+    try:
+        mine = _own(conn, image_ids)
+        if not mine:
+            return
+        attach_pairs(conn, mine, pairs)
+    except SessionExpired:
+        raise
+    except OmeroError as exc:
+        raise AnnotationFailed(f"the key-value pairs could not be attached: {exc}") from exc
+    try:
+        attach_tags(conn, mine, pairs)
+    except SessionExpired:
+        raise
+    except OmeroError as exc:
+        raise AnnotationFailed(
+            f"the key-value pairs were attached, but the tags could not be: {exc}"
+        ) from exc

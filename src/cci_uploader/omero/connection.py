@@ -21,18 +21,25 @@ from omero.gateway import BlitzGateway
 
 from cci_uploader.omero.errors import (
     ConnectionLost,
+    GroupSwitchRefused,
     LoginFailed,
     NotAMember,
     OmeroError,
+    PermissionRefused,
+    ServerRefused,
     ServerUnreachable,
     SessionExpired,
+    StorageFull,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 4064  # the SSL Glacier2 router of a standard OMERO server
 KEEPALIVE_SECONDS = 60
-_URL = re.compile(r"^(?P<proto>tcp|ssl|ws|wss)://(?P<host>[^:/]+)(:(?P<port>\d+))?/?$")
+_URL = re.compile(
+    r"^(?P<proto>tcp|ssl|ws|wss)://(?P<host>[^:/]+)(:(?P<port>\d+))?(?P<path>/[^\s]*)?$"
+)
+_DEFAULT_PORTS = {"tcp": "4063", "ssl": "4064", "ws": "80", "wss": "443"}
 
 
 @dataclass(frozen=True)
@@ -45,22 +52,78 @@ class Group:
 
 
 def server_url(server: str) -> str:
-    """Turn ``HOST[:PORT]`` or ``PROTO://HOST[:PORT]`` into an omero-py host URL.
+    """Turn ``HOST[:PORT]`` or ``PROTO://HOST[:PORT][/PATH]`` into an omero-py host URL.
 
     Plain ``HOST`` means the SSL router on port 4064, as a real server uses.
+    ``ws://`` and ``wss://`` take a path, the websocket resource (omero-py
+    ``clients.py _check_for_hosturl``), e.g. ``wss://omero.example.org/omero-ws``.
     """
     server = server.strip()
     match = _URL.match(server)
     if match:
-        port = (
-            match["port"]
-            or {"tcp": "4063", "ssl": "4064", "ws": "80", "wss": "443"}[match["proto"]]
-        )
-        return f"{match['proto']}://{match['host']}:{port}"
+        proto, path = match["proto"], match["path"] or ""
+        if proto in ("tcp", "ssl") and path not in ("", "/"):
+            raise ValueError(f"{server!r}: only ws:// and wss:// addresses take a path.")
+        if proto in ("tcp", "ssl"):
+            path = ""
+        return f"{proto}://{match['host']}:{match['port'] or _DEFAULT_PORTS[proto]}{path}"
     host, _, port = server.partition(":")
     if not host or (port and not port.isdigit()):
         raise ValueError(f"{server!r} is not a server address; use HOST or HOST:PORT.")
     return f"ssl://{host}:{port or DEFAULT_PORT}"
+
+
+def _reason(exc: Any) -> str:
+    """The server's message, on one line and bounded."""
+    text = " ".join(str(getattr(exc, "message", "") or type(exc).__name__).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+# What to do after each kind of server refusal (omero.ServerError subclasses).
+_REFUSALS: tuple[tuple[type[Exception], type[ServerRefused], str], ...] = (
+    (
+        omero.SecurityViolation,
+        PermissionRefused,
+        "OMERO refused {action}: you do not have permission in this group ({reason}). "
+        "Choose a group where you may add data, or ask the group owner.",
+    ),
+    (
+        omero.ResourceError,
+        StorageFull,
+        "OMERO could not store the data while {action}: its storage is full or "
+        "unavailable ({reason}). Tell the facility staff, and press Retry later.",
+    ),
+    (
+        omero.OverUsageException,
+        ServerRefused,
+        "OMERO is overloaded and refused {action} ({reason}). Wait a few minutes, "
+        "then press Retry.",
+    ),
+    (
+        omero.ValidationException,
+        ServerRefused,
+        "OMERO refused the data while {action} as invalid ({reason}). Press Retry; "
+        "if it happens again, send the log file to the facility staff.",
+    ),
+    (
+        omero.ApiUsageException,
+        ServerRefused,
+        "OMERO refused a request while {action} ({reason}). Send the log file to the "
+        "facility staff.",
+    ),
+    (
+        omero.InternalException,
+        ServerRefused,
+        "OMERO had an internal error while {action} ({reason}). Press Retry; if it "
+        "happens again, tell the facility staff.",
+    ),
+    (
+        omero.ServerError,
+        ServerRefused,
+        "OMERO refused {action} ({reason}). Press Retry; if it happens again, tell "
+        "the facility staff.",
+    ),
+)
 
 
 @contextlib.contextmanager
@@ -88,6 +151,12 @@ def translate_errors(action: str) -> Iterator[None]:
             f"The connection to OMERO was lost while {action}. Check the network "
             "and press Retry; nothing partial was kept."
         ) from exc
+    except omero.ServerError as exc:
+        log.warning("OMERO refused %s", action, exc_info=True)
+        for server_class, ours, message in _REFUSALS:
+            if isinstance(exc, server_class):
+                raise ours(message.format(action=action, reason=_reason(exc))) from exc
+        raise  # unreachable: omero.ServerError is the last entry
 
 
 class Connection:
@@ -108,6 +177,15 @@ class Connection:
         self.group_name: str = ctx.groupName
         # Set on connect: the training sandbox is never a verified copy of anything.
         self.is_sandbox = False
+        # Groups whose owner the user is: OMERO lets them link others' objects.
+        self.owner_of: frozenset[int] = frozenset(ctx.leaderOfGroups or ())
+        # The session's group is shared with every client joined with the same
+        # token and may change under us; every call names our group instead.
+        gateway.SERVICE_OPTS.setOmeroGroup(self.group_id)
+
+    def context(self) -> dict[str, str]:
+        """The Ice call context of every call: it names the working group."""
+        return {**self.gateway.SERVICE_OPTS, "omero.group": str(self.group_id)}
 
     # -- groups -------------------------------------------------------
 
@@ -138,7 +216,19 @@ class Connection:
                 f"You are not a member of the OMERO group {group!r}. Your groups: {names}."
             )
         with translate_errors("switching group"):
-            self.gateway.c.sf.setSecurityContext(omero.model.ExperimenterGroupI(chosen.id, False))
+            try:
+                self.gateway.c.sf.setSecurityContext(
+                    omero.model.ExperimenterGroupI(chosen.id, False)
+                )
+            except omero.SecurityViolation as exc:
+                # SessionManagerI.checkStatefulServices: an open upload in this
+                # session (this app, or another one using the same token).
+                raise GroupSwitchRefused(
+                    f"OMERO did not switch to the group {chosen.name!r}: an upload is "
+                    "still open in this OMERO session (here, or in another program "
+                    "using the same token). Wait until it has finished, then choose "
+                    "the group again."
+                ) from exc
             self.gateway.SERVICE_OPTS.setOmeroGroup(chosen.id)
             self.gateway._ctx = None
         self.group_id, self.group_name = chosen.id, chosen.name
@@ -149,10 +239,13 @@ class Connection:
     def is_alive(self) -> bool:
         """Ask the server whether this connection still works."""
         try:
-            return bool(self.gateway.c.sf.keepAlive(None))
+            # keepAlive(None) refreshes the session and answers False: it asks
+            # about a proxy, and there is none (omero-blitz ServiceFactoryI.keepAlive).
+            self.gateway.c.sf.keepAlive(None)
         except Exception:  # any failure means: not usable
             log.debug("keep-alive failed", exc_info=True)
             return False
+        return True
 
     def reconnect(self) -> None:
         """Join the same session again after a dropped connection."""
@@ -160,8 +253,8 @@ class Connection:
         with contextlib.suppress(Exception):
             self.gateway.close(hard=False)
         self.gateway = fresh.gateway
-        if fresh.group_id != self.group_id:
-            self.switch_group(self.group_id)
+        # Our group travels in every call's context; the session's may differ.
+        self.gateway.SERVICE_OPTS.setOmeroGroup(self.group_id)
 
     def close(self) -> None:
         """Leave without ending the user's session: the token stays valid."""
@@ -179,6 +272,60 @@ def _discard(gateway: Any) -> None:
             client.__del__()
 
 
+def _unreachable(server: str, url: str, exc: Exception) -> ServerUnreachable:
+    """Say why nothing answered at ``server`` and what to check."""
+    proto, _, rest = url.partition("://")
+    host, _, port = rest.split("/", 1)[0].partition(":")
+    where = f"Cannot reach the OMERO server at {server}"
+    if isinstance(exc, Ice.DNSException):
+        why = (
+            f"the name {host!r} was not found. Check the server address in Settings; "
+            "if the server is only reachable inside the university network, connect "
+            "to the VPN first"
+        )
+    elif isinstance(exc, Ice.ConnectionRefusedException):
+        why = (
+            f"nothing accepts connections on port {port}. Check the port in Settings "
+            "(OMERO uses 4064 for SSL, 4063 for plain TCP)"
+        )
+    elif isinstance(
+        exc, Ice.SecurityException | Ice.ProtocolException | Ice.ConnectionLostException
+    ):
+        # Here, at the first call, a connection dropped at once is a wrong protocol.
+        why = (
+            f"port {port} does not speak OMERO over {proto.upper()} (the connection "
+            "could not be set up). Check the address and port in Settings: HOST or "
+            "HOST:4064 is SSL, tcp://HOST:4063 is plain TCP, wss://HOST/PATH websockets"
+        )
+    elif isinstance(exc, Ice.TimeoutException):
+        why = (
+            "it did not answer in time. Check that you are on the university network "
+            f"or VPN, and that port {port} is the right one for {proto.upper()} "
+            "(4064 SSL, 4063 plain TCP)"
+        )
+    else:
+        why = (
+            f"the network refused the connection ({type(exc).__name__}). Check your "
+            "network connection or VPN, and the address in Settings"
+        )
+    return ServerUnreachable(f"{where}: {why}.")
+
+
+def _probe(gateway: Any, server: str, url: str) -> None:
+    """Reach the router before joining, so a network failure is not called a bad token.
+
+    ``BlitzGateway.connect`` answers False for DNS failures, connect time-outs
+    and SSL failures as it does for a wrong token (Ice 3.6 ``DNSException``,
+    ``ConnectTimeoutException`` and ``SecurityException`` are not
+    ``SyscallException``).  Pinging the router first, on the same
+    communicator, tells them apart; the join then reuses the connection.
+    """
+    try:
+        gateway.c.getCommunicator().getDefaultRouter().ice_ping()
+    except Ice.LocalException as exc:
+        raise _unreachable(server, url, exc) from exc
+
+
 def connect(server: str, token: str) -> Connection:
     """Join the OMERO session behind ``token`` on ``server``.
 
@@ -187,7 +334,7 @@ def connect(server: str, token: str) -> Connection:
     LoginFailed
         The token is wrong or has expired.
     ServerUnreachable
-        Nothing answered at the address.
+        Nothing answered at the address, or not OMERO over that protocol.
     """
     url = server_url(server)
     token = token.strip()
@@ -195,13 +342,14 @@ def connect(server: str, token: str) -> Connection:
         raise LoginFailed("No token was given. Copy one from OMERO.web's token page.")
     gateway = BlitzGateway(host=url)
     try:
+        _probe(gateway, server, url)
         joined = gateway.connect(sUuid=token)
-    except Ice.SyscallException as exc:  # refused, DNS, unreachable
+    except ServerUnreachable:
         _discard(gateway)
-        raise ServerUnreachable(
-            f"No OMERO server answered at {server}. Check the address in Settings "
-            "and your network connection."
-        ) from exc
+        raise
+    except Ice.LocalException as exc:  # the connection failed between probe and join
+        _discard(gateway)
+        raise _unreachable(server, url, exc) from exc
     if not joined:
         _discard(gateway)
         raise LoginFailed(

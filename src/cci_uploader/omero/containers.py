@@ -24,7 +24,7 @@ def _first_id(conn: Connection, query: str, **values: int | str) -> int | None:
 
 def _save(conn: Connection, obj: Any) -> Any:
     with translate_errors("creating a container"):
-        return conn.gateway.getUpdateService().saveAndReturnObject(obj, conn.gateway.SERVICE_OPTS)
+        return conn.gateway.getUpdateService().saveAndReturnObject(obj, conn.context())
 
 
 def get_or_create_project(conn: Connection, name: str) -> int:

@@ -48,3 +48,27 @@ class ImportTimeout(OmeroError):
 
 class SourceChanged(OmeroError):
     """A file changed while it was converted or uploaded; nothing was imported."""
+
+
+class ImportStillRunning(ImportTimeout):
+    """We stopped waiting, but the server goes on importing; the image will appear."""
+
+
+class GroupSwitchRefused(OmeroError):
+    """OMERO refused to change the session's group (an upload is open in the session)."""
+
+
+class AnnotationFailed(OmeroError):
+    """The images exist, but their key-value pairs or tags could not be attached."""
+
+
+class ServerRefused(OmeroError):
+    """OMERO refused a call; the message says what it refused and what to do."""
+
+
+class PermissionRefused(ServerRefused):
+    """``SecurityViolation``: the user may not do this in this group."""
+
+
+class StorageFull(ServerRefused):
+    """``ResourceError``: the server could not store the data (repository full)."""

@@ -33,9 +33,34 @@ VALUES_FOR_KEY = (
     " where a.ns = :ns and mv.name = :key and a.details.group.id = :group"
 )
 
+# Tags with this text in the group, with owner, namespace and permissions
+# (the caller picks one it may link).
 TAG_BY_TEXT = (
     "select t from TagAnnotation t"
     " where t.textValue = :text and t.details.group.id = :group order by t.id"
+)
+
+# Owners of images, to annotate only the user's own.
+IMAGE_OWNERS = "select i.id, i.details.owner.id from Image i where i.id in (:ids)"
+
+# Client-namespace pairs already on images.
+IMAGE_PAIRS = (
+    "select l.parent.id, mv.name, mv.value from ImageAnnotationLink l"
+    " join l.child a join a.mapValue mv where l.parent.id in (:ids) and a.ns = :ns"
+)
+
+# Texts of the tags already linked to images.
+IMAGE_TAGS = (
+    "select l.parent.id, t.textValue from ImageAnnotationLink l, TagAnnotation t"
+    " where l.child.id = t.id and l.parent.id in (:ids)"
+)
+
+# The user's fileset, without images, that holds an original file: what a
+# cancelled or failed upload leaves behind.
+EMPTY_FILESET_OF_FILE = (
+    "select fs.id, fs.details.group.id from Fileset fs join fs.usedFiles fe"
+    " where fe.originalFile.id = :file and fs.details.owner.id = :owner"
+    " and not exists (select i.id from Image i where i.fileset.id = fs.id)"
 )
 
 

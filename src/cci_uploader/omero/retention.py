@@ -18,6 +18,8 @@ from cci_uploader.omero._query import project
 from cci_uploader.omero.connection import Connection, translate_errors
 from cci_uploader.omero.errors import OmeroError
 
+FILE_DELETE_FAIL = "file-delete-fail"
+
 
 class DeleteFailed(OmeroError):
     """OMERO refused or failed a delete; the message carries its reason."""
@@ -47,6 +49,8 @@ class DeleteResult:
     fileset_ids: tuple[int, ...]
     image_ids: tuple[int, ...]
     deleted: dict[str, int]
+    # Set when OMERO deleted the rows but could not free the disk space.
+    note: str = ""
 
 
 def old_images(conn: Connection, days: int, now: dt.datetime | None = None) -> list[OldImage]:
@@ -113,12 +117,19 @@ def delete_filesets(
     """
     deleted: dict[str, list[int]] = {}
     done: list[int] = []
+    kept_files: list[int] = []
     for group_id, ids in sorted(filesets.items()):
         ids = sorted(set(ids))
         if not ids:
             continue
         request = omero.cmd.Delete2(targetObjects={"Fileset": ids})
         response = _run(conn, request, group_id, timeout_s, poll_s)
+        if isinstance(response, omero.cmd.ERR) and response.name == FILE_DELETE_FAIL:
+            # Delete2I.buildResponse: the files are removed after the database
+            # transaction; this ERR comes when that failed, the rows being gone.
+            done.extend(ids)
+            kept_files.extend(ids)
+            continue
         if isinstance(response, omero.cmd.ERR):
             detail = (response.parameters or {}).get("message") or response.name
             raise DeleteFailed(
@@ -133,10 +144,17 @@ def delete_filesets(
         for model, removed in (response.deletedObjects or {}).items():
             deleted.setdefault(model.rsplit(".", 1)[-1], []).extend(int(i) for i in removed)
         done.extend(ids)
+    note = ""
+    if kept_files:
+        note = (
+            f"Filesets {', '.join(map(str, kept_files))} were deleted from OMERO, but the "
+            "server could not free their disk space. Tell the facility staff."
+        )
     return DeleteResult(
         tuple(done),
         tuple(sorted(deleted.get("Image", []))),
         {model: len(ids) for model, ids in sorted(deleted.items())},
+        note,
     )
 
 

@@ -24,10 +24,16 @@ import omero.grid
 import omero.model
 from omero.rtypes import rbool, rstring
 
-from cci_uploader.omero import hql
+from cci_uploader.omero import hql, orphans
 from cci_uploader.omero._query import project
+from cci_uploader.omero.client_paths import client_path, stored_name
 from cci_uploader.omero.connection import Connection, translate_errors
-from cci_uploader.omero.errors import ChecksumMismatch, ImportFailed, ImportTimeout, SourceChanged
+from cci_uploader.omero.errors import (
+    ChecksumMismatch,
+    ImportFailed,
+    ImportStillRunning,
+    SourceChanged,
+)
 
 HASHER = "SHA1-160"
 CHUNK_SIZE = 4 * 1024 * 1024
@@ -63,13 +69,14 @@ ImportEvent = Uploading | Processing | Imported
 def find_duplicate(conn: Connection, path: Path, sha1: str, size: int) -> list[int]:
     """Images in the working group whose fileset holds a file with this name, size and SHA-1.
 
-    A file with the same name but other content is not a duplicate.
+    The name compared is the one OMERO stores (:func:`stored_name`).  A file
+    with the same name but other content is not a duplicate.
     """
     rows = project(
         conn,
         hql.DUPLICATE_IMAGES,
         "checking for duplicates",
-        name=path.name,
+        name=stored_name(path),
         size=size,
         hash=sha1,
         hasher=HASHER,
@@ -93,7 +100,8 @@ def _fileset(files: Sequence[Path]) -> Any:
     fileset = omero.model.FilesetI()
     for path in files:
         entry = omero.model.FilesetEntryI()
-        entry.setClientPath(rstring(str(path.resolve())))
+        # Cleaned components joined with "/", as ImportContainer.fillData sends.
+        entry.setClientPath(rstring(client_path(path.resolve())))
         fileset.addFilesetEntry(entry)
     job = omero.model.UploadJobI()
     job.setVersionInfo([omero.model.NamedValue("omero.agent", "cci-omero-uploader")])
@@ -150,20 +158,24 @@ def _check_unchanged(
         )
 
 
+STILL_IMPORTING = (
+    "OMERO is still importing {name}: the image will appear in OMERO.web when it "
+    "has finished, and the next run will find it as already on the server."
+)
+
+
 def _wait(
-    conn: Connection, handle: Any, timeout_s: float, poll_s: float
+    conn: Connection, handle: Any, name: str, timeout_s: float, poll_s: float
 ) -> Generator[Processing, None, Any]:
     start = last_ping = time.monotonic()
     delay = 0.005
     while (response := handle.getResponse()) is None:
         waited = time.monotonic() - start
         if waited > timeout_s:
-            raise ImportTimeout(
-                f"OMERO did not finish importing within {timeout_s:.0f} s. It may still "
-                "finish: check OMERO.web before retrying."
-            )
+            # Stop waiting; the handle stays open (Java: cb.close(false)).
+            raise ImportStillRunning(STILL_IMPORTING.format(name=name))
         if time.monotonic() - last_ping > KEEPALIVE_EVERY_S:
-            conn.gateway.c.sf.keepAlive(None)
+            conn.gateway.c.sf.keepAlive(None)  # refreshes the session; answers False
             last_ping = time.monotonic()
         yield Processing(waited)
         time.sleep(delay)
@@ -184,49 +196,73 @@ def import_file(
 ) -> Generator[ImportEvent, None, None]:
     """Import ``files`` (one fileset) into the Dataset, yielding progress.
 
-    Closing the generator between yields cancels: the uploader and import
-    process are closed without ``verifyUpload``, so no image is created.
+    The lifecycle is the Java importer's (omero-blitz ``ImportLibrary.importImage``):
+    the import process is closed right after ``verifyUpload``, and the import
+    handle is never closed while the server works on it (closing it cancels
+    the import, ``HandleI.close``).  Closing the generator during the upload
+    cancels, and the Fileset the server already created is deleted (or
+    remembered, see :mod:`.orphans`); closing it while OMERO imports, or our
+    time-out, only stops the waiting: the import goes on, and the images
+    appear in OMERO.web.
+
     ``expected_sha1`` holds the SHA-1 taken of each file before (``None`` to
     skip one); a file that changed while it was sent raises
     :class:`SourceChanged` before ``verifyUpload``, so nothing is imported.
     """
     starts = [p.stat() for p in files]
     total = sum(s.st_size for s in starts)
-    proc = handle = None
+    proc = None
+    file_id: int | None = None
+    verified = False
     try:
         with translate_errors("starting the import"):
             repo = conn.gateway.c.getManagedRepository()
-            proc = repo.importFileset(_fileset(files), _settings(dataset_id))
+            proc = repo.importFileset(_fileset(files), _settings(dataset_id), conn.context())
         hashes = []
         done = 0
         for index, path in enumerate(files):
             with translate_errors(f"uploading {path.name}"):
                 store = proc.getUploader(index)
+                if file_id is None:
+                    file_id = int(store.getFileId().getValue())
                 try:
                     sha1, sent = yield from _upload(store, path, done, total, chunk_size)
-                finally:
+                except BaseException:
                     with contextlib.suppress(Exception):
                         store.close()
+                    raise
+                # close() saves: its size, hash and a full repository surface
+                # here, as in Java (AbstractFileTransfer.finish lets them through).
+                store.close()
             expected = expected_sha1[index] if index < len(expected_sha1) else None
             _check_unchanged(path, starts[index], sent, sha1, expected)
             hashes.append(sha1)
             done += sent
-        try:
-            with translate_errors("verifying the upload"):
+        with translate_errors("verifying the upload"):
+            try:
                 handle = proc.verifyUpload(hashes)
-        except omero.ChecksumValidationException as exc:
-            raise ChecksumMismatch(
-                "OMERO received different bytes than the file holds (the checksums "
-                "differ), so nothing was imported. Press Retry."
-            ) from exc
+            except omero.ChecksumValidationException as exc:
+                raise ChecksumMismatch(
+                    "OMERO received different bytes than the file holds (the checksums "
+                    "differ), so nothing was imported. Press Retry."
+                ) from exc
+            verified = True
+            # An open ImportProcess blocks group switches in the session (PR #2395).
+            with contextlib.suppress(Exception):
+                proc.close()
+            proc = None
         with translate_errors("waiting for OMERO to import"):
-            response = yield from _wait(conn, handle, timeout_s, poll_s)
+            response = yield from _wait(conn, handle, files[0].name, timeout_s, poll_s)
         if isinstance(response, omero.cmd.ERR):
             detail = response.parameters.get("message") or f"{response.category}/{response.name}"
             raise ImportFailed(f"OMERO could not import {files[0].name}: {detail}")
+        # The request has finished: closing its handle now only frees it.
+        with contextlib.suppress(Exception):
+            handle.close()
         yield Imported(tuple(int(p.getImage().getId().getValue()) for p in response.pixels))
     finally:
-        for service in (handle, proc):
-            if service is not None:
-                with contextlib.suppress(Exception):
-                    service.close()
+        if proc is not None:
+            with contextlib.suppress(Exception):
+                proc.close()
+        if not verified and file_id is not None:
+            orphans.discard_upload(conn, file_id)

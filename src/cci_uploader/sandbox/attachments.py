@@ -24,6 +24,7 @@ import omero.api
 from omero.rtypes import rlong, rstring
 
 from cci_uploader.omero import hql
+from cci_uploader.sandbox import permissions
 from cci_uploader.sandbox._loud import loud
 from cci_uploader.sandbox.state import SandboxState, StoredFile, group_id, owner_id
 
@@ -160,12 +161,13 @@ def _value(obj: Any) -> Any:
     return None if obj is None else obj.getValue()
 
 
-def images_with_original(state: SandboxState, p: Params) -> list[Any]:
-    """Answer ``IMAGES_WITH_ORIGINAL``."""
+def images_with_original(state: SandboxState, p: Params, user: int) -> list[Any]:
+    """Answer ``IMAGES_WITH_ORIGINAL``, with only the links ``user`` may read."""
     found = set()
     for link, annotation, ofile in _file_rows(state):
         if (
-            _value(annotation.getNs()) == p["ns"]
+            permissions.can_see(state, user, link)
+            and _value(annotation.getNs()) == p["ns"]
             and _value(ofile.getName()) == p["name"]
             and _value(ofile.getSize()) == p["size"]
             and _value(ofile.getHash()) == p["hash"]
@@ -176,12 +178,12 @@ def images_with_original(state: SandboxState, p: Params) -> list[Any]:
     return [[rlong(i)] for i in sorted(found)]
 
 
-def attached_files(state: SandboxState, p: Params) -> list[Any]:
-    """Answer ``ATTACHED_FILES``."""
+def attached_files(state: SandboxState, p: Params, user: int) -> list[Any]:
+    """Answer ``ATTACHED_FILES``, with only the links ``user`` may read."""
     wanted = {int(v.getValue()) if hasattr(v, "getValue") else int(v) for v in p["ids"]}
     rows = []
     for link, _, ofile in sorted(_file_rows(state), key=lambda r: r[0].getId().getValue()):
-        if link.getParent().getId().getValue() in wanted:
+        if link.getParent().getId().getValue() in wanted and permissions.can_see(state, user, link):
             rows.append(
                 [
                     link.getParent().getId(),
@@ -194,7 +196,7 @@ def attached_files(state: SandboxState, p: Params) -> list[Any]:
     return rows
 
 
-PROJECTIONS: dict[str, Callable[[SandboxState, Params], list[Any]]] = {
+PROJECTIONS: dict[str, Callable[[SandboxState, Params, int], list[Any]]] = {
     hql.normalise(hql.IMAGES_WITH_ORIGINAL): images_with_original,
     hql.normalise(hql.ATTACHED_FILES): attached_files,
 }

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from omero.rtypes import rlong, rstring
 
 from cci_uploader.omero import hql
-from cci_uploader.sandbox import attachments, stewardship
+from cci_uploader.sandbox import attachments, permissions, stewardship
 from cci_uploader.sandbox._loud import not_supported
-from cci_uploader.sandbox.state import SandboxState, group_id, owner_id
+from cci_uploader.sandbox.state import SandboxState, group_id, kind, owner_id
 
 if TYPE_CHECKING:
     from cci_uploader.sandbox.router import ClientContext
@@ -22,22 +22,30 @@ if TYPE_CHECKING:
 Params = dict[str, Any]
 
 
+Handler = Callable[[SandboxState, Params, int], list[Any]]
+
+
 def _val(obj: Any, getter: str) -> Any:
     value = getattr(obj, getter)()
     return None if value is None else value.getValue()
 
 
-def _projects(state: SandboxState, p: Params) -> list[Any]:
+def _seen(state: SandboxState, user: int, kind_name: str) -> list[Any]:
+    """Objects of one class the user may read (BasicACLVoter.allowLoad)."""
+    return permissions.visible(state, user, state.all(kind_name))
+
+
+def _projects(state: SandboxState, p: Params, user: int) -> list[Any]:
     return [
         x
-        for x in state.all("Project")
+        for x in _seen(state, user, "Project")
         if _val(x, "getName") == p["name"]
         and owner_id(x) == p["owner"]
         and group_id(x) == p["group"]
     ]
 
 
-def _datasets(state: SandboxState, p: Params) -> list[Any]:
+def _datasets(state: SandboxState, p: Params, user: int) -> list[Any]:
     linked = {
         link.getChild().getId().getValue()
         for link in state.all("ProjectDatasetLink")
@@ -45,16 +53,16 @@ def _datasets(state: SandboxState, p: Params) -> list[Any]:
     }
     return [
         d
-        for d in state.all("Dataset")
+        for d in _seen(state, user, "Dataset")
         if d.getId().getValue() in linked
         and _val(d, "getName") == p["name"]
         and owner_id(d) == p["owner"]
     ]
 
 
-def _duplicates(state: SandboxState, p: Params) -> list[Any]:
+def _duplicates(state: SandboxState, p: Params, user: int) -> list[Any]:
     filesets = set()
-    for fs in state.all("Fileset"):
+    for fs in _seen(state, user, "Fileset"):
         if group_id(fs) != p["group"]:
             continue
         for entry in fs.copyUsedFiles():
@@ -70,16 +78,16 @@ def _duplicates(state: SandboxState, p: Params) -> list[Any]:
                 filesets.add(fs.getId().getValue())
     ids = sorted(
         i.getId().getValue()
-        for i in state.all("Image")
+        for i in _seen(state, user, "Image")
         if i.getFileset() is not None and i.getFileset().getId().getValue() in filesets
     )
     return [[rlong(i)] for i in ids]
 
 
-def _values(state: SandboxState, p: Params) -> list[Any]:
+def _values(state: SandboxState, p: Params, user: int) -> list[Any]:
     values = {
         nv.value
-        for a in state.all("MapAnnotation")
+        for a in _seen(state, user, "MapAnnotation")
         if _val(a, "getNs") == p["ns"] and group_id(a) == p["group"]
         for nv in (a.getMapValue() or [])
         if nv.name == p["key"]
@@ -87,37 +95,101 @@ def _values(state: SandboxState, p: Params) -> list[Any]:
     return [[rstring(v)] for v in sorted(values)]
 
 
-def _tags(state: SandboxState, p: Params) -> list[Any]:
+def _tags(state: SandboxState, p: Params, user: int) -> list[Any]:
     return [
         t
-        for t in state.all("TagAnnotation")
+        for t in _seen(state, user, "TagAnnotation")
         if _val(t, "getTextValue") == p["text"] and group_id(t) == p["group"]
     ]
 
 
-_OBJECT_QUERIES: dict[str, Callable[[SandboxState, Params], list[Any]]] = {
+def _ids(p: Params) -> set[int]:
+    return {int(v.getValue()) if hasattr(v, "getValue") else int(v) for v in p["ids"]}
+
+
+def _image_owners(state: SandboxState, p: Params, user: int) -> list[Any]:
+    wanted = _ids(p)
+    return [
+        [rlong(i.getId().getValue()), rlong(owner_id(i))]
+        for i in _seen(state, user, "Image")
+        if i.getId().getValue() in wanted
+    ]
+
+
+def _image_links(state: SandboxState, p: Params, user: int) -> list[tuple[int, Any]]:
+    """(image id, annotation) of the visible links of the wanted images."""
+    wanted = _ids(p)
+    found = []
+    for link in _seen(state, user, "ImageAnnotationLink"):
+        image = link.getParent().getId().getValue()
+        if image not in wanted:
+            continue
+        child = link.getChild()
+        for name in ("MapAnnotation", "TagAnnotation"):
+            annotation = state.objects.get(name, {}).get(child.getId().getValue())
+            if annotation is not None and permissions.can_see(state, user, annotation):
+                found.append((image, annotation))
+    return found
+
+
+def _image_pairs(state: SandboxState, p: Params, user: int) -> list[Any]:
+    return [
+        [rlong(image), rstring(nv.name), rstring(nv.value)]
+        for image, a in _image_links(state, p, user)
+        if kind(a) == "MapAnnotation" and _val(a, "getNs") == p["ns"]
+        for nv in (a.getMapValue() or [])
+    ]
+
+
+def _image_tags(state: SandboxState, p: Params, user: int) -> list[Any]:
+    return [
+        [rlong(image), a.getTextValue()]
+        for image, a in _image_links(state, p, user)
+        if kind(a) == "TagAnnotation"
+    ]
+
+
+def _empty_fileset_of_file(state: SandboxState, p: Params, user: int) -> list[Any]:
+    with_images = {i.getFileset().getId().getValue() for i in state.all("Image") if i.getFileset()}
+    return [
+        [rlong(fs.getId().getValue()), rlong(group_id(fs))]
+        for fs in _seen(state, user, "Fileset")
+        if owner_id(fs) == p["owner"]
+        and fs.getId().getValue() not in with_images
+        and any(e.getOriginalFile().getId().getValue() == p["file"] for e in fs.copyUsedFiles())
+    ]
+
+
+_OBJECT_QUERIES: dict[str, Handler] = {
     hql.normalise(hql.PROJECT_BY_NAME): _projects,
     hql.normalise(hql.DATASET_IN_PROJECT): _datasets,
     hql.normalise(hql.TAG_BY_TEXT): _tags,
 }
-_PROJECTIONS: dict[str, Callable[[SandboxState, Params], list[Any]]] = {
+_PROJECTIONS: dict[str, Handler] = {
     hql.normalise(hql.DUPLICATE_IMAGES): _duplicates,
     hql.normalise(hql.VALUES_FOR_KEY): _values,
+    hql.normalise(hql.IMAGE_OWNERS): _image_owners,
+    hql.normalise(hql.IMAGE_PAIRS): _image_pairs,
+    hql.normalise(hql.IMAGE_TAGS): _image_tags,
+    hql.normalise(hql.EMPTY_FILESET_OF_FILE): _empty_fileset_of_file,
     **stewardship.PROJECTIONS,
     **attachments.PROJECTIONS,
 }
 
 
-def run_query(ctx: ClientContext, query: str, params: Params, *, projection: bool) -> list[Any]:
+def run_query(
+    ctx: ClientContext, query: str, params: Params, *, projection: bool, current: Any = None
+) -> list[Any]:
     """Answer one of the app's queries, or raise naming the unsupported one."""
     table = _PROJECTIONS if projection else _OBJECT_QUERIES
     handler = table.get(hql.normalise(query))
     if handler is None:
-        kind = "projection" if projection else "query"
-        raise not_supported(f"the {kind} {query!r}")
+        kind_name = "projection" if projection else "query"
+        raise not_supported(f"the {kind_name} {query!r}")
     with ctx.state.lock:
+        ctx.group_for(current)  # a group in the call context must be one of the user's
         # A group parameter the caller cannot see gives nothing, as on a real server.
         member_of = ctx.state.users[ctx.session.user_id].groups
         if "group" in params and params["group"] not in member_of:
             return []
-        return handler(ctx.state, params)
+        return handler(ctx.state, params, ctx.session.user_id)

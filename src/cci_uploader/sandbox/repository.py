@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import threading
 import time
-import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import omero
@@ -15,9 +11,12 @@ import omero.grid
 import omero.model
 from omero.rtypes import rlong, rstring
 
+from cci_uploader.sandbox import paths
 from cci_uploader.sandbox._loud import loud
+from cci_uploader.sandbox.importing import KEPT, ImportHandle
+from cci_uploader.sandbox.plates import PlateSniffer
 from cci_uploader.sandbox.router import ClientContext
-from cci_uploader.sandbox.state import Session, StoredFile, group_id
+from cci_uploader.sandbox.state import Session, StoredFile
 
 SHA1 = "SHA1-160"
 
@@ -42,6 +41,20 @@ class SharedResources(loud(omero.grid.SharedResources)):  # type: ignore[misc]
         return omero.grid.RepositoryMap([description], [self._repo])
 
 
+def _stateful(ctx: ClientContext, servant: Any, prx_type: Any) -> Any:
+    """Register a stateful service; it counts against group switches until closed."""
+    proxy = ctx.registry.add(servant, ctx.session, ctx.category)
+    with ctx.state.lock:
+        ctx.session.stateful.add(f"{type(servant).__name__}:{proxy.ice_getIdentity().name}")
+    return prx_type.uncheckedCast(proxy)
+
+
+def _closed(ctx: ClientContext, servant: Any, current: Any) -> None:
+    ctx.registry.remove(current.id)
+    with ctx.state.lock:
+        ctx.session.stateful.discard(f"{type(servant).__name__}:{current.id.name}")
+
+
 class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[misc]
     def __init__(self, ctx: ClientContext) -> None:
         self._ctx = ctx
@@ -51,28 +64,33 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
         view = Session(
             self._ctx.session.token, self._ctx.session.user_id, self._ctx.group_for(current)
         )
+        # ManagedImportRequestI reads only the value; a null algorithm is refused.
         algorithm = settings.checksumAlgorithm
         if algorithm is None or algorithm.getValue().getValue() != SHA1:
             raise omero.ApiUsageException(message="The stand-in supports only SHA1-160 checksums.")
         stamp = time.strftime("%Y-%m/%d/%H-%M-%S", time.gmtime(state.now_ms() / 1000))
         prefix = f"{view.user_id}/{stamp}.{state.new_id()}/"
-        with state.lock:
+        # RepositoryDaoImpl.saveFileset: the Fileset, its entries, OriginalFiles
+        # and UploadJob are saved at once, before any byte arrives; a cancelled or
+        # failed upload leaves them.
+        with state.transaction():
             stored_fs = omero.model.FilesetI()
             stored_fs.setTemplatePrefix(rstring(prefix))
             files = []
             for entry in fileset.copyUsedFiles():
                 client_path = entry.getClientPath().getValue()
+                components = paths.stored_components(client_path)
                 ofile = omero.model.OriginalFileI()
-                ofile.setName(rstring(Path(client_path).name))
-                ofile.setPath(rstring(prefix))
+                ofile.setName(rstring(paths.original_file_name(client_path)))
+                ofile.setPath(rstring(prefix + "".join(f"{c}/" for c in components[:-1])))
                 ofile.setMimetype(rstring("application/octet-stream"))
                 hasher = omero.model.ChecksumAlgorithmI()
                 hasher.setValue(rstring(SHA1))
                 ofile.setHasher(hasher)
                 state.store(ofile, view)
-                name = client_path.lower()
-                keep = name.endswith((".ome.tif", ".ome.tiff"))  # its OME-XML names images
-                state.files[ofile.getId().getValue()] = StoredFile(keep=keep)
+                keep = client_path.lower().endswith(KEPT)
+                sniffer = PlateSniffer() if client_path.lower().endswith(".czi") else None
+                state.files[ofile.getId().getValue()] = StoredFile(keep=keep, sniffer=sniffer)
                 new_entry = omero.model.FilesetEntryI()
                 new_entry.setClientPath(rstring(client_path))
                 new_entry.setOriginalFile(ofile)
@@ -80,9 +98,7 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
                 files.append(ofile)
             state.store(stored_fs, view)
         process = ImportProcess(self._ctx, view, stored_fs, files, settings)
-        return omero.grid.ImportProcessPrx.uncheckedCast(
-            self._ctx.registry.add(process, self._ctx.session, self._ctx.category)
-        )
+        return _stateful(self._ctx, process, omero.grid.ImportProcessPrx)
 
 
 class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
@@ -91,14 +107,13 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
     ) -> None:
         self._ctx, self._view, self._fileset = ctx, view, fileset
         self._files, self._settings = files, settings
-        self._verified = False
 
     def getUploader(self, index: int, current: Any = None) -> Any:
+        # Entry order: entry 0 is the file Bio-Formats opens.
         ofile = self._files[index]
-        store = RawFileStore(self._ctx, self._ctx.state.files[ofile.getId().getValue()])
-        return omero.api.RawFileStorePrx.uncheckedCast(
-            self._ctx.registry.add(store, self._ctx.session, self._ctx.category)
-        )
+        file_id = ofile.getId().getValue()
+        store = RawFileStore(self._ctx, self._ctx.state.files[file_id], file_id)
+        return _stateful(self._ctx, store, omero.api.RawFileStorePrx)
 
     def verifyUpload(self, hashes: list[str], current: Any = None) -> Any:
         state = self._ctx.state
@@ -110,6 +125,7 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
         for index, (ofile, client_hash) in enumerate(zip(self._files, hashes, strict=True)):
             stored = state.files[ofile.getId().getValue()]
             actual = stored.hexdigest()
+            # ManagedImportProcessI.verifyUpload: lower-case hex, String.equals.
             if actual != client_hash:
                 failing[index] = actual
             with state.lock:
@@ -122,26 +138,26 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
                 message="Uploaded data does not match its checksum.",
                 failingChecksums=failing,
             )
-        self._verified = True
         handle = ImportHandle(self._ctx, self._view, self._fileset, self._files, self._settings)
         return omero.cmd.HandlePrx.uncheckedCast(
             self._ctx.registry.add(handle, self._ctx.session, self._ctx.category)
         )
 
     def close_async(self, cb: Any, current: Any = None) -> None:
-        if not self._verified:
-            # An abandoned upload (cancelled, or the connection dropped): its bytes go.
-            for ofile in self._files:
-                self._ctx.state.files.pop(ofile.getId().getValue(), None)
-        self._ctx.registry.remove(current.id)
+        # Closing the process frees the service only: the Fileset, its files and
+        # any bytes already written stay on the server.
+        _closed(self._ctx, self, current)
         cb.ice_response()
 
 
 class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
     """Receives one file's bytes; hashes them as they arrive, in order."""
 
-    def __init__(self, ctx: ClientContext, stored: StoredFile) -> None:
-        self._ctx, self._stored = ctx, stored
+    def __init__(self, ctx: ClientContext, stored: StoredFile, file_id: int) -> None:
+        self._ctx, self._stored, self._file_id = ctx, stored, file_id
+
+    def getFileId_async(self, cb: Any, current: Any = None) -> None:
+        cb.ice_response(rlong(self._file_id))
 
     def write_async(
         self, cb: Any, buf: bytes, position: int, length: int, current: Any = None
@@ -166,109 +182,29 @@ class RawFileStore(loud(omero.api.RawFileStore)):  # type: ignore[misc]
             return
         cb.ice_response()
 
-    def close_async(self, cb: Any, current: Any = None) -> None:
-        self._ctx.registry.remove(current.id)
-        cb.ice_response()
+    def _finish(self) -> None:
+        # RawFileBean.save/close compute size and hash and check the repository
+        # (sanityCheckRepository): a full one raises ResourceError here.
+        if self._ctx.state.faults.repository_full:
+            raise omero.ResourceError(
+                serverStackTrace="",
+                serverExceptionClass="ome.conditions.ResourceError",
+                message="Repository /OMERO/ManagedRepository is full: no space left on device",
+            )
 
-
-class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
-    """Runs the server-side import in the background, as OMERO's import does."""
-
-    def __init__(
-        self, ctx: ClientContext, view: Session, fileset: Any, files: list[Any], settings: Any
-    ) -> None:
-        self._ctx, self._view, self._fileset = ctx, view, fileset
-        self._files, self._settings = files, settings
-        self._response: Any = None
-        self._started = ctx.state.now_ms()
-        self._thread = threading.Thread(target=self._run, name="sandbox-import", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        faults = self._ctx.state.faults
-        if faults.import_delay_s:
-            time.sleep(faults.import_delay_s)
-        if faults.import_error is not None:
-            message, faults.import_error = faults.import_error, None
-            self._response = omero.cmd.ERR("import", "import-failed", {"message": message})
-            return
+    def save_async(self, cb: Any, current: Any = None) -> None:
         try:
-            self._response = omero.grid.ImportResponse(pixels=self._create_images(), objects=[])
+            self._finish()
         except omero.ServerError as exc:
-            self._response = omero.cmd.ERR("import", "import-failed", {"message": exc.message})
+            cb.ice_exception(exc)
+            return
+        cb.ice_response(None)
 
-    def _create_images(self) -> list[Any]:
-        state = self._ctx.state
-        target = self._settings.userSpecifiedTarget
-        dataset = None
-        if target is not None:
-            dataset = state.get("Dataset", target.getId().getValue())
-            if group_id(dataset) != self._view.group_id:
-                raise omero.SecurityViolation(message="The target dataset is in another group.")
-        main = self._files[0]
-        # The bytes are read once, to name the images; then only their checksum is kept.
-        stored = state.files.pop(main.getId().getValue())
-        for other in self._files[1:]:
-            state.files.pop(other.getId().getValue(), None)
-        names = image_names(stored, main.getName().getValue())
-        pixels = []
-        with state.lock:
-            for name in names:
-                image = omero.model.ImageI()
-                image.setName(rstring(name))
-                image.setFileset(omero.model.FilesetI(self._fileset.getId().getValue(), False))
-                state.store(image, self._view)
-                if dataset is not None:
-                    link = omero.model.DatasetImageLinkI()
-                    link.setParent(omero.model.DatasetI(dataset.getId().getValue(), False))
-                    link.setChild(omero.model.ImageI(image.getId().getValue(), False))
-                    state.store(link, self._view)
-                pix = omero.model.PixelsI()
-                pix.setImage(omero.model.ImageI(image.getId().getValue(), False))
-                pixels.append(pix)
-        return pixels
-
-    def getResponse(self, current: Any = None) -> Any:
-        return self._response
-
-    def getStatus(self, current: Any = None) -> Any:
-        done = self._response is not None
-        return omero.cmd.Status(
-            source=None,
-            category="import",
-            name="import",
-            flags=[],
-            parameters={},
-            currentStep=1 if done else 0,
-            steps=1,
-            startTime=self._started,
-            stepStartTimes=[self._started],
-            stepStopTimes=[],
-            stopTime=0,
-        )
-
-    def addCallback(self, callback: Any, current: Any = None) -> None:
-        pass
-
-    def close(self, current: Any = None) -> None:
-        self._ctx.registry.remove(current.id)
-
-
-def image_names(stored: StoredFile, file_name: str) -> list[str]:
-    """Name images as OMERO does: the file name, plus ``[series]`` for multi-image files."""
-    if not file_name.lower().endswith((".ome.tif", ".ome.tiff")):
-        return [file_name]
-    import tifffile
-
-    with tifffile.TiffFile(io.BytesIO(stored.data)) as tif:
-        xml = tif.ome_metadata
-    if not xml:
-        return [file_name]
-    root = ET.fromstring(xml)
-    series = [
-        el.get("Name") or f"Series {i}"
-        for i, el in enumerate(e for e in root if e.tag.endswith("}Image"))
-    ]
-    if len(series) <= 1:
-        return [file_name]
-    return [f"{file_name} [{s}]" for s in series]
+    def close_async(self, cb: Any, current: Any = None) -> None:
+        _closed(self._ctx, self, current)
+        try:
+            self._finish()
+        except omero.ServerError as exc:
+            cb.ice_exception(exc)
+            return
+        cb.ice_response()

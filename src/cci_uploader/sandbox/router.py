@@ -25,18 +25,37 @@ from cci_uploader.sandbox.state import SandboxState, Session
 
 @dataclass
 class ClientContext:
-    """One joined client: its session and its current security context."""
+    """One joined client: its session (and through it, its working group)."""
 
     state: SandboxState
     registry: Registry
     session: Session
-    group_id: int
     category: str
 
+    @property
+    def group_id(self) -> int:
+        # The group belongs to the session, shared by every client joined with
+        # its token (omero-server SessionManagerImpl.setSecurityContext sets it
+        # on the session context, not on the client).
+        return self.session.group_id
+
     def group_for(self, current: Any) -> int:
-        """Group a call works in: ``omero.group`` in the call context, else the session's."""
+        """Group a call works in: ``omero.group`` in the call context, else the session's.
+
+        A group the user is not a member of is refused, as the server's
+        ``BasicSecurityWrapper``/``SecuritySystem`` login check does.
+        """
         value = (current.ctx or {}).get("omero.group") if current is not None else None
-        return int(value) if value not in (None, "") else self.group_id
+        if value in (None, "", "-1"):
+            return self.group_id
+        group = int(value)
+        if group not in self.state.users[self.session.user_id].groups:
+            raise omero.SecurityViolation(
+                serverStackTrace="",
+                serverExceptionClass="ome.conditions.SecurityViolation",
+                message=f"User {self.session.user_id} is not a member of group {group}",
+            )
+        return group
 
 
 class Router(loud(Glacier2.Router)):  # type: ignore[misc]
@@ -72,10 +91,9 @@ class Router(loud(Glacier2.Router)):  # type: ignore[misc]
         except Glacier2.PermissionDeniedException as exc:
             cb.ice_exception(exc)
             return
-        context = ClientContext(
-            self._state, self._registry, session, session.group_id, f"sf-{uuid.uuid4()}"
-        )
+        context = ClientContext(self._state, self._registry, session, f"sf-{uuid.uuid4()}")
         factory = ServiceFactory(context)
+        self._registry.bind(context.category, current.con)
         proxy = self._registry.add(factory, session, context.category, session.token)
         self._by_connection[current.con.toString()] = (proxy, context)
         cb.ice_response(Glacier2.SessionPrx.uncheckedCast(proxy))
@@ -94,6 +112,8 @@ class Router(loud(Glacier2.Router)):  # type: ignore[misc]
 
 class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
     """Hands out the services a client asks for, bound to its session."""
+
+    counts_as_method = False  # its calls are not service methods of the session
 
     def __init__(self, context: ClientContext) -> None:
         self._ctx = context
@@ -149,14 +169,33 @@ class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
 
     def setSecurityContext(self, obj: Any, current: Any = None) -> Any:
         group_id = int(obj.getId().getValue())
-        if group_id not in self._ctx.state.users[self._ctx.session.user_id].groups:
+        session = self._ctx.session
+        if group_id not in self._ctx.state.users[session.user_id].groups:
             raise omero.SecurityViolation(
                 serverStackTrace="",
-                serverExceptionClass="SecurityViolation",
+                serverExceptionClass="ome.conditions.SecurityViolation",
                 message=f"You are not a member of group {group_id}.",
             )
-        previous = omero.model.ExperimenterGroupI(self._ctx.group_id, False)
-        self._ctx.group_id = group_id
+        if session.active_calls:
+            # SessionManagerImpl.setSecurityContext: sc.stats().methodCount() != 0.
+            raise omero.SecurityViolation(
+                serverStackTrace="",
+                serverExceptionClass="ome.conditions.SecurityViolation",
+                message=f"{session.active_calls} methods active. Aborting!",
+            )
+        # omero-blitz SessionManagerI.checkStatefulServices: an open ImportProcess
+        # or RawFileStore anywhere in the session cancels the switch.
+        with self._ctx.state.lock:
+            open_services = sorted(session.stateful)
+        if open_services:
+            raise omero.SecurityViolation(
+                serverStackTrace="",
+                serverExceptionClass="ome.conditions.SecurityViolation",
+                message="SecurityContext change cancelled:\n"
+                f"{session.token} has active stateful services:\n" + "\n".join(open_services),
+            )
+        previous = omero.model.ExperimenterGroupI(session.group_id, False)
+        session.group_id = group_id
         return previous
 
     def submit_async(self, cb: Any, request: Any, current: Any = None) -> None:
@@ -177,7 +216,11 @@ class ServiceFactory(loud(omero.api.ServiceFactory)):  # type: ignore[misc]
         pass
 
     def keepAlive(self, proxy: Any, current: Any = None) -> bool:
-        return True
+        # omero-blitz ServiceFactoryI.keepAlive: the session is refreshed, and the
+        # answer is whether *that proxy's* servant exists: False for None.
+        if proxy is None:
+            return False
+        return self._ctx.registry.has(proxy.ice_getIdentity())
 
     def keepAllAlive(self, proxies: Any, current: Any = None) -> list[Any]:
         return []

@@ -17,6 +17,7 @@ import omero.rtypes
 from cci_uploader.sandbox.registry import Registry
 from cci_uploader.sandbox.router import Router
 from cci_uploader.sandbox.state import Faults, Group, SandboxState, User
+from cci_uploader.sandbox.tls import make_identity
 
 DEMO_TOKEN = "sandbox-demo-token"
 # Seeded accounts that log in with a user name and password (the demo user too).
@@ -26,28 +27,49 @@ SERVICE_ACCOUNT, SERVICE_PASSWORD = "cleanup-service", "sandbox-cleanup"
 
 @dataclass(frozen=True)
 class Seed:
-    """The users and groups every sandbox starts with."""
+    """The users and groups every sandbox starts with.
+
+    ``demo`` is a member of one group of each permission level, with
+    ``colleague`` beside them and ``leader`` as group owner; ``other`` is in
+    a group of their own (with ``colleague``), so the demo user cannot see it.
+    """
 
     demo_user: User
     other_user: User
-    lab_group: Group
-    core_group: Group
+    colleague: User
+    leader: User
+    lab_group: Group  # read-only, the demo user's default
+    core_group: Group  # read-annotate
+    open_group: Group  # read-write
+    private_group: Group  # private
     other_group: Group
     service_account: User
+
+
+PROTOCOLS = ("tcp", "ssl", "ws", "wss")
+WS_RESOURCE = "/omero-ws"  # where OMERO's nginx forwards websockets by default
 
 
 class SandboxServer:
     """An in-memory OMERO stand-in that the unmodified omero-py client talks to.
 
+    It listens on 127.0.0.1 over plain TCP and SSL, as OMERO's Glacier2
+    router does (ports 4063 and 4064), and over websockets (``ws``/``wss``,
+    resource ``/omero-ws``) as OMERO behind its web proxy.
+
     Parameters
     ----------
     port : int
-        TCP port on 127.0.0.1; 0 picks a free one.
+        TCP port; 0 picks a free one.
+    ssl_port : int
+        SSL port; 0 picks a free one.
     now : callable, optional
         Returns the current time; tests inject one to control import dates.
     training : bool
         Say so to clients (the default): nothing is ever verified against it.
         Tests that let the stand-in play the facility's server pass False.
+    protocol : str
+        Which listener :attr:`address` names ("tcp", "ssl", "ws" or "wss").
     """
 
     def __init__(
@@ -56,13 +78,21 @@ class SandboxServer:
         now: Callable[[], dt.datetime] | None = None,
         *,
         training: bool = True,
+        ssl_port: int = 0,
+        protocol: str = "tcp",
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+        self.protocol = protocol
         self.state = SandboxState(now)
         self.state.identity.training = training
         self.seed = self._seed()
         self.state.identity.passwords.set(self.seed.demo_user.name, DEMO_PASSWORD)
         self.state.identity.passwords.set(self.seed.service_account.name, SERVICE_PASSWORD)
+        self._tls = make_identity()
         props = Ice.createProperties()
+        for key, value in self._tls.properties.items():
+            props.setProperty(key, value)
         props.setProperty("Ice.MessageSizeMax", "262144")
         props.setProperty("Ice.ThreadPool.Server.Size", "2")
         props.setProperty("Ice.ThreadPool.Server.SizeMax", "8")
@@ -73,37 +103,73 @@ class SandboxServer:
         props.setProperty("Ice.TCP.RcvSize", str(4 * 1024 * 1024))
         init = Ice.InitializationData()
         init.properties = props
-        self._communicator = Ice.initialize(init)
+        try:
+            self._communicator = Ice.initialize(init)
+        except Exception:
+            self._tls.remove()
+            raise
         # Unmarshal model objects as the client's *I classes, as a real server would.
         omero.ObjectFactoryRegistrar.registerObjectFactory(self._communicator, None)
         for factory in omero.rtypes.ObjectFactories.values():
             factory.register(self._communicator)
-        self._adapter = self._communicator.createObjectAdapterWithEndpoints(
-            "OMEROStandIn", f"tcp -h 127.0.0.1 -p {port}"
+        endpoints = ":".join(
+            (
+                f"tcp -h 127.0.0.1 -p {port}",
+                f"ssl -h 127.0.0.1 -p {ssl_port}",
+                f"ws -h 127.0.0.1 -p 0 -r {WS_RESOURCE}",
+                f"wss -h 127.0.0.1 -p 0 -r {WS_RESOURCE}",
+            )
         )
-        self.registry = Registry(self._adapter)
+        self._adapter = self._communicator.createObjectAdapterWithEndpoints(
+            "OMEROStandIn", endpoints
+        )
+        self.registry = Registry(self._adapter, self.state.faults)
         self._adapter.addServantLocator(self.registry, "")
         self.registry.add(Router(self.state, self.registry), None, "OMERO.Glacier2", "router")
         self._adapter.activate()
-        self.port: int = self._adapter.getEndpoints()[0].getInfo().port
+        kinds = {
+            Ice.TCPEndpointType: "tcp",
+            Ice.SSLEndpointType: "ssl",
+            Ice.WSEndpointType: "ws",
+            Ice.WSSEndpointType: "wss",
+        }
+        self.ports: dict[str, int] = {}
+        for endpoint in self._adapter.getEndpoints():
+            info = endpoint.getInfo()
+            self.ports[kinds[info.type()]] = info.port
+        self.port: int = self.ports["tcp"]
+        self.ssl_port: int = self.ports["ssl"]
 
     def _seed(self) -> Seed:
         state = self.state
-        lab = state.add_group("Sandbox Lab")
-        core = state.add_group("Imaging Core")
-        other = state.add_group("Other Lab")
-        demo = state.add_user("demo", [lab, core], "Demo", "User")
+        lab = state.add_group("Sandbox Lab", "rwr---")
+        core = state.add_group("Imaging Core", "rwra--")
+        shared = state.add_group("Open Lab", "rwrw--")
+        private = state.add_group("Private Lab", "rw----")
+        other = state.add_group("Other Lab", "rwr---")
+        mine = [lab, core, shared, private]
+        demo = state.add_user("demo", mine, "Demo", "User")
         someone = state.add_user("other", [other], "Other", "User")
+        colleague = state.add_user("colleague", [*mine, other], "Cecilia", "Colleague")
+        leader = state.add_user("leader", [*mine, other], "Lena", "Leader", owner_of=[*mine, other])
         state.new_token(demo, DEMO_TOKEN)
         # The facility's clean-up account: a member of every group, so it can find
-        # anyone's files by checksum in groups whose members see each other's data.
-        service = state.add_user(SERVICE_ACCOUNT, [core, lab, other], "Clean-up", "Service")
-        return Seed(demo, someone, lab, core, other, service)
+        # anyone's files by checksum in groups whose members see each other's data,
+        # and an owner of the private group, where members see only their own.
+        service = state.add_user(
+            SERVICE_ACCOUNT, [*mine, other], "Clean-up", "Service", owner_of=[private]
+        )
+        return Seed(demo, someone, colleague, leader, lab, core, shared, private, other, service)
 
     @property
     def address(self) -> str:
-        """The server address the app connects to."""
-        return f"tcp://127.0.0.1:{self.port}"
+        """The server address the app connects to, over :attr:`protocol`."""
+        return self.address_for(self.protocol)
+
+    def address_for(self, protocol: str) -> str:
+        """The address of one listener: ``tcp://``, ``ssl://``, ``ws://`` or ``wss://``."""
+        resource = WS_RESOURCE if protocol in ("ws", "wss") else ""
+        return f"{protocol}://127.0.0.1:{self.ports[protocol]}{resource}"
 
     @property
     def faults(self) -> Faults:
@@ -142,7 +208,10 @@ class SandboxServer:
         self._communicator.waitForShutdown()
 
     def stop(self) -> None:
-        self._communicator.destroy()
+        try:
+            self._communicator.destroy()
+        finally:
+            self._tls.remove()
 
     def __enter__(self) -> Self:
         return self

@@ -10,11 +10,11 @@ import omero.model
 import omero.sys
 from omero.rtypes import rlong, rstring
 
-from cci_uploader.sandbox import attachments
+from cci_uploader.sandbox import attachments, permissions
 from cci_uploader.sandbox._loud import loud, not_supported
 from cci_uploader.sandbox.queries import run_query
 from cci_uploader.sandbox.router import ClientContext
-from cci_uploader.sandbox.state import Group, Session, User, group_id, kind
+from cci_uploader.sandbox.state import Group, Session, User, kind
 
 
 def _group_obj(group: Group) -> Any:
@@ -43,7 +43,11 @@ class AdminService(loud(omero.api.IAdmin)):  # type: ignore[misc]
 
     def getEventContext_async(self, cb: Any, current: Any = None) -> None:
         user, state = self._user(), self._ctx.state
-        group = state.groups[self._ctx.group_id]
+        try:
+            group = state.groups[self._ctx.group_for(current)]
+        except omero.ServerError as exc:
+            cb.ice_exception(exc)
+            return
         ec = omero.sys.EventContext()
         ec.shareId = -1
         ec.sessionId = 1
@@ -59,7 +63,7 @@ class AdminService(loud(omero.api.IAdmin)):  # type: ignore[misc]
         ec.eventId = -1
         ec.eventType = "User"
         ec.memberOfGroups = list(user.groups)
-        ec.leaderOfGroups = []
+        ec.leaderOfGroups = sorted(g.id for g in state.groups.values() if user.id in g.owners)
         ec.groupPermissions = omero.model.PermissionsI(group.permissions)
         cb.ice_response(ec)
 
@@ -100,7 +104,9 @@ class QueryService(loud(omero.api.IQuery)):  # type: ignore[misc]
     def _answer(self, cb: Any, query: str, params: Any, current: Any, *, projection: bool) -> None:
         try:
             values = {k: v.getValue() for k, v in (params.map if params else {}).items()}
-            cb.ice_response(run_query(self._ctx, query, values, projection=projection))
+            cb.ice_response(
+                run_query(self._ctx, query, values, projection=projection, current=current)
+            )
         except omero.ServerError as exc:
             cb.ice_exception(exc)
 
@@ -118,6 +124,7 @@ class UpdateService(loud(omero.api.IUpdate)):  # type: ignore[misc]
             "ImageAnnotationLink",
             "OriginalFile",  # attachments: sandbox/attachments.py
             "FileAnnotation",
+            "ProjectAnnotationLink",
         }
     )
 
@@ -136,37 +143,38 @@ class UpdateService(loud(omero.api.IUpdate)):  # type: ignore[misc]
         if name.endswith("Link"):
             parent_kind = name[: -len("AnnotationLink")] if "Annotation" in name else "Project"
             parent = state.get(parent_kind, obj.getParent().getId().getValue())
-            if group_id(parent) != view.group_id:
-                raise omero.SecurityViolation(
-                    serverStackTrace="",
-                    serverExceptionClass="SecurityViolation",
-                    message=f"Cannot link to {parent_kind} in another group.",
-                )
+            permissions.check_link(state, view.user_id, view.group_id, obj, parent)
             child = obj.getChild()
             if child.getId() is None:
                 obj.setChild(self._save(child, current))
             else:
-                state.get(kind(child), child.getId().getValue())
+                linked = state.get(kind(child), child.getId().getValue())
+                permissions.check_link(state, view.user_id, view.group_id, obj, linked)
+                permissions.check_unique_link(state, view.user_id, obj)
         return state.store(obj, view)
+
+    def _many(self, objs: Any, current: Any) -> list[Any]:
+        # One transaction: one refused object saves nothing (UpdateImpl.saveArray).
+        with self._ctx.state.transaction():
+            return [self._save(o, current) for o in objs]
 
     def saveAndReturnObject_async(self, cb: Any, obj: Any, current: Any = None) -> None:
         try:
-            cb.ice_response(self._save(obj, current))
+            with self._ctx.state.transaction():
+                saved = self._save(obj, current)
+            cb.ice_response(saved)
         except omero.ServerError as exc:
             cb.ice_exception(exc)
 
     def saveAndReturnArray_async(self, cb: Any, objs: Any, current: Any = None) -> None:
         try:
-            with self._ctx.state.lock:
-                cb.ice_response([self._save(o, current) for o in objs])
+            cb.ice_response(self._many(objs, current))
         except omero.ServerError as exc:
             cb.ice_exception(exc)
 
     def saveArray_async(self, cb: Any, objs: Any, current: Any = None) -> None:
         try:
-            with self._ctx.state.lock:
-                for o in objs:
-                    self._save(o, current)
+            self._many(objs, current)
             cb.ice_response()
         except omero.ServerError as exc:
             cb.ice_exception(exc)

@@ -7,11 +7,12 @@ dispatches from several threads.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,31 @@ class Faults:
         self.corrupt_upload = False
         self.import_error: str | None = None
         self.import_delay_s = 0.0  # stays armed until reset
+        self.repository_full = False  # stays armed until reset
+        # Operation name -> seconds its next call takes (one-shot).
+        self.hold: dict[str, float] = {}
+        self.delete_files_fail = False
+        # Operation name -> (calls to let through first, the server's exception).
+        self.refusals: dict[str, tuple[int, Exception]] = {}
+
+    def refuse(self, operation: str, error: Exception, *, after: int = 0) -> None:
+        """Make the server raise ``error`` on the next call of ``operation``.
+
+        ``after`` calls of it succeed first; then it raises once.
+        """
+        self.refusals[operation] = (after, error)
+
+    def refusal(self, operation: str) -> Exception | None:
+        """The exception armed for this call of ``operation``, if any (one-shot)."""
+        armed = self.refusals.get(operation)
+        if armed is None:
+            return None
+        after, error = armed
+        if after > 0:
+            self.refusals[operation] = (after - 1, error)
+            return None
+        del self.refusals[operation]
+        return error
 
     def reset(self) -> None:
         """Disarm every fault."""
@@ -51,16 +77,25 @@ class Group:
     id: int
     name: str
     permissions: str = "rwr---"
+    # Group owners ("leaders"): exempt from the link rules of their group.
+    owners: set[int] = field(default_factory=set)
 
 
 @dataclass
 class Session:
+    """One OMERO session; every client joined with its token shares it, group included."""
+
     token: str
     user_id: int
     group_id: int
     alive: bool = True
     # Bytes received by this session's uploads, for the connection-cut fault.
     uploaded: int = 0
+    # Open stateful services (ImportProcess, RawFileStore) by identity, which
+    # block a group switch (omero-blitz SessionManagerI.checkStatefulServices).
+    stateful: set[str] = field(default_factory=set)
+    # Service calls of this session being dispatched right now.
+    active_calls: int = 0
 
 
 @dataclass
@@ -76,6 +111,8 @@ class StoredFile:
     chunks: list[bytes] = field(default_factory=list)
     size: int = 0
     sha1: hashlib._Hash = field(default_factory=hashlib.sha1)
+    # Looks at the bytes as they pass (a CZI's plate layout, sandbox/plates.py).
+    sniffer: Any = None
 
     def write(self, data: bytes, position: int) -> None:
         """Take the next ``data``; uploads arrive in order, as OMERO's importers send them."""
@@ -88,6 +125,8 @@ class StoredFile:
             )
         self.sha1.update(data)
         self.size += len(data)
+        if self.sniffer is not None:
+            self.sniffer.feed(data)
         if self.keep:
             self.chunks.append(data)
 
@@ -126,6 +165,7 @@ class SandboxState:
         self.objects: dict[str, dict[int, Any]] = {}
         self.files: dict[int, StoredFile] = {}
         self._next_id = 100
+        self._transaction: list[tuple[str, int]] | None = None
 
     # -- ids, time, users -------------------------------------------------
 
@@ -142,7 +182,14 @@ class SandboxState:
         self.groups[group.id] = group
         return group
 
-    def add_user(self, name: str, groups: list[Group], first: str = "", last: str = "") -> User:
+    def add_user(
+        self,
+        name: str,
+        groups: list[Group],
+        first: str = "",
+        last: str = "",
+        owner_of: Sequence[Group] = (),
+    ) -> User:
         ids = [g.id for g in groups]
         user = User(
             self.new_id(),
@@ -153,6 +200,8 @@ class SandboxState:
             ids[0],
         )
         self.users[user.id] = user
+        for group in owner_of:
+            group.owners.add(user.id)
         return user
 
     def new_token(self, user: User, token: str | None = None) -> str:
@@ -184,7 +233,29 @@ class SandboxState:
             )
             obj._details = details
             self.objects.setdefault(kind(obj), {})[obj.getId().getValue()] = obj
+            if self._transaction is not None:
+                self._transaction.append((kind(obj), obj.getId().getValue()))
             return obj
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Keep everything stored inside, or nothing if it raises.
+
+        ``IUpdate.saveArray`` and friends run in one database transaction on
+        the server (omero-server ``UpdateImpl.saveArray``, ``@Transactional``).
+        """
+        with self.lock:
+            outer, self._transaction = self._transaction, []
+            try:
+                yield
+            except BaseException:
+                for name, obj_id in reversed(self._transaction):
+                    self.objects.get(name, {}).pop(obj_id, None)
+                raise
+            finally:
+                done, self._transaction = self._transaction, outer
+                if outer is not None:
+                    outer.extend(done)
 
     def all(self, kind_name: str) -> Iterator[Any]:
         return iter(list(self.objects.get(kind_name, {}).values()))

@@ -3,8 +3,8 @@
 Queries: filesets of images, a fileset's stored files, filesets by content,
 a user's old images and fileset sizes (see :mod:`cci_uploader.omero.hql`).
 ``Delete2`` of whole filesets removes what OMERO's delete removes: the
-fileset, its original files, its images, their links and orphaned key-value
-annotations (tags stay, as on a real server).
+fileset, its original files, its images, their links, orphaned key-value
+annotations and the user's own orphaned tags (blitz-delete-rules.xml).
 """
 
 from __future__ import annotations
@@ -157,7 +157,9 @@ def fileset_sizes(state: SandboxState, p: Params) -> list[Any]:
     return rows
 
 
-PROJECTIONS: dict[str, Callable[[SandboxState, Params], list[Any]]] = {}
+# Handlers take (state, parameters, reading user); these queries name their owner
+# or ids themselves, so the reader is not needed to answer them.
+PROJECTIONS: dict[str, Callable[[SandboxState, Params, int], list[Any]]] = {}
 
 
 def _register() -> None:
@@ -170,7 +172,16 @@ def _register() -> None:
         (hql.OLD_IMAGES, old_images),
         (hql.FILESET_SIZES, fileset_sizes),
     ):
-        PROJECTIONS[hql.normalise(query)] = handler
+        PROJECTIONS[hql.normalise(query)] = _any_reader(handler)
+
+
+def _any_reader(
+    handler: Callable[[SandboxState, Params], list[Any]],
+) -> Callable[[SandboxState, Params, int], list[Any]]:
+    def answer(state: SandboxState, p: Params, user: int) -> list[Any]:
+        return handler(state, p)
+
+    return answer
 
 
 _register()
@@ -185,7 +196,10 @@ _MODEL = {
     "DatasetImageLink": "ome.model.containers.DatasetImageLink",
     "ImageAnnotationLink": "ome.model.annotations.ImageAnnotationLink",
     "MapAnnotation": "ome.model.annotations.MapAnnotation",
+    "TagAnnotation": "ome.model.annotations.TagAnnotation",
+    "WellSample": "ome.model.screen.WellSample",
 }
+_ANNOTATION_LINKS = ("ImageAnnotationLink", "ProjectAnnotationLink")
 
 
 def _refused(what: str) -> Any:
@@ -229,23 +243,31 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
         for link in state.all("DatasetImageLink"):  # Dataset -> Image
             if _id(link.getChild()) in image_ids:
                 gone(link)
-        for link in state.all("ImageAnnotationLink"):  # Image -> annotation
-            if _id(link.getParent()) in image_ids:
-                gone(link)
-        removed_links = set(deleted.get(_MODEL["ImageAnnotationLink"], []))
+        annotation_links = [
+            link for link in state.all("ImageAnnotationLink") if _id(link.getParent()) in image_ids
+        ]
+        was_linked = {_id(link.getChild()) for link in annotation_links}
+        for link in annotation_links:  # Image -> annotation
+            gone(link)
+        gone_links = {_id(link) for link in annotation_links}
         still_linked = {
             _id(link.getChild())
-            for link in state.all("ImageAnnotationLink")
-            if _id(link) not in removed_links
+            for name in _ANNOTATION_LINKS
+            for link in state.all(name)
+            if _id(link) not in gone_links
         }
-        was_linked = {
-            _id(link.getChild())
-            for link in state.all("ImageAnnotationLink")
-            if _id(link) in removed_links
-        }
+        # blitz-delete-rules.xml: annotations left linked to nothing go with the
+        # images: key-value pairs, and the deleting user's own tags (another
+        # member's tag stays, as their object).
         for annotation in state.all("MapAnnotation"):
             if _id(annotation) in was_linked - still_linked:
                 gone(annotation)
+        for tag in state.all("TagAnnotation"):
+            if _id(tag) in was_linked - still_linked and owner_id(tag) == ctx.session.user_id:
+                gone(tag)
+        for sample in state.all("WellSample"):  # a plate CZI's field; its Well stays
+            if _id(sample.getImage()) in image_ids:
+                gone(sample)
         for image in images:
             gone(image)
         for fileset in filesets:
@@ -254,6 +276,11 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
                 if not dry_run:
                     state.files.pop(_id(f), None)  # the stored bytes go too
             gone(fileset)
+    if not dry_run and state.faults.delete_files_fail:
+        # Delete2I.buildResponse: the files are deleted after the transaction;
+        # if that fails the answer is ERR although the rows are gone.
+        state.faults.delete_files_fail = False
+        return _err("file-delete-fail", "Failed to delete files: /OMERO/ManagedRepository/…")
     return omero.cmd.Delete2Response(deletedObjects=deleted)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from cci_uploader import formats
 from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.client_paths import stored_name
 from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.provenance import fileset_ids
 from cci_uploader.stewardship.history import (
@@ -80,7 +81,9 @@ def record_upload(
             continue
         fileset = min(by_image.values())  # a duplicate may exist in several filesets
         stored.extend(
-            StoredFile(fileset, p.name, p.stat().st_size, _sha1(p, known)) for p in upload.files
+            # The name OMERO stores (cleaned by its path rules), to compare with later.
+            StoredFile(fileset, stored_name(p), p.stat().st_size, _sha1(p, known))
+            for p in upload.files
         )
         images.extend((fileset, i) for i, fs in by_image.items() if fs == fileset)
     record = NewUpload(

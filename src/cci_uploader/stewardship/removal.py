@@ -28,6 +28,7 @@ from pathlib import Path
 import send2trash
 
 from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.client_paths import stored_name
 from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.originals import attached_originals
 from cci_uploader.omero.provenance import stored_files
@@ -90,10 +91,10 @@ def check_upload(conn: Connection, upload: Upload) -> Verdict:
         if len(missing) == len(paths):
             return keep("no longer on this computer")
         return keep(f"{_names(missing)} is missing, so the files that belong with it are kept")
-    local: dict[str, str] = {}  # file name -> SHA-1 now
+    local: dict[str, str] = {}  # the name OMERO stores for the file -> SHA-1 now
     for source in upload.sources:
-        local[source.path.name] = file_sha1(source.path)
-        if local[source.path.name] != source.sha1:
+        local[stored_name(source.path)] = file_sha1(source.path)
+        if local[stored_name(source.path)] != source.sha1:
             return keep(f"{source.path.name} changed after it was uploaded (its SHA-1 differs)")
     if not upload.stored:
         return keep("the history records no fileset on OMERO for it")

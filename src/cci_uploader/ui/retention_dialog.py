@@ -226,7 +226,7 @@ class RetentionDialog(QDialog):
         self._show([i for i in self.images if i.fileset_id not in gone])
         self.status_label.setText(
             f"Deleted {len(result.fileset_ids)} fileset(s) with {len(result.image_ids)} "
-            "image(s) from OMERO."
+            "image(s) from OMERO." + (f" {result.note}" if result.note else "")
         )
 
     def _on_delete_failed(self, exc: BaseException) -> None:

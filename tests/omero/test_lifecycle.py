@@ -1,0 +1,133 @@
+"""The client's import lifecycle follows the Java importer, and leaves no orphans."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from cci_uploader import omero as om
+from cci_uploader.config import Config
+from cci_uploader.omero import orphans
+from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.sandbox import SandboxServer
+from cci_uploader.scan import scan_paths
+
+
+def _dataset(conn: om.Connection) -> int:
+    return om.get_or_create_dataset(conn, om.get_or_create_project(conn, "Scope"), "d")
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "cells.czi"
+    path.write_bytes(bytes(range(256)) * 4096)
+    return path
+
+
+def _wait_for_images(sandbox: SandboxServer, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(sandbox.objects("Image")) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_import_process_is_closed_right_after_verify_upload(
+    conn: om.Connection, sandbox: SandboxServer, token: str, data_file: Path
+) -> None:
+    # ImportLibrary.importImage closes the process after verifyUpload, so the
+    # session's group can change while OMERO imports (checkStatefulServices).
+    sandbox.faults.import_delay_s = 0.5
+    other = om.connect(sandbox.address, token)  # same token, same session
+    try:
+        upload = om.import_file(conn, [data_file], _dataset(conn), poll_s=0.05)
+        for event in upload:
+            if isinstance(event, om.Processing):
+                other.switch_group("Imaging Core")
+                break
+        rest = list(upload)
+    finally:
+        other.close()
+    assert isinstance(rest[-1], om.Imported)
+    # Our calls name our group, so the image went where we asked.
+    [image] = sandbox.objects("Image")
+    assert image.getDetails().getGroup().getId().getValue() == sandbox.seed.lab_group.id
+
+
+def test_cancel_during_upload_deletes_the_fileset_it_created(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
+    upload = om.import_file(conn, [data_file], _dataset(conn), chunk_size=64 * 1024)
+    next(upload)
+    upload.close()
+    assert sandbox.objects("Fileset") == []
+    assert sandbox.objects("OriginalFile") == []
+    assert not orphans.store_path().exists()
+
+
+def test_an_upload_that_cannot_be_deleted_is_cleaned_by_the_next_connection(
+    conn: om.Connection, sandbox: SandboxServer, token: str, data_file: Path
+) -> None:
+    sandbox.faults.cut_after_bytes = 100_000  # the delete fails with the connection
+    with pytest.raises(om.ConnectionLost):
+        list(om.import_file(conn, [data_file], _dataset(conn), chunk_size=64 * 1024))
+    assert len(sandbox.objects("Fileset")) == 1
+    assert orphans.store_path().exists()
+    again = om.connect(sandbox.address, token)
+    try:
+        assert om.clean_unfinished_uploads(again) == 1
+    finally:
+        again.close()
+    assert sandbox.objects("Fileset") == []
+    assert om.clean_unfinished_uploads(conn) == 0
+
+
+def test_a_fileset_with_images_is_never_deleted_as_an_orphan(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
+    *_, done = om.import_file(conn, [data_file], _dataset(conn))
+    assert isinstance(done, om.Imported)
+    [ofile] = sandbox.objects("OriginalFile")
+    orphans.discard_upload(conn, ofile.getId().getValue())
+    assert len(sandbox.objects("Image")) == 1 and len(sandbox.objects("Fileset")) == 1
+
+
+def test_cancel_while_omero_imports_says_the_image_will_appear(
+    conn: om.Connection, sandbox: SandboxServer, samples: Path
+) -> None:
+    sandbox.faults.import_delay_s = 0.5
+    queue = ImportQueue(scan_paths([samples / "czi" / "tiles_z.czi"], Config()), [])
+    for event in queue.run(conn):
+        if getattr(event, "entry", None) and event.entry.message == "OMERO is importing":  # type: ignore[union-attr]
+            queue.cancel()
+    [entry] = queue.entries
+    assert entry.status is Status.ERROR
+    assert "still importing" in entry.message and "nothing was imported" not in entry.message
+    _wait_for_images(sandbox, 1)
+    assert len(sandbox.objects("Image")) == 1  # the handle was not closed: it finished
+    sandbox.faults.reset()
+    assert queue.retry_failed() == [0]
+    list(queue.run(conn))
+    assert entry.status is Status.DUPLICATE
+    assert len(sandbox.objects("Image")) == 1
+
+
+def test_a_dropped_client_leaves_its_stateful_services_in_the_session(
+    sandbox: SandboxServer, token: str, data_file: Path
+) -> None:
+    # SessionI.cleanServants(false): a half-done upload of a client that went away
+    # still blocks a group switch in the session, so our calls carry the group.
+    first = om.connect(sandbox.address, token)
+    upload = om.import_file(first, [data_file], _dataset(first), chunk_size=64 * 1024)
+    next(upload)
+    first.gateway.c.getCommunicator().destroy()  # gone without closing anything
+    second = om.connect(sandbox.address, token)
+    try:
+        with pytest.raises(om.GroupSwitchRefused):
+            second.switch_group("Imaging Core")
+        project = om.get_or_create_project(second, "Works anyway")
+        assert sandbox.state.get("Project", project) is not None
+    finally:
+        second.close()
+        upload.close()  # its clean-up cannot reach the server; it is remembered
+    assert orphans.store_path().exists()
