@@ -185,7 +185,7 @@ def import_file(
         except omero.ChecksumValidationException as exc:
             raise ChecksumMismatch(
                 "OMERO received different bytes than the file holds (the checksums "
-                "differ), so nothing was imported. Press Retry."
+                "differ), so nothing was imported. Press Retry failed."
             ) from exc
         with translate_errors("waiting for OMERO to import"):
             response = yield from _wait(conn, handle, timeout_s, poll_s)
