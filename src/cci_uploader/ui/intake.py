@@ -46,13 +46,13 @@ class FileIntake(QObject):
         self._model, self._status_line = model, status_line
         self._config, self._explain = config, explain
         self.scanning = 0
-        self._found = 0
+        self._found = self._files = 0
         self._workers: set[object] = set()
 
     def add_paths(self, paths: list[Path]) -> None:
         """Scan ``paths`` in the background; rows appear as each item is read."""
         self.scanning += 1
-        self._found = 0
+        self._found = self._files = 0
         self._status_line.show_text(f"Reading {len(paths)} item(s)…")
         self.changed.emit()
         worker = generate_in_background(
@@ -68,12 +68,20 @@ class FileIntake(QObject):
         worker.finished.connect(functools.partial(self._workers.discard, worker))
 
     def _on_scanned(self, scans: list[tuple[ScanEntry, int]]) -> None:
-        self._found += len(self._model.add(scans))
+        rows = self._model.add(scans)
+        self._found += len(rows)
+        # Files, not rows: a companion (.ser, .xml) is a file of its own.
+        self._files += sum(1 + len(row.scan.companions) for row in rows)
         self._status_line.show_text(f"Reading… {self._found} file(s) found so far.")
 
     def _on_scan_done(self, _: object) -> None:
         self.scanning -= 1
-        self._status_line.show_text(f"{self._found} file(s) added.")
+        text = f"{self._files} file(s) added."
+        if self._files != self._found:
+            text = (
+                f"{self._files} files added, as {self._found} rows (companions under their file)."
+            )
+        self._status_line.show_text(text)
         self.changed.emit()
 
     def _on_scan_failed(self, exc: BaseException) -> None:
