@@ -1,14 +1,18 @@
-"""Screenshots of the window under Xvfb, against the training sandbox.
+"""Screenshots of the window under Xvfb and openbox, against the training sandbox.
 
 Usage: ``.venv/bin/python tools/screenshots.py [--out docs/screenshots]``
 
-Starts its own Xvfb (Debian: ``apt-get install xvfb libxcb-cursor0 libxcb-icccm4
-libxcb-keysyms1``, the last three for Qt's xcb plugin), then:
+Needs Debian's ``xvfb`` and ``openbox`` (the title bar), and Qt's xcb libraries
+(``apt-get install xvfb openbox libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1``).
+For each screen, a 1366x768 microscope-PC monitor at 100 % and 1920x1080 at
+150 % (``QT_SCALE_FACTOR=1.5``), it starts its own X server and window manager,
+then:
 
 1. measures start to first paint of ``cci-uploader gui --sandbox`` (three runs);
-2. drives the real window in this process and saves ``empty.png``,
-   ``in-progress.png`` (a queue part-way, one file uploading) and
-   ``finished.png`` (green, orange and red rows).
+2. drives the real window and saves the whole screen as ``empty-<screen>.png``,
+   ``in-progress-<screen>.png`` (one file uploading), ``paused-<screen>.png``
+   (the connection dropped: the queue waits for Reconnect) and
+   ``finished-<screen>.png`` (green, orange and red rows).
 
 Nothing is written outside a temporary folder except the screenshots.
 """
@@ -27,15 +31,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "samples"
-SCREEN = "1600x1000x24"
+# (width, height, QT_SCALE_FACTOR, the name's suffix)
+SCREENS = ((1366, 768, "1", "1366x768"), (1920, 1080, "1.5", "1920x1080-150"))
 
 
 @contextmanager
-def xvfb() -> Iterator[str]:
-    """A private X server; yields its DISPLAY."""
+def xvfb(width: int, height: int) -> Iterator[str]:
+    """A private X server with openbox on it (for a real title bar); yields its DISPLAY."""
     read, write = os.pipe()
+    screen = f"{width}x{height}x24"
     with subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", screen, "-nolisten", "tcp"],
         pass_fds=(write,),
         stderr=subprocess.DEVNULL,
     ) as proc:
@@ -43,7 +49,17 @@ def xvfb() -> Iterator[str]:
         try:
             with os.fdopen(read) as pipe:
                 display = ":" + pipe.readline().strip()
-            yield display
+            with subprocess.Popen(
+                ["openbox"],
+                env={**os.environ, "DISPLAY": display},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ) as wm:
+                time.sleep(1.0)  # openbox takes the screen before the window maps
+                try:
+                    yield display
+                finally:
+                    wm.terminate()
         finally:
             proc.terminate()
 
@@ -80,8 +96,8 @@ def big_czi(folder: Path, mib: int) -> Path:
     return path
 
 
-def shoot(out: Path, work: Path) -> None:
-    """Drive the window and save the three screenshots."""
+def shoot(out: Path, work: Path, suffix: str) -> None:
+    """Drive the window and save the four screenshots of one screen."""
     from PySide6.QtCore import QCoreApplication, QModelIndex
     from PySide6.QtWidgets import QApplication
 
@@ -99,7 +115,7 @@ def shoot(out: Path, work: Path) -> None:
     app = QApplication([])
     collector = MainThreadGC()  # as the app does
 
-    def wait(condition: Callable[[], bool], timeout: float = 120) -> None:
+    def wait(condition: Callable[[], bool], timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -107,16 +123,17 @@ def shoot(out: Path, work: Path) -> None:
             QCoreApplication.processEvents()
             time.sleep(0.002)
 
-    def grab(window: QApplication | object, name: str) -> None:
-        for _ in range(20):
+    def grab(name: str) -> None:
+        for _ in range(40):
             QCoreApplication.processEvents()
             time.sleep(0.01)
         screen = app.primaryScreen()
-        pixmap = screen.grabWindow(window.winId())  # type: ignore[attr-defined]
-        pixmap.save(str(out / name))
-        print(f"saved {out / name} ({pixmap.width()}x{pixmap.height()})")
+        pixmap = screen.grabWindow(0)  # the whole screen: title bar and all
+        path = out / f"{name}-{suffix}.png"
+        pixmap.save(str(path))
+        print(f"saved {path} ({pixmap.width()}x{pixmap.height()})")
 
-    big = big_czi(work, 900)
+    big = big_czi(work, 400)
     notes = work / "notes.docx"
     notes.write_bytes(b"PK\x03\x04 meeting notes, not microscopy")
     # The sandbox's own throwaway history and cache: nothing reaches the user's.
@@ -126,19 +143,17 @@ def shoot(out: Path, work: Path) -> None:
         seed = scan_paths([SAMPLES / "czi" / "tiles_z.czi"], Config())
         list(ImportQueue(seed, [], history=None).run(conn))
         conn.close()
-        settings = AppSettings(work / "gui.ini")
+        settings = AppSettings(work / f"gui-{suffix}.ini")
         window = build_window(Config(), settings, work / "cci-uploader.log", server, workspace)
         window.show()
         wait(window.isVisible)
-        grab(window, "empty.png")
+        grab("empty")
 
         window.connection_bar.connect_button.click()
         wait(lambda: window.session.conn is not None and not window.session.tasks.busy)
         editor = window.pairs_editor
-        for key, value in (("Sample", "Mouse 7"), ("Sample", "Mouse 8")):
-            editor.key_combo.setCurrentText(key)
-            editor.value_combo.setEditText(value)
-            editor.add_button.click()
+        editor.value_combo.setEditText("Mouse 7")
+        editor.add_button.click()
         for paths, rows in (
             ([SAMPLES / "czi"], 5),
             ([big], 6),
@@ -162,14 +177,19 @@ def shoot(out: Path, work: Path) -> None:
         window.model.dataChanged.connect(arm_server_error)
         window.action_bar.import_button.click()
         row = window.model.row_for(big)
-        wait(lambda: row.total_bytes and row.done_bytes > row.total_bytes * 0.4)
-        grab(window, "in-progress.png")
-        wait(lambda: not window.session.running, timeout=600)
+        wait(lambda: bool(row.total_bytes) and row.done_bytes > row.total_bytes * 0.4)
+        grab("in-progress")
+        server.faults.cut_after_bytes = 0  # the network drops during the next chunk
+        wait(lambda: window.pause_banner.isVisible() and not window.session.running)
+        grab("paused")
+        window.pause_banner.reconnect_button.click()
+        wait(lambda: window.session.running)
+        wait(lambda: not window.session.running, timeout=900)
         view = window.file_panel.view
         red = next(r for r, row in enumerate(window.model.rows()) if row.status is Status.ERROR)
         view.setCurrentIndex(window.model.index(red, 0))  # its full message shows below
         view.clearSelection()
-        grab(window, "finished.png")
+        grab("finished")
         window.session.shutdown()
         window.close()
     collector.stop()
@@ -178,23 +198,41 @@ def shoot(out: Path, work: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--one", nargs=2, metavar=("SUFFIX", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="cci-shots-") as tmp, xvfb() as display:
-        work = Path(tmp)
-        os.environ.update(
-            DISPLAY=display,
-            QT_QPA_PLATFORM="xcb",
-            XDG_CONFIG_HOME=str(work / "config"),
-            XDG_STATE_HOME=str(work / "state"),
-            XDG_CACHE_HOME=str(work / "cache"),
-            CCI_UPLOADER_LOG_DIR=str(work / "logs"),
-            TZ="Europe/Stockholm",
-        )
-        time.tzset()
-        runs = [first_paint_seconds(work) for _ in range(3)]
-        print("start to first paint: " + ", ".join(f"{r * 1000:.0f} ms" for r in runs))
-        shoot(args.out.resolve(), work)
+    if args.one:  # the child run: the display and scale factor are already set
+        shoot(args.out.resolve(), Path(args.one[1]), args.one[0])
+        return 0
+    for width, height, scale, suffix in SCREENS:
+        with (
+            tempfile.TemporaryDirectory(prefix="cci-shots-") as tmp,
+            xvfb(width, height) as display,
+        ):
+            work = Path(tmp)
+            env = {
+                **os.environ,
+                "DISPLAY": display,
+                "QT_QPA_PLATFORM": "xcb",
+                "QT_SCALE_FACTOR": scale,
+                "XDG_CONFIG_HOME": str(work / "config"),
+                "XDG_STATE_HOME": str(work / "state"),
+                "XDG_CACHE_HOME": str(work / "cache"),
+                "XDG_DATA_HOME": str(work / "data"),
+                "CCI_UPLOADER_LOG_DIR": str(work / "logs"),
+                "TZ": "Europe/Stockholm",
+            }
+            os.environ.update(env)
+            time.tzset()
+            runs = [first_paint_seconds(work) for _ in range(3)]
+            print(
+                f"{suffix}: start to first paint: " + ", ".join(f"{r * 1000:.0f} ms" for r in runs)
+            )
+            subprocess.run(
+                [sys.executable, __file__, "--out", str(args.out), "--one", suffix, str(work)],
+                env=env,
+                check=True,
+            )
     return 0
 
 

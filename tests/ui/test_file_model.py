@@ -145,3 +145,18 @@ def test_microscope_cell_says_how_the_name_was_chosen(samples: Path) -> None:
     stored = model.index(rows["tiles_z.czi"], MICROSCOPE)
     assert stored.data() == "LSM 880 IndiMo, AxioObserver"
     assert model.index(rows["tiles_z.czi"], TARGET).data().startswith("LSM 880 IndiMo")
+
+
+def test_status_leads_with_the_cause_whatever_the_message_starts_with(
+    samples: Path, tmp_path: Path
+) -> None:
+    model = _filled(samples, tmp_path)
+    row = model.rows()[0]
+    name = row.scan.path.name
+    stem = name.split(".")[0]
+    model.update(row.scan.path, Status.ERROR, f"OMERO could not import {stem}.ome.tif: it ended.")
+    assert model.index(0, STATUS).data() == (
+        f"Error: it ended (OMERO could not import {stem}.ome.tif)"
+    )
+    model.update(row.scan.path, Status.ERROR, f"{name} could not be read (gone); check it.")
+    assert model.index(0, STATUS).data() == "Error: could not be read (gone); check it."

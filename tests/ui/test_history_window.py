@@ -163,3 +163,20 @@ def test_changed_file_is_kept_with_the_reason_shown(
     qtbot.waitUntil(lambda: "kept: second.czi" in window.results.toPlainText())
     assert "changed after it was uploaded" in window.results.toPlainText()
     assert files[1].exists()
+
+
+def test_names_show_in_full_or_elided_in_the_middle_with_the_path_on_hover(
+    window: HistoryWindow,
+) -> None:
+    table = window.table
+    assert table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    col = COLUMNS.index("File")
+    metrics = table.fontMetrics()
+    for row in range(window.model.rowCount()):
+        index = window.model.index(row, col)
+        assert table.columnWidth(col) > metrics.horizontalAdvance(index.data())  # not cut
+        tip = index.data(Qt.ItemDataRole.ToolTipRole)
+        assert tip.endswith(index.data()) and str(Path(tip).parent) != "."  # the full path
+    target = COLUMNS.index("Project / Dataset")
+    text = window.model.index(0, target).data()
+    assert table.columnWidth(target) > metrics.horizontalAdvance(text)

@@ -188,7 +188,10 @@ def test_rows_appear_as_each_folder_is_read_with_a_count(
     qtbot.waitUntil(lambda: not window.session.scanning)
     counts = [count for count, _ in seen]
     assert len(counts) == 3 and counts == sorted(counts)  # three batches, growing
-    assert window.status_line.label.text() == f"{counts[-1]} file(s) added."
+    files = counts[-1] + 2  # the two .ser companions of tia/ are files too
+    assert window.status_line.label.text() == (
+        f"{files} files added, as {counts[-1]} rows (companions under their file)."
+    )
     # While reading, the status bar counts the files found so far.
     assert [text for _, text in seen[1:]] == [
         f"Reading… {n} file(s) found so far." for n in counts[:2]
@@ -207,3 +210,12 @@ def test_existing_values_are_refreshed_after_an_upload(
     run_to_end(qtbot, window, window.action_bar.import_button)
     qtbot.waitUntil(lambda: "1 value(s) already used for Sample" in editor.values_note.text())
     assert editor.value_combo.findText("Mouse 99") >= 0
+
+
+def test_the_summary_counts_files_not_rows(qtbot: QtBot, window: MainWindow, samples: Path) -> None:
+    window.session.add_paths([samples / "tia"])  # two EMI+SER pairs: four files, two rows
+    qtbot.waitUntil(lambda: not window.session.scanning)
+    assert window.model.rowCount() == 2
+    assert window.status_line.label.text() == (
+        "4 files added, as 2 rows (companions under their file)."
+    )

@@ -244,7 +244,7 @@ def import_file(
             except omero.ChecksumValidationException as exc:
                 raise ChecksumMismatch(
                     "OMERO received different bytes than the file holds (the checksums "
-                    "differ), so nothing was imported. Press Retry."
+                    "differ), so nothing was imported. Press Retry failed."
                 ) from exc
             verified = True
             # An open ImportProcess blocks group switches in the session (PR #2395).

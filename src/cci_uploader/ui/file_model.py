@@ -64,12 +64,22 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 def _cause_first(message: str, name: str) -> str:
-    """``"a.czi is not supported"`` -> ``"not supported"``: the row already names the file."""
-    if not name or not message.startswith(name):
+    """Lead with the cause: the row already names the file.
+
+    ``"a.czi is not supported"`` -> ``"not supported"``;
+    ``"OMERO could not import a.ome.tif: it ended early"`` ->
+    ``"it ended early (OMERO could not import a.ome.tif)"``.
+    """
+    if not name:
         return message
-    rest = message[len(name) :].lstrip(" :,")
-    rest = rest.removeprefix("is ").removeprefix("was ")
-    return rest or message
+    if message.startswith(name):
+        rest = message[len(name) :].lstrip(" :,")
+        return rest.removeprefix("is ").removeprefix("was ") or message
+    stem = name.split(".")[0]
+    head, sep, cause = message.partition(": ")
+    if sep and stem and stem in head and cause:
+        return f"{cause.rstrip('.')} ({head})"
+    return message
 
 
 def status_text(row: Row) -> str:

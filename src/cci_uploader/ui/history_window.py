@@ -45,6 +45,7 @@ from cci_uploader.ui.history_model import UPLOAD_ROLE, HistoryModel
 from cci_uploader.ui.tasks import ServerTasks
 
 ALL = "All"
+NAME_CAP = 360  # widest a column grows on its own
 ChooseSavePath = Callable[[QWidget], Path | None]
 
 
@@ -118,6 +119,9 @@ class HistoryWindow(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        # Long names lose their middle, not their end (where the extension is); hover shows all.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
 
         self.count_label = QLabel()
         self.export_button = QPushButton("Export CSV…")
@@ -179,8 +183,16 @@ class HistoryWindow(QDialog):
             status=None if status == ALL else status,
         )
         self.model.set_uploads(shown)
+        self._fit_columns()
         self.count_label.setText(f"{len(shown)} of {len(self._all)} uploads shown")
         self.export_button.setEnabled(bool(shown))
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its text, up to a cap; longer text is elided in the middle."""
+        header = self.table.horizontalHeader()
+        for column in range(self.model.columnCount()):
+            width = max(self.table.sizeHintForColumn(column), header.sectionSizeHint(column))
+            header.resizeSection(column, min(width + 12, NAME_CAP))
 
     def selected_uploads(self) -> list[Upload]:
         """The selected rows' uploads, or every upload shown when none is selected."""

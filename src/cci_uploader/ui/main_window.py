@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(line)
         batch = QGroupBox("For every image of this batch")
         batch_layout = QHBoxLayout(batch)
-        batch_layout.addWidget(self.group_picker, 0)
+        batch_layout.addWidget(self.group_picker, 0, Qt.AlignmentFlag.AlignTop)
         batch_layout.addSpacing(16)
         batch_layout.addWidget(self.pairs_editor, 1)
         layout.addWidget(batch)

@@ -7,7 +7,6 @@ on the GUI thread and only update widgets and the model.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ConnectionDown, ImportQueue, SessionLost, Status
-from cci_uploader.scan import ScanEntry
 from cci_uploader.ui import jobs
 from cci_uploader.ui.action_bar import ActionBar
 from cci_uploader.ui.connection_bar import ConnectionBar
@@ -26,14 +24,16 @@ from cci_uploader.ui.expiry import ExpiryFlow
 from cci_uploader.ui.file_model import FileModel
 from cci_uploader.ui.file_panel import FilePanel
 from cci_uploader.ui.group_picker import GroupPicker
+from cci_uploader.ui.intake import FileIntake
 from cci_uploader.ui.offline import OfflineFlow
 from cci_uploader.ui.pairs_editor import PairsEditor
 from cci_uploader.ui.pause_banner import PauseBanner
 from cci_uploader.ui.progress import ProgressMeter
+from cci_uploader.ui.remembered import ask_use_remembered
 from cci_uploader.ui.retention_dialog import remind_if_old_images
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.status_line import StatusLine
-from cci_uploader.ui.tasks import ServerTasks, generate_in_background, run_in_background
+from cci_uploader.ui.tasks import ServerTasks, run_in_background
 from cci_uploader.ui.token_dialog import TokenDialog
 from cci_uploader.workspace import Workspace
 
@@ -49,10 +49,6 @@ SANDBOX_TOKEN_NOTE = (
     "In the training sandbox the demo token is already filled in: just press Connect. "
     "Against your facility's server, Get token opens OMERO.web's token page."
 )
-
-
-def _pair_lines(pairs: list[tuple[str, str]]) -> str:
-    return "\n".join(f"    {key} = {value}" for key, value in pairs) or "    (none)"
 
 
 class UploadSession(QObject):
@@ -104,9 +100,14 @@ class UploadSession(QObject):
         self.queue: ImportQueue | None = None
         self.running = False
         self.paused = False  # the session expired; the token dialog is open
-        self.scanning = 0
-        self._found = 0
-        self._scan_workers: set[object] = set()
+        self.intake = FileIntake(
+            model=model,
+            status_line=status_line,
+            config=lambda: self.config,
+            explain=self._explain,
+            parent=self,
+        )
+        self.intake.changed.connect(self._refresh_actions)
         self.stopping = False  # Cancel was pressed: the summary says Stopped
         self._reminded = False
         self.expiry = ExpiryFlow(
@@ -299,37 +300,14 @@ class UploadSession(QObject):
 
     # -- files --------------------------------------------------------------
 
+    @property
+    def scanning(self) -> int:
+        """How many scans are still reading."""
+        return self.intake.scanning
+
     def add_paths(self, paths: list[Path]) -> None:
         """Scan ``paths`` in the background; rows appear as each item is read."""
-        self.scanning += 1
-        self._found = 0
-        self.status_line.show_text(f"Reading {len(paths)} item(s)…")
-        self._refresh_actions()
-        worker = generate_in_background(
-            jobs.scan_each,
-            paths,
-            self.config,
-            on_yield=self._on_scanned,
-            on_done=self._on_scan_done,
-            on_error=self._on_scan_failed,
-        )
-        # Held until it ends: its signals must outlive this call.
-        self._scan_workers.add(worker)
-        worker.finished.connect(functools.partial(self._scan_workers.discard, worker))
-
-    def _on_scanned(self, scans: list[tuple[ScanEntry, int]]) -> None:
-        self._found += len(self.model.add(scans))
-        self.status_line.show_text(f"Reading… {self._found} file(s) found so far.")
-
-    def _on_scan_done(self, _: object) -> None:
-        self.scanning -= 1
-        self.status_line.show_text(f"{self._found} file(s) added.")
-        self._refresh_actions()
-
-    def _on_scan_failed(self, exc: BaseException) -> None:
-        self.scanning -= 1
-        self.status_line.show_text(self._explain(exc))
-        self._refresh_actions()
+        self.intake.add_paths(paths)
 
     def _on_clear_requested(self) -> None:
         if not self.busy:
@@ -353,21 +331,9 @@ class UploadSession(QObject):
         if self.busy or self.conn is None:
             return
         if self.pairs_editor.remembered:  # never applied unnoticed: ask once
-            self.remembered_box = QMessageBox(
-                QMessageBox.Icon.Question,
-                "Use the pairs from your last session?",
-                "Every image of this batch will get the pairs remembered from your last "
-                f"session:\n\n{_pair_lines(self.pairs_editor.pairs())}\n\n"
-                "Use them, or go back and change them?",
-                parent=self._window,
+            self.remembered_box = ask_use_remembered(
+                self._window, self.pairs_editor.pairs(), self._on_remembered_answered
             )
-            use = self.remembered_box.addButton("Use them", QMessageBox.ButtonRole.AcceptRole)
-            back = self.remembered_box.addButton("Go back", QMessageBox.ButtonRole.RejectRole)
-            self.remembered_box.setDefaultButton(back)
-            self.remembered_box.buttonClicked.connect(
-                lambda button: self._on_remembered_answered(button is use)
-            )
-            self.remembered_box.open()
             return
         self._import()
 
