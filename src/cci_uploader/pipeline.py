@@ -322,7 +322,9 @@ class ImportQueue:
             found = om.find_duplicate(conn, main, sha1, stamp[0])
             if found:
                 duplicates.extend(found)
-                verified.append(FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True))
+                verified.append(
+                    FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True, size=stamp[0])
+                )
                 entry.done_bytes += sum(p.stat().st_size for p in files)
                 continue
             if dataset_id is None:
@@ -353,7 +355,9 @@ class ImportQueue:
                 upload.close()
             om.annotate(conn, new_ids, entry.pairs)
             image_ids.extend(new_ids)
-            verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
+            verified.append(
+                FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False, size=stamp[0])
+            )
         entry.image_ids = tuple(image_ids or duplicates)
         entry.uploaded_paths = tuple(p for fs in filesets for p in fs)
         target = f"{scan.project} / {scan.dataset}"

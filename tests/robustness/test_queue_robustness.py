@@ -18,6 +18,7 @@ from cci_uploader import cache
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.formats import emd
+from cci_uploader.hashing import file_sha1
 from cci_uploader.logsetup import log_file
 from cci_uploader.names import MAX_NAME
 from cci_uploader.pipeline import EntryChanged, ImportQueue, Status
@@ -270,3 +271,26 @@ def test_hostile_microscope_name_is_cleaned_and_the_row_says_so(
         ("Folder", "run[31m"),
     ]
     assert path.exists()
+
+
+def test_history_records_what_the_server_verified_not_a_later_change(
+    samples: Path, tmp_path: Path, conn: om.Connection
+) -> None:
+    [path] = _stage(samples, tmp_path / "in", CZI)
+    size, sha1 = path.stat().st_size, file_sha1(path)
+    queue = _queue([path], tmp_path)
+    # Events with every byte sent: the last chunk's, then the server's (after verifyUpload).
+    sent_all = 0
+    changed = False
+    for event in queue.run(conn):
+        entry = event.entry if isinstance(event, EntryChanged) else None
+        if entry and entry.status is Status.UPLOADING and entry.done_bytes == size:
+            sent_all += 1
+            if sent_all == 2:
+                _append(path)  # the server already holds the bytes it checked
+                changed = True
+    assert changed
+    assert queue.entries[0].status is Status.UPLOADED, queue.entries[0].message
+    [record] = History(tmp_path / "history.sqlite").uploads()
+    assert [(s.size, s.sha1) for s in record.sources] == [(size, sha1)]
+    assert [(s.size, s.sha1) for s in record.stored] == [(size, sha1)]

@@ -33,6 +33,7 @@ class FilesetUpload:
     sha1: str  # of ``files[0]``, computed once by the queue
     image_ids: tuple[int, ...]
     duplicate: bool
+    size: int | None = None  # of ``files[0]`` as hashed and verified, when known
 
 
 def _sha1(path: Path, known: dict[Path, str]) -> str:
@@ -57,9 +58,14 @@ def record_upload(
     scan = entry.scan
     converted = formats.get_format(scan.format).CONVERTS
     known = {u.files[0]: u.sha1 for u in uploads}
+    # The size the server verified, not one read later: the file may have changed since.
+    sizes = {u.files[0]: u.size for u in uploads if u.size is not None}
+
+    def size(p: Path) -> int:
+        return sizes[p] if p in sizes else p.stat().st_size
+
     sources = tuple(
-        SourceFile(p.resolve(), p.stat().st_size, _sha1(p, known))
-        for p in (scan.path, *scan.companions)
+        SourceFile(p.resolve(), size(p), _sha1(p, known)) for p in (scan.path, *scan.companions)
     )
     stored: list[StoredFile] = []
     images: list[tuple[int, int]] = []
@@ -68,9 +74,7 @@ def record_upload(
         if not by_image:
             continue
         fileset = min(by_image.values())  # a duplicate may exist in several filesets
-        stored.extend(
-            StoredFile(fileset, p.name, p.stat().st_size, _sha1(p, known)) for p in upload.files
-        )
+        stored.extend(StoredFile(fileset, p.name, size(p), _sha1(p, known)) for p in upload.files)
         images.extend((fileset, i) for i, fs in by_image.items() if fs == fileset)
     record = NewUpload(
         time=now or dt.datetime.now(dt.UTC),
