@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from cci_uploader.logsetup import log_file
+
 log = logging.getLogger(__name__)
 
 
@@ -29,12 +31,9 @@ def unexpected(path: Path, step: str, exc: BaseException) -> str:
     """
     log.error("%s could not be %s", path, step, exc_info=exc)
     if isinstance(exc, RecursionError):
-        cause = "its contents are nested too deeply to follow"
+        cause = "its contents are nested too deeply to follow; it is probably damaged"
     elif isinstance(exc, MemoryError):
-        cause = "it needs more memory than this computer has"
+        cause = "it needs more memory than this computer has; it is probably damaged"
     else:
         cause = f"an unexpected error ({type(exc).__name__}) stopped it"
-    return (
-        f"{path.name} could not be {step}: {cause}; it is probably damaged. "
-        "Details are in the log file."
-    )
+    return f"{path.name} could not be {step}: {cause}. Details are in the log file: {log_file()}"

@@ -57,11 +57,15 @@ def log_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_log_dir(APP, appauthor=False))
 
 
+def log_file() -> Path:
+    """The log file's path."""
+    return log_dir() / "cci-uploader.log"
+
+
 def setup_logging(verbose: bool = False) -> Path:
     """Send the app's logs to a rotating file and return its path."""
-    folder = log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "cci-uploader.log"
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_cci", False)]:
         root.removeHandler(old)

@@ -399,7 +399,9 @@ class ImportQueue:
             found = om.find_duplicate(conn, main, sha1, stamp[0])
             if found:
                 duplicates.extend(found)
-                verified.append(FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True))
+                verified.append(
+                    FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True, size=stamp[0])
+                )
                 entry.done_bytes += sum(p.stat().st_size for p in files)
                 continue
             if dataset_id is None:
@@ -439,7 +441,9 @@ class ImportQueue:
             finally:
                 upload.close()
             image_ids.extend(new_ids)
-            verified.append(FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False))
+            verified.append(
+                FilesetUpload(tuple(files), sha1, tuple(new_ids), duplicate=False, size=stamp[0])
+            )
         # Pairs go on separately from the import: a refusal here leaves the images,
         # and Retry (finding them as duplicates) attaches what is still missing.
         not_annotated = ""

@@ -18,6 +18,8 @@ from cci_uploader import cache
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.formats import emd
+from cci_uploader.hashing import file_sha1
+from cci_uploader.logsetup import log_file
 from cci_uploader.names import MAX_NAME
 from cci_uploader.pipeline import EntryChanged, ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
@@ -46,9 +48,9 @@ def _queue(paths: list[Path], tmp_path: Path, **kwargs: object) -> ImportQueue:
     [
         (
             RecursionError("maximum recursion depth exceeded"),
-            "its contents are nested too deeply to follow",
+            "its contents are nested too deeply to follow; it is probably damaged",
         ),
-        (MemoryError(), "it needs more memory than this computer has"),
+        (MemoryError(), "it needs more memory than this computer has; it is probably damaged"),
         (
             ZeroDivisionError("division by zero"),
             "an unexpected error (ZeroDivisionError) stopped it",
@@ -72,14 +74,14 @@ def test_reader_failing_unexpectedly_reddens_only_its_file(
         raise error
 
     # Fault injection: the reader is the faulty part, the boundary is under test.
-    monkeypatch.setattr(emd, "read_metadata", broken)
-    entries = {e.path.name: e for e in scan_paths([folder], Config())}
+    with monkeypatch.context() as patch:
+        patch.setattr(emd, "read_metadata", broken)
+        entries = {e.path.name: e for e in scan_paths([folder], Config())}
     assert entries["tiles_z.czi"].ok
+    log = log_file()
     assert entries["fei_example_tem_stack.emd"].reason == (
-        f"fei_example_tem_stack.emd could not be read: {cause}; it is probably damaged. "
-        "Details are in the log file."
+        f"fei_example_tem_stack.emd could not be read: {cause}. Details are in the log file: {log}"
     )
-    monkeypatch.undo()
 
     monkeypatch.setattr(emd, "convert", broken)
     queue = _queue([folder], tmp_path)
@@ -87,8 +89,8 @@ def test_reader_failing_unexpectedly_reddens_only_its_file(
     got = {e.scan.path.name: (e.status, e.message) for e in queue.entries}
     assert got["fei_example_tem_stack.emd"] == (
         Status.ERROR,
-        f"fei_example_tem_stack.emd could not be converted: {cause}; it is probably damaged. "
-        "Details are in the log file.",
+        f"fei_example_tem_stack.emd could not be converted: {cause}. "
+        f"Details are in the log file: {log}",
     )
     assert got["tiles_z.czi"][0] is Status.UPLOADED
     assert len(sandbox.objects("Image")) == 1
@@ -269,3 +271,26 @@ def test_hostile_microscope_name_is_cleaned_and_the_row_says_so(
         ("Folder", "run[31m"),
     ]
     assert path.exists()
+
+
+def test_history_records_what_the_server_verified_not_a_later_change(
+    samples: Path, tmp_path: Path, conn: om.Connection
+) -> None:
+    [path] = _stage(samples, tmp_path / "in", CZI)
+    size, sha1 = path.stat().st_size, file_sha1(path)
+    queue = _queue([path], tmp_path)
+    # Events with every byte sent: the last chunk's, then the server's (after verifyUpload).
+    sent_all = 0
+    changed = False
+    for event in queue.run(conn):
+        entry = event.entry if isinstance(event, EntryChanged) else None
+        if entry and entry.status is Status.UPLOADING and entry.done_bytes == size:
+            sent_all += 1
+            if sent_all == 2:
+                _append(path)  # the server already holds the bytes it checked
+                changed = True
+    assert changed
+    assert queue.entries[0].status is Status.UPLOADED, queue.entries[0].message
+    [record] = History(tmp_path / "history.sqlite").uploads()
+    assert [(s.size, s.sha1) for s in record.sources] == [(size, sha1)]
+    assert [(s.size, s.sha1) for s in record.stored] == [(size, sha1)]

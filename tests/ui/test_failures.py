@@ -9,6 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
 from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
+from cci_uploader import logsetup
 from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.file_model import COLOURS, STATUS, STATUS_ROLE
@@ -226,9 +227,10 @@ def test_an_unexpected_error_ends_red_and_points_to_the_log(
     add(qtbot, window, outside, *_copies(samples, tmp_path, 2), rows=2)
     run_to_end(qtbot, window, window.action_bar.import_button)
     assert statuses(window) == [Status.ERROR, Status.ERROR]
-    log_file = tmp_path / "logs" / "cci-uploader.log"
+    # One file, one failure: the per-file boundary makes each row red with its own line.
     assert _status_text(window) == (
-        f"Error: Something went wrong unexpectedly. Details are in the log file: {log_file}"
+        "Error: copy0.czi could not be uploaded: an unexpected error (RuntimeError) "
+        f"stopped it. Details are in the log file: {logsetup.log_file()}"
     )
     assert "a bug" in caplog.text
 

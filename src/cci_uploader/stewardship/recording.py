@@ -37,6 +37,7 @@ class FilesetUpload:
     # What the server holds, when the files were not written here (a converted
     # file found on OMERO by its sources, before converting).
     stored: tuple[StoredFile, ...] | None = None
+    size: int | None = None  # of ``files[0]`` as hashed and verified, when known
 
 
 def _sha1(path: Path, known: dict[Path, str]) -> str:
@@ -63,9 +64,14 @@ def record_upload(
     # A converted file found on OMERO by its sources carries the main source's SHA-1.
     known = {u.files[0] if u.files else scan.path: u.sha1 for u in uploads}
     known.update(entry.source_sha1s)  # hashed once by the queue before converting
+    # The size the server verified, not one read later: the file may have changed since.
+    sizes = {u.files[0]: u.size for u in uploads if u.size is not None}
+
+    def size(p: Path) -> int:
+        return sizes[p] if p in sizes else p.stat().st_size
+
     sources = tuple(
-        SourceFile(p.resolve(), p.stat().st_size, _sha1(p, known))
-        for p in (scan.path, *scan.companions)
+        SourceFile(p.resolve(), size(p), _sha1(p, known)) for p in (scan.path, *scan.companions)
     )
     stored: list[StoredFile] = []
     images: list[tuple[int, int]] = []
@@ -82,7 +88,7 @@ def record_upload(
         fileset = min(by_image.values())  # a duplicate may exist in several filesets
         stored.extend(
             # The name OMERO stores (cleaned by its path rules), to compare with later.
-            StoredFile(fileset, stored_name(p), p.stat().st_size, _sha1(p, known))
+            StoredFile(fileset, stored_name(p), size(p), _sha1(p, known))
             for p in upload.files
         )
         images.extend((fileset, i) for i, fs in by_image.items() if fs == fileset)
