@@ -31,7 +31,7 @@ def _pairs(sandbox: SandboxServer, image_id: int) -> list[tuple[str, str]]:
 
 
 def _import(conn: om.Connection, path: Path) -> list[int]:
-    queue = ImportQueue(scan_paths([path], Config()), [("Sample", "S1")], record_history=False)
+    queue = ImportQueue(scan_paths([path], Config()), [("Sample", "S1")], history=None)
     list(queue.run(conn))
     [entry] = queue.entries
     assert entry.status is Status.UPLOADED, entry.message

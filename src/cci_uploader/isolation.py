@@ -30,10 +30,11 @@ def unexpected(path: Path, step: str, exc: BaseException) -> str:
         What escaped the step.
     """
     log.error("%s could not be %s", path, step, exc_info=exc)
+    # The cause leads: the row and the detail line show the start of the message.
     if isinstance(exc, RecursionError):
-        cause = "its contents are nested too deeply to follow; it is probably damaged"
+        cause = "Its contents are nested too deeply to follow (probably damaged)"
     elif isinstance(exc, MemoryError):
-        cause = "it needs more memory than this computer has; it is probably damaged"
+        cause = "It needs more memory than this computer has (probably damaged)"
     else:
-        cause = f"an unexpected error ({type(exc).__name__}) stopped it"
-    return f"{path.name} could not be {step}: {cause}. Details are in the log file: {log_file()}"
+        cause = f"An unexpected error ({type(exc).__name__})"
+    return f"{cause}: {path.name} could not be {step}. Details are in the log file: {log_file()}"

@@ -51,8 +51,8 @@ class Outcome:
     peak_mib: float
 
     def by_name(self) -> dict[str, dict[str, Any]]:
-        """The JSON records keyed by file name."""
-        return {Path(r["path"]).name: r for r in self.records}
+        """The JSON records of files keyed by file name (the scan's summary line has none)."""
+        return {Path(r["path"]).name: r for r in self.records if "path" in r}
 
 
 def run_cli(argv: list[str], env: dict[str, str] | None = None) -> Outcome:

@@ -122,7 +122,7 @@ def test_fifo_in_a_folder_is_skipped_and_named_alone_is_refused(
     assert outcome.code == 0, outcome.stderr
     assert set(outcome.by_name()) == {"tiles_z.czi"}
     alone = run_cli(["scan", "--json", str(fifo)])
-    assert [r["reason"] for r in alone.records] == [
+    assert [r["reason"] for r in alone.records if "path" in r] == [
         "pipe.czi is not a regular file (a folder, device or pipe), so it is not uploaded."
     ]
 

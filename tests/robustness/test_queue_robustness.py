@@ -48,12 +48,12 @@ def _queue(paths: list[Path], tmp_path: Path, **kwargs: object) -> ImportQueue:
     [
         (
             RecursionError("maximum recursion depth exceeded"),
-            "its contents are nested too deeply to follow; it is probably damaged",
+            "Its contents are nested too deeply to follow (probably damaged)",
         ),
-        (MemoryError(), "it needs more memory than this computer has; it is probably damaged"),
+        (MemoryError(), "It needs more memory than this computer has (probably damaged)"),
         (
             ZeroDivisionError("division by zero"),
-            "an unexpected error (ZeroDivisionError) stopped it",
+            "An unexpected error (ZeroDivisionError)",
         ),
     ],
     ids=["recursion", "memory", "other"],
@@ -80,7 +80,7 @@ def test_reader_failing_unexpectedly_reddens_only_its_file(
     assert entries["tiles_z.czi"].ok
     log = log_file()
     assert entries["fei_example_tem_stack.emd"].reason == (
-        f"fei_example_tem_stack.emd could not be read: {cause}. Details are in the log file: {log}"
+        f"{cause}: fei_example_tem_stack.emd could not be read. Details are in the log file: {log}"
     )
 
     monkeypatch.setattr(emd, "convert", broken)
@@ -89,7 +89,7 @@ def test_reader_failing_unexpectedly_reddens_only_its_file(
     got = {e.scan.path.name: (e.status, e.message) for e in queue.entries}
     assert got["fei_example_tem_stack.emd"] == (
         Status.ERROR,
-        f"fei_example_tem_stack.emd could not be converted: {cause}. "
+        f"{cause}: fei_example_tem_stack.emd could not be converted. "
         f"Details are in the log file: {log}",
     )
     assert got["tiles_z.czi"][0] is Status.UPLOADED
@@ -265,7 +265,9 @@ def test_hostile_microscope_name_is_cleaned_and_the_row_says_so(
     )
     [project] = sandbox.objects("Project")
     assert project.getName().getValue() == expected
-    [annotation] = sandbox.objects("MapAnnotation")
+    [annotation] = [
+        a for a in sandbox.objects("MapAnnotation") if a.getNs().getValue() == om.CLIENT_NS
+    ]
     assert [(nv.name, nv.value) for nv in annotation.getMapValue()] == [
         ("Sample", "S1"),
         ("Folder", "run[31m"),

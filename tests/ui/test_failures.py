@@ -229,8 +229,8 @@ def test_an_unexpected_error_ends_red_and_points_to_the_log(
     assert statuses(window) == [Status.ERROR, Status.ERROR]
     # One file, one failure: the per-file boundary makes each row red with its own line.
     assert _status_text(window) == (
-        "Error: copy0.czi could not be uploaded: an unexpected error (RuntimeError) "
-        f"stopped it. Details are in the log file: {logsetup.log_file()}"
+        "Error: An unexpected error (RuntimeError): copy0.czi could not be uploaded. "
+        f"Details are in the log file: {logsetup.log_file()}"
     )
     assert "a bug" in caplog.text
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
+from cci_uploader.omero import CLIENT_NS
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.main_window import MainWindow
@@ -19,7 +20,9 @@ CZI = "czi/tiles_z.czi"
 
 def _pairs_on_server(sandbox: SandboxServer) -> list[list[tuple[str, str]]]:
     return [
-        [(nv.name, nv.value) for nv in a.getMapValue()] for a in sandbox.objects("MapAnnotation")
+        [(nv.name, nv.value) for nv in a.getMapValue()]
+        for a in sandbox.objects("MapAnnotation")
+        if a.getNs().getValue() == CLIENT_NS  # not the read-only acquisition pairs
     ]
 
 

@@ -16,6 +16,7 @@ from uihelpers import Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader.cli import build_parser
 from cci_uploader.config import Config
+from cci_uploader.omero import CLIENT_NS
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
 from cci_uploader.ui.app import build_window
@@ -51,7 +52,11 @@ def test_sandbox_mode_banner_prefilled_token_and_a_working_import(
         qtbot.waitUntil(lambda: window.model.rowCount() == 2 and not window.session.scanning)
         run_to_end(qtbot, window, window.action_bar.import_button)
         assert statuses(window) == [Status.UPLOADED] * 2
-        kv = [a.getMapValue() for a in sandbox.objects("MapAnnotation")]
+        kv = [
+            a.getMapValue()
+            for a in sandbox.objects("MapAnnotation")
+            if a.getNs().getValue() == CLIENT_NS
+        ]
         assert [(nv.name, nv.value) for nv in kv[0]] == [
             ("Sample", "first try"),
             ("Folder", "sem_tif"),

@@ -302,6 +302,8 @@ class FileModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if index.column() == MICROSCOPE and row.scan.microscope_note:
                 return f"{row.scan.microscope}: {row.scan.microscope_note}"
+            if index.column() == ACQUIRED and row.scan.date_note:
+                return f"{row.scan.dataset}: {row.scan.date_note}"
             return f"{row.scan.path}\n{status_text(row)}"
         if role == STATUS_ROLE:
             return row.status

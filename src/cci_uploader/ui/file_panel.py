@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from cci_uploader.pipeline import Status
 from cci_uploader.ui.file_model import (
+    ACQUIRED,
     IMAGE_ID_ROLE,
     MICROSCOPE,
     NAME,
@@ -48,10 +49,10 @@ from cci_uploader.ui.progress_delegate import RowDelegate
 
 FilePicker = Callable[[QWidget], list[Path]]
 # Widest a column grows on its own, so that the Status column keeps room.
-CAPS = {NAME: 260, MICROSCOPE: 240, TARGET: 400}
+CAPS = {NAME: 260, MICROSCOPE: 240, ACQUIRED: 220, TARGET: 400}
 # Status keeps at least this much; these columns give way, in this order, down to a width.
 STATUS_MIN = 320
-GIVE_WAY = ((TARGET, 110), (MICROSCOPE, 150), (NAME, 160))
+GIVE_WAY = ((TARGET, 110), (ACQUIRED, 100), (MICROSCOPE, 150), (NAME, 160))
 
 
 def pick_files(parent: QWidget) -> list[Path]:

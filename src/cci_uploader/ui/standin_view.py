@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cci_uploader.omero import CLIENT_NS
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.image_dialog import ImageRecord
 
@@ -34,6 +35,8 @@ def describe_image(server: SandboxServer, image_id: int) -> ImageRecord:
             kind = type(child).__name__
             if kind.startswith("MapAnnotation"):
                 stored = state.get("MapAnnotation", child.getId().getValue())
+                if _value(stored, "getNs") != CLIENT_NS:
+                    continue  # the read-only acquisition record, not the user's pairs
                 pairs.extend((nv.name, nv.value) for nv in stored.getMapValue())
             elif kind.startswith("TagAnnotation"):
                 stored = state.get("TagAnnotation", child.getId().getValue())
