@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,6 +254,13 @@ def ignored_reason(path: Path) -> str:
     return suffix
 
 
+def ignored_summary(ignored: Sequence[Ignored]) -> str:
+    """``5 ignored (not microscopy data: 2 .map, 1 .xml without an image, …)``."""
+    counts = Counter(i.reason for i in ignored)
+    kinds = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+    return f"{len(ignored)} ignored (not microscopy data: {kinds})"
+
+
 @dataclass(frozen=True)
 class ScanResult:
     """The entries a scan found, and the files in chosen folders it left out."""
@@ -264,11 +271,7 @@ class ScanResult:
     def summary(self) -> str:
         """``32 files added; 5 ignored (not microscopy data: 2 .map, 1 .xml without an image)``."""
         added = f"{len(self.entries)} file{'s' if len(self.entries) != 1 else ''} added"
-        if not self.ignored:
-            return added
-        counts = Counter(i.reason for i in self.ignored)
-        kinds = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
-        return f"{added}; {len(self.ignored)} ignored (not microscopy data: {kinds})"
+        return f"{added}; {ignored_summary(self.ignored)}" if self.ignored else added
 
     def summary_json(self) -> dict[str, Any]:
         """The ``scan --json`` summary line."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from cci_uploader.config import Config
-from cci_uploader.scan import ScanEntry
+from cci_uploader.scan import Ignored, ScanEntry, ignored_summary
 from cci_uploader.ui import jobs
 from cci_uploader.ui.file_model import FileModel
 from cci_uploader.ui.status_line import StatusLine
@@ -47,12 +47,14 @@ class FileIntake(QObject):
         self._config, self._explain = config, explain
         self.scanning = 0
         self._found = self._files = 0
+        self._ignored: list[Ignored] = []
         self._workers: set[object] = set()
 
     def add_paths(self, paths: list[Path]) -> None:
         """Scan ``paths`` in the background; rows appear as each item is read."""
         self.scanning += 1
         self._found = self._files = 0
+        self._ignored = []
         self._status_line.show_text(f"Reading {len(paths)} item(s)…")
         self.changed.emit()
         worker = generate_in_background(
@@ -67,7 +69,9 @@ class FileIntake(QObject):
         self._workers.add(worker)
         worker.finished.connect(functools.partial(self._workers.discard, worker))
 
-    def _on_scanned(self, scans: list[tuple[ScanEntry, int]]) -> None:
+    def _on_scanned(self, found: tuple[list[tuple[ScanEntry, int]], list[Ignored]]) -> None:
+        scans, ignored = found
+        self._ignored.extend(ignored)
         rows = self._model.add(scans)
         self._found += len(rows)
         # Files, not rows: a companion (.ser, .xml) is a file of its own.
@@ -81,7 +85,11 @@ class FileIntake(QObject):
             text = (
                 f"{self._files} files added, as {self._found} rows (companions under their file)."
             )
+        if self._ignored:
+            # The facility's rule: only microscopy data goes up; say what was left out.
+            text = f"{text[:-1]}; {ignored_summary(self._ignored)}."
         self._status_line.show_text(text)
+        self._status_line.ignored_button.set_ignored(self._ignored)
         self.changed.emit()
 
     def _on_scan_failed(self, exc: BaseException) -> None:

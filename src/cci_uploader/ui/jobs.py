@@ -22,7 +22,8 @@ from cci_uploader.pipeline import (
     SessionLost,
     Status,
 )
-from cci_uploader.scan import ScanEntry, scan_paths
+from cci_uploader.scan import Ignored, ScanEntry, scan_paths
+from cci_uploader.scan import scan as scan_result
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,15 @@ def scan(paths: Sequence[Path], config: Config) -> list[tuple[ScanEntry, int]]:
 
 def scan_each(
     paths: Sequence[Path], config: Config
-) -> Generator[list[tuple[ScanEntry, int]], None, None]:
-    """Scan the chosen files and folders one at a time, yielding each one's rows."""
+) -> Generator[tuple[list[tuple[ScanEntry, int]], list[Ignored]], None, None]:
+    """Scan the chosen files and folders one at a time, yielding each one's rows.
+
+    With the rows come the files of that folder that were left out (not
+    microscopy data), so the window can say how many and list them.
+    """
     for given in paths:
-        yield scan([given], config)
+        found = scan_result([given], config)
+        yield [(entry, entry.size) for entry in found.entries], found.ignored
 
 
 def run_queue(

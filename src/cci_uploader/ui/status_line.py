@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
+from cci_uploader.ui.ignored_files import IgnoredFilesButton
 from cci_uploader.ui.progress import ProgressMeter
 
 
@@ -24,10 +25,12 @@ class StatusLine(QWidget):
         self.note = QLabel()
         self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.note.setStyleSheet("color: #8a4b00;")
+        self.ignored_button = IgnoredFilesButton()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.note)
+        layout.addWidget(self.ignored_button)
         layout.addWidget(self.bar)
 
     def refresh(self) -> None:
