@@ -297,37 +297,69 @@ def scan(paths: Iterable[Path], config: Config) -> ScanResult:
     in the result's ``ignored`` with why; a single file the user picked is
     always reported as an entry, with a reason if refused.
     """
-    entries: list[ScanEntry] = []
+    [result] = scan_batches(paths, config, batch=None)
+    return result
+
+
+def scan_batches(
+    paths: Iterable[Path], config: Config, *, batch: int | None = 50
+) -> Iterator[ScanResult]:
+    """Scan like :func:`scan`, yielding the entries in batches as they are read.
+
+    The window shows rows as a big folder is read.  An entry that may still
+    turn out to be a companion of a later file (a ``.ser`` or ``.xml`` read
+    before its main file) is held back to the last batch, which also carries
+    the ignored files; ``batch=None`` yields everything once, in scan order.
+    """
+    ready: list[tuple[int, ScanEntry]] = []
+    held: list[tuple[int, ScanEntry]] = []  # companion-like: kept until the pairs are known
     ignored: list[Ignored] = []
     seen: set[Path] = set()
+    claimed: set[Path] = set()  # companions of entries found so far
+    order = 0
     for given in paths:
         given = Path(given)
-        candidates = [(p, given) for p in _walk(given)] if given.is_dir() else [(given, None)]
-        for path, folder in candidates:
+        candidates = _walk(given) if given.is_dir() else iter([given])
+        folder = given if given.is_dir() else None
+        for path in candidates:
             resolved = path.resolve()
             if resolved in seen:
                 continue
-            try:
-                module = formats.detect(path) if _is_regular(path) else None
-            except Exception as exc:  # a sniff that raised: this file's row says so
-                seen.add(resolved)
-                entries.append(
-                    ScanEntry(path, UNSUPPORTED, unexpected(path, "read", exc), folder=folder)
-                )
+            entry = _scan_one(path, config, folder, ignored)
+            if entry is None:
                 continue
-            if folder is not None and module is None and not _orphan_reason(path):
-                ignored.append(Ignored(path, ignored_reason(path)))  # not ours
-                continue
-            entry = scan_file(path, config, folder, module)
-            if folder is None and entry.format in formats.COMPANION_SUFFIXES.values():
-                entry = _redirect_companion(entry, config) or entry
             seen.add(resolved)
             seen.update(c.resolve() for c in entry.companions)
-            entries.append(entry)
+            claimed.update(c.resolve() for c in entry.companions)
+            order += 1
+            companion_like = path.suffix.lower() in formats.COMPANION_SUFFIXES
+            (held if companion_like else ready).append((order, entry))
+            if batch is not None and len(ready) >= batch:
+                yield ScanResult([e for _, e in ready], [])
+                ready = []
     # A companion met before its main file is dropped once the pair is known.
-    companions = {c.resolve() for e in entries for c in e.companions}
-    kept = [e for e in entries if e.path.resolve() not in companions]
-    return ScanResult(kept, [i for i in ignored if i.path.resolve() not in companions])
+    last = sorted(
+        [*ready, *((n, e) for n, e in held if e.path.resolve() not in claimed)],
+        key=lambda item: item[0],
+    )
+    yield ScanResult([e for _, e in last], [i for i in ignored if i.path.resolve() not in claimed])
+
+
+def _scan_one(
+    path: Path, config: Config, folder: Path | None, ignored: list[Ignored]
+) -> ScanEntry | None:
+    """One file's entry, or ``None`` when a folder's file is not ours (added to ``ignored``)."""
+    try:
+        module = formats.detect(path) if _is_regular(path) else None
+    except Exception as exc:  # a sniff that raised: this file's row says so
+        return ScanEntry(path, UNSUPPORTED, unexpected(path, "read", exc), folder=folder)
+    if folder is not None and module is None and not _orphan_reason(path):
+        ignored.append(Ignored(path, ignored_reason(path)))  # not ours
+        return None
+    entry = scan_file(path, config, folder, module)
+    if folder is None and entry.format in formats.COMPANION_SUFFIXES.values():
+        entry = _redirect_companion(entry, config) or entry
+    return entry
 
 
 def _redirect_companion(entry: ScanEntry, config: Config) -> ScanEntry | None:

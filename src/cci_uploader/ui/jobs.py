@@ -22,8 +22,7 @@ from cci_uploader.pipeline import (
     SessionLost,
     Status,
 )
-from cci_uploader.scan import Ignored, ScanEntry, scan_paths
-from cci_uploader.scan import scan as scan_result
+from cci_uploader.scan import Ignored, ScanEntry, scan_batches, scan_paths
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,14 @@ def scan(paths: Sequence[Path], config: Config) -> list[tuple[ScanEntry, int]]:
 def scan_each(
     paths: Sequence[Path], config: Config
 ) -> Generator[tuple[list[tuple[ScanEntry, int]], list[Ignored]], None, None]:
-    """Scan the chosen files and folders one at a time, yielding each one's rows.
+    """Scan the chosen files and folders, yielding rows in batches as they are read.
 
     With the rows come the files of that folder that were left out (not
     microscopy data), so the window can say how many and list them.
     """
     for given in paths:
-        found = scan_result([given], config)
-        yield [(entry, entry.size) for entry in found.entries], found.ignored
+        for found in scan_batches([given], config):
+            yield [(entry, entry.size) for entry in found.entries], found.ignored
 
 
 def run_queue(

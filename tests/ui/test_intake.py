@@ -1,4 +1,4 @@
-"""Add folder says how many files were ignored as not microscopy data, and lists them."""
+"""Adding folders: rows appear as they are read, and what was ignored is counted and listed."""
 
 from __future__ import annotations
 
@@ -58,3 +58,33 @@ def _open_box(window: MainWindow) -> QMessageBox | None:
     """The message box the button opened, among the window's children."""
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
     return boxes[0] if boxes else None
+
+
+def test_rows_of_a_big_folder_appear_in_batches_with_a_running_count(
+    qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    emi = (samples / "tia/64x64_TEM_images_acquire.emi").read_bytes()
+    ser = (samples / "tia/64x64_TEM_images_acquire_1.ser").read_bytes()
+    for n in range(120):  # EMI+SER pairs: each .ser must end up under its .emi
+        (folder / f"run{n:03d}.emi").write_bytes(emi)
+        (folder / f"run{n:03d}_1.ser").write_bytes(ser)
+    inserts: list[int] = []
+    texts: list[str] = []
+    window.model.rowsInserted.connect(lambda *_: inserts.append(window.model.rowCount()))
+    original = window.status_line.show_text
+
+    def spy(text: str) -> None:
+        texts.append(text)
+        original(text)
+
+    window.status_line.show_text = spy  # type: ignore[method-assign]
+    add(qtbot, window, outside, folder, rows=120)
+
+    assert len(inserts) >= 3, inserts  # batches, not one insert at the end
+    assert inserts[0] < 120
+    assert any(t.startswith("Reading… ") and "found so far" in t for t in texts), texts
+    assert texts[-1] == "240 files added, as 120 rows (companions under their file)."
+    rows = window.model.rows()
+    assert all(len(r.scan.companions) == 1 for r in rows)
