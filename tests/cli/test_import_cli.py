@@ -289,3 +289,21 @@ def test_server_gone_for_good_stops_cleanly_saying_what_to_do(
     assert statuses[0] == "uploaded" and statuses[1:] == ["error", "error"]
     assert all("run the same command again" in r["message"] for r in records[1:])
     assert len(sandbox.objects("Image")) == 1
+
+
+def test_each_step_of_a_file_is_printed_once_including_omero_importing(
+    sandbox: SandboxServer,
+    samples: Path,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CCI_OMERO_TOKEN", token)
+    sandbox.faults.import_delay_s = 0.5  # as a real server, which takes a while to import
+    code, _, err = _run(capsys, _import_argv(sandbox, samples / "czi" / "tiles_z.czi"))
+    assert code == 0, err
+    steps = [line for line in err.splitlines() if "tiles_z.czi: " in line]
+    assert len(steps) == len(set(steps)), steps  # no step twice (not once per chunk)
+    assert "[uploading] tiles_z.czi: uploading" in steps
+    assert "[uploading] tiles_z.czi: OMERO is importing" in steps
+    assert steps[-1].startswith("[ uploaded] tiles_z.czi: uploaded to ")

@@ -143,12 +143,14 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Connection:
+    said: dict[int, tuple[Status, str]] = {}  # each step once, not once per chunk
     while True:
         paused: SessionLost | ConnectionDown | None = None
         for event in queue.run(conn):
             if isinstance(event, EntryChanged):
                 entry = event.entry
-                if entry.status is not Status.UPLOADING or entry.done_bytes == 0:
+                if said.get(event.index) != (entry.status, entry.message):
+                    said[event.index] = (entry.status, entry.message)
                     _say(
                         f"[{entry.status.value:>9}] {entry.scan.path.name}: {entry.message}",
                         as_json,
