@@ -107,7 +107,7 @@ def test_security_violation_mid_queue_fails_that_file_and_the_next_are_imported(
         path = tmp_path / f"copy{n}.czi"
         path.write_bytes(data + bytes([n]))
         paths.append(path)
-    queue = ImportQueue(scan_paths(paths, Config()), [("Sample", "S1")])
+    queue = ImportQueue(scan_paths(paths, Config()), [("Sample", "S1")], history=None)
     sandbox.faults.refuse(
         "importFileset",
         _server_error(omero.SecurityViolation, "Group is rwr---. Cannot link to object"),

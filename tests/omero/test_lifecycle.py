@@ -96,7 +96,7 @@ def test_cancel_while_omero_imports_says_the_image_will_appear(
     conn: om.Connection, sandbox: SandboxServer, samples: Path
 ) -> None:
     sandbox.faults.import_delay_s = 0.5
-    queue = ImportQueue(scan_paths([samples / "czi" / "tiles_z.czi"], Config()), [])
+    queue = ImportQueue(scan_paths([samples / "czi" / "tiles_z.czi"], Config()), [], history=None)
     for event in queue.run(conn):
         if getattr(event, "entry", None) and event.entry.message == "OMERO is importing":  # type: ignore[union-attr]
             queue.cancel()

@@ -11,6 +11,7 @@ from omero.rtypes import rstring
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
+from cci_uploader.omero.acquisition import ACQUISITION_NS
 from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
@@ -48,7 +49,7 @@ def test_czi_samples_into_a_read_only_group_with_a_colleagues_tag(
 ) -> None:
     assert sandbox.seed.lab_group.permissions == "rwr---" and conn.group_name == "Sandbox Lab"
     theirs = _colleagues_tag(sandbox, om.tag_text(*SAMPLE))
-    queue = ImportQueue(scan_paths([samples / "czi"], Config()), [SAMPLE])
+    queue = ImportQueue(scan_paths([samples / "czi"], Config()), [SAMPLE], history=None)
     list(queue.run(conn))
     assert {e.status for e in queue.entries} == {Status.UPLOADED}, [
         e.message for e in queue.entries
@@ -57,8 +58,10 @@ def test_czi_samples_into_a_read_only_group_with_a_colleagues_tag(
     assert len(images) >= len(queue.entries) >= 5
     for image in images:
         annotations = _annotations(sandbox, image.getId().getValue())
-        [pairs] = [a for a in annotations if type(a).__name__ == "MapAnnotationI"]
-        assert pairs.getNs().getValue() == om.CLIENT_NS
+        maps = [a for a in annotations if type(a).__name__ == "MapAnnotationI"]
+        # The batch pairs, and the read-only acquisition record in our own namespace.
+        assert sorted(a.getNs().getValue() for a in maps) == sorted([om.CLIENT_NS, ACQUISITION_NS])
+        [pairs] = [a for a in maps if a.getNs().getValue() == om.CLIENT_NS]
         assert (SAMPLE[0], SAMPLE[1]) in [(nv.name, nv.value) for nv in pairs.getMapValue()]
         [tag] = [
             a
@@ -70,7 +73,7 @@ def test_czi_samples_into_a_read_only_group_with_a_colleagues_tag(
         assert tag.getId().getValue() != theirs
         assert tag.getDetails().getOwner().getId().getValue() == conn.user_id
     before = _snapshot(sandbox)
-    again = ImportQueue(scan_paths([samples / "czi"], Config()), [SAMPLE])
+    again = ImportQueue(scan_paths([samples / "czi"], Config()), [SAMPLE], history=None)
     list(again.run(conn))
     assert {e.status for e in again.entries} == {Status.DUPLICATE}
     assert _snapshot(sandbox) == before  # the second run created nothing
@@ -79,7 +82,9 @@ def test_czi_samples_into_a_read_only_group_with_a_colleagues_tag(
 def test_pairs_refused_after_import_are_red_and_retry_attaches_them(
     conn: om.Connection, sandbox: SandboxServer, samples: Path
 ) -> None:
-    queue = ImportQueue(scan_paths([samples / "czi" / "tiles_z.czi"], Config()), [SAMPLE])
+    queue = ImportQueue(
+        scan_paths([samples / "czi" / "tiles_z.czi"], Config()), [SAMPLE], history=None
+    )
     refusal = omero.SecurityViolation(serverStackTrace="", serverExceptionClass="", message="no")
     sandbox.faults.refuse("saveArray", refusal)  # the pairs' call
     list(queue.run(conn))
@@ -100,15 +105,15 @@ def test_a_duplicate_gets_the_batch_pairs_it_lacks(
     conn: om.Connection, sandbox: SandboxServer, samples: Path
 ) -> None:
     path = samples / "czi" / "tiles_z.czi"
-    list(ImportQueue(scan_paths([path], Config()), [SAMPLE]).run(conn))
-    queue = ImportQueue(scan_paths([path], Config()), [SAMPLE, ("Grid", "3")])
+    list(ImportQueue(scan_paths([path], Config()), [SAMPLE], history=None).run(conn))
+    queue = ImportQueue(scan_paths([path], Config()), [SAMPLE, ("Grid", "3")], history=None)
     list(queue.run(conn))
     assert queue.entries[0].status is Status.DUPLICATE
     [image] = sandbox.objects("Image")
     pairs = sorted(
         (nv.name, nv.value)
         for a in _annotations(sandbox, image.getId().getValue())
-        if type(a).__name__ == "MapAnnotationI"
+        if type(a).__name__ == "MapAnnotationI" and a.getNs().getValue() == om.CLIENT_NS
         for nv in a.getMapValue()
     )
     assert pairs == [("Grid", "3"), SAMPLE]

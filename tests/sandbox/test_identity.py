@@ -41,7 +41,8 @@ def test_the_service_account_logs_in_with_its_password_into_a_session_of_its_own
     try:
         assert conn.user_name == SERVICE_ACCOUNT
         groups = {g.name for g in conn.list_groups()}
-        assert groups == {"Sandbox Lab", "Imaging Core", "Other Lab"}
+        # A member of every group (an owner of the private one), to find anyone's files.
+        assert groups == {"Sandbox Lab", "Imaging Core", "Open Lab", "Private Lab", "Other Lab"}
         assert conn.is_alive()
     finally:
         conn.close()
