@@ -71,6 +71,30 @@ def test_switch_to_foreign_group_raises_not_a_member(conn: om.Connection) -> Non
     assert conn.group_name == "Sandbox Lab"
 
 
+def test_socket_buffers_reach_the_communicator_and_the_socket(
+    sandbox: SandboxServer, token: str
+) -> None:
+    from cci_uploader.omero.connection import SOCKET_BUFFER, ice_properties
+
+    assert ice_properties("win32") == {
+        "Ice.TCP.SndSize": str(SOCKET_BUFFER),
+        "Ice.TCP.RcvSize": str(SOCKET_BUFFER),
+    }
+    assert ice_properties("darwin") == ice_properties("win32")
+    conn = om.connect(sandbox.address, token)
+    try:
+        props = conn.gateway.c.getCommunicator().getProperties()
+        expected = ice_properties()
+        for key in ("Ice.TCP.SndSize", "Ice.TCP.RcvSize"):
+            assert props.getProperty(key) == expected.get(key, "")
+        info = conn.gateway.c.getSession().ice_getConnection().getInfo()
+        if expected:  # the kernel reports what it granted (Linux: twice the request)
+            assert info.sndSize >= SOCKET_BUFFER
+            assert info.rcvSize >= SOCKET_BUFFER
+    finally:
+        conn.close()
+
+
 # -- protocols, and unreachable is not a bad token ------------------------------
 
 
@@ -158,3 +182,17 @@ def test_a_bad_token_on_a_reachable_server_is_still_a_bad_token(sandbox: Sandbox
 def test_websocket_to_a_plain_tcp_port_is_not_a_bad_token(sandbox: SandboxServer) -> None:
     with pytest.raises(om.ServerUnreachable, match="does not speak OMERO over WS"):
         om.connect(f"ws://127.0.0.1:{sandbox.port}/omero-ws", sandbox.new_token())
+
+
+def test_windows_default_buffers_can_be_emulated(sandbox: SandboxServer, token: str) -> None:
+    """What the benchmark uses to measure Ice's Windows default (128 KiB)."""
+    from cci_uploader.omero.connection import new_gateway
+
+    small = str(128 * 1024)
+    gateway = new_gateway(sandbox.address, {"Ice.TCP.SndSize": small, "Ice.TCP.RcvSize": small})
+    try:
+        assert gateway.connect(sUuid=token)
+        info = gateway.c.getSession().ice_getConnection().getInfo()
+        assert 128 * 1024 <= info.sndSize < 1024 * 1024
+    finally:
+        gateway.close(hard=False)

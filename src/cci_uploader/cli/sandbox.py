@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cci_uploader.sandbox import DEMO_TOKEN, SERVICE_ACCOUNT, SERVICE_PASSWORD, SandboxServer
+from cci_uploader.sandbox.state import ImportTime
 
 SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "samples"
 
@@ -22,6 +23,21 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--tcp-port", type=int, default=0, help="plain TCP port on 127.0.0.1 (default: any)"
+    )
+    p.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)  # benchmarks only
+    p.add_argument(
+        "--import-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds each import takes, as on a real server (default 0)",
+    )
+    p.add_argument(
+        "--import-mb-per-s",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="besides, the rate (MB/s) at which the server reads imported bytes (0: instant)",
     )
     p.set_defaults(func=run_sandbox)
     d = sub.add_parser("demo", help="start the sandbox and import sample data into it")
@@ -52,7 +68,12 @@ def _banner(server: SandboxServer) -> None:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    with SandboxServer(port=args.tcp_port, ssl_port=args.port, protocol="ssl") as server:
+    with SandboxServer(
+        port=args.tcp_port, ssl_port=args.port, protocol="ssl", host=args.host
+    ) as server:
+        server.state.import_time = ImportTime(
+            args.import_seconds, 1 / (args.import_mb_per_s * 1e6) if args.import_mb_per_s else 0.0
+        )
         _banner(server)
         print("Press Ctrl-C to stop; everything is forgotten then.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import Glacier2
@@ -40,6 +42,36 @@ _URL = re.compile(
     r"^(?P<proto>tcp|ssl|ws|wss)://(?P<host>[^:/]+)(:(?P<port>\d+))?(?P<path>/[^\s]*)?$"
 )
 _DEFAULT_PORTS = {"tcp": "4063", "ssl": "4064", "ws": "80", "wss": "443"}
+
+# Socket buffers of every Ice connection (tcp, ssl, ws and wss alike).  The
+# send buffer bounds the bytes in flight, so the upload rate is at most
+# buffer / RTT: Ice's default on Windows is 128 KiB (IceInternal::setTcpBufSize),
+# 4 MB/s at 30 ms.  4 MiB fills 1 Gbit/s up to 30 ms.
+SOCKET_BUFFER = 4 * 1024 * 1024
+
+
+def _linux_allows(size: int) -> bool:
+    """Whether Linux grants a fixed buffer of ``size``: setting one turns off autotuning.
+
+    A fixed buffer is capped at ``net.core.wmem_max``/``rmem_max`` (often
+    208 KiB); autotuning alone reaches ``tcp_wmem``'s 4 MiB, so below the
+    cap it is better left alone.
+    """
+    try:
+        caps = [
+            int(Path(f"/proc/sys/net/core/{name}_max").read_text(encoding="ascii"))
+            for name in ("wmem", "rmem")
+        ]
+    except (OSError, ValueError):
+        return False
+    return min(caps) >= size
+
+
+def ice_properties(platform: str = sys.platform, buffer: int = SOCKET_BUFFER) -> dict[str, str]:
+    """The Ice properties of the app's client communicator, for this platform."""
+    if platform.startswith("linux") and not _linux_allows(buffer):
+        return {}
+    return {"Ice.TCP.SndSize": str(buffer), "Ice.TCP.RcvSize": str(buffer)}
 
 
 @dataclass(frozen=True)
@@ -262,6 +294,34 @@ class Connection:
             self.gateway.close(hard=False)
 
 
+class _Gateway(BlitzGateway):  # type: ignore[misc]
+    """BlitzGateway whose Ice communicator gets extra properties.
+
+    ``BlitzGateway._resetOmeroClient`` builds the ``omero.client`` (at
+    construction, and again on each join) with no way to pass properties;
+    this builds the same client with them.
+    """
+
+    def __init__(self, url: str, properties: dict[str, str]) -> None:
+        self._properties = dict(properties)  # before super(): it builds the client
+        super().__init__(host=url)
+
+    c: Any
+
+    def _resetOmeroClient(self) -> None:
+        if self.c is not None:
+            with contextlib.suppress(omero.ClientError):
+                self.c.__del__()
+            self.c = None
+        self.c = omero.client(host=str(self.host), pmap=self._properties)
+        self.c.setAgent(self.useragent or "OMERO.py.gateway")
+
+
+def new_gateway(url: str, properties: dict[str, str] | None = None) -> Any:
+    """A gateway to ``url``; its communicator gets ``properties``, else :func:`ice_properties`."""
+    return _Gateway(url, ice_properties() if properties is None else properties)
+
+
 def _discard(gateway: Any) -> None:
     """Free a gateway that never joined a session (its Ice communicator included)."""
     with contextlib.suppress(Exception):
@@ -340,7 +400,7 @@ def connect(server: str, token: str) -> Connection:
     token = token.strip()
     if not token:
         raise LoginFailed("No token was given. Copy one from OMERO.web's token page.")
-    gateway = BlitzGateway(host=url)
+    gateway = new_gateway(url)
     try:
         _probe(gateway, server, url)
         joined = gateway.connect(sUuid=token)

@@ -60,8 +60,14 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         return not self._cancelled.is_set()
 
     def _run(self) -> None:
-        faults = self._ctx.state.faults
-        deadline = time.monotonic() + faults.import_delay_s
+        state = self._ctx.state
+        faults = state.faults
+        size = sum(
+            state.files[f.getId().getValue()].size
+            for f in self._files
+            if f.getId().getValue() in state.files
+        )
+        deadline = time.monotonic() + faults.import_delay_s + state.import_time.seconds(size)
         while time.monotonic() < deadline and self._step():
             time.sleep(_STEP_S)
         if not self._step():

@@ -70,6 +70,8 @@ class SandboxServer:
         Tests that let the stand-in play the facility's server pass False.
     protocol : str
         Which listener :attr:`address` names ("tcp", "ssl", "ws" or "wss").
+    host : str
+        The address to listen on; only benchmarks choose another than loopback.
     """
 
     def __init__(
@@ -80,10 +82,12 @@ class SandboxServer:
         training: bool = True,
         ssl_port: int = 0,
         protocol: str = "tcp",
+        host: str = "127.0.0.1",
     ) -> None:
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
         self.protocol = protocol
+        self.host = host
         self.state = SandboxState(now)
         self.state.identity.training = training
         self.seed = self._seed()
@@ -114,10 +118,10 @@ class SandboxServer:
             factory.register(self._communicator)
         endpoints = ":".join(
             (
-                f"tcp -h 127.0.0.1 -p {port}",
-                f"ssl -h 127.0.0.1 -p {ssl_port}",
-                f"ws -h 127.0.0.1 -p 0 -r {WS_RESOURCE}",
-                f"wss -h 127.0.0.1 -p 0 -r {WS_RESOURCE}",
+                f"tcp -h {host} -p {port}",
+                f"ssl -h {host} -p {ssl_port}",
+                f"ws -h {host} -p 0 -r {WS_RESOURCE}",
+                f"wss -h {host} -p 0 -r {WS_RESOURCE}",
             )
         )
         self._adapter = self._communicator.createObjectAdapterWithEndpoints(
@@ -169,7 +173,7 @@ class SandboxServer:
     def address_for(self, protocol: str) -> str:
         """The address of one listener: ``tcp://``, ``ssl://``, ``ws://`` or ``wss://``."""
         resource = WS_RESOURCE if protocol in ("ws", "wss") else ""
-        return f"{protocol}://127.0.0.1:{self.ports[protocol]}{resource}"
+        return f"{protocol}://{self.host}:{self.ports[protocol]}{resource}"
 
     @property
     def faults(self) -> Faults:

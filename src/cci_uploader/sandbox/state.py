@@ -63,6 +63,24 @@ class Faults:
 
 
 @dataclass
+class ImportTime:
+    """How long the server works on an import after ``verifyUpload``: default no time.
+
+    A real server reads every file with Bio-Formats, writes pyramids and
+    thumbnails: a fixed cost per fileset plus a cost per byte, seconds per
+    file on a facility server.  Set it (``SandboxServer.import_time``) to see
+    the queue wait on the server.
+    """
+
+    per_fileset_s: float = 0.0
+    per_byte_s: float = 0.0
+
+    def seconds(self, size: int) -> float:
+        """The time an import of ``size`` bytes takes."""
+        return self.per_fileset_s + self.per_byte_s * size
+
+
+@dataclass
 class User:
     id: int
     name: str
@@ -155,6 +173,7 @@ class SandboxState:
         self.now: Callable[[], dt.datetime] = now or (lambda: dt.datetime.now(dt.UTC))
         self.faults = Faults()
         self.identity = Identity()  # training-sandbox marker, seeded passwords
+        self.import_time = ImportTime()  # how long imports take; none by default
         self.users: dict[int, User] = {}
         self.groups: dict[int, Group] = {
             self.SYSTEM_GROUP: Group(self.SYSTEM_GROUP, "system"),
