@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,13 @@ def make_window(
     def history(_: QWidget) -> None:
         outside.history_shown += 1
 
+    def settle(window: MainWindow) -> None:
+        # A queue that is still finishing (its last row green a moment before it
+        # ends) would make closing ask "Stop uploading?" and wait for an answer.
+        window.session.shutdown()
+        with contextlib.suppress(qtbot.TimeoutError):
+            qtbot.waitUntil(lambda: not window.session.running, timeout=10_000)
+
     def make(
         sandbox_token: str | None = None, server: str | None = None, **extra: Any
     ) -> MainWindow:
@@ -62,7 +70,7 @@ def make_window(
             show_history=history,
             **extra,
         )
-        qtbot.addWidget(window)
+        qtbot.addWidget(window, before_close_func=settle)
         window.show()
         windows.append(window)
         return window
