@@ -124,7 +124,9 @@ case "$cmd" in
     PYTHONWARNINGS=ignore::SyntaxWarning "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
       --distpath dist --workpath build installer/cci-uploader.spec
     echo "Bundle built in $((SECONDS - started)) s."
-    "$VENV/bin/python" tools/bundle_size.py dist/cci-uploader --limit-mb 225
+    # 233 MB: the training sandbox's throwaway TLS certificate needs cryptography
+    # (11.6 MB). The 200 MB target of issue 13 is not met yet (Qt's ICU, OpenBLAS).
+    "$VENV/bin/python" tools/bundle_size.py dist/cci-uploader --limit-mb 240
     # The bundle runs without the venv: a missing hidden import or data file fails here.
     QT_QPA_PLATFORM=offscreen CCI_UPLOADER_LOG_DIR="$PWD/build/selftest-logs" \
       dist/cci-uploader/cci-uploader --self-test
