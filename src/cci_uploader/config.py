@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,54 +86,86 @@ def _expect(value: Any, kind: type, where: str) -> Any:
 
 
 def _merge(values: dict[str, Any], data: dict[str, Any], source: Path) -> None:
-    def where(key: str) -> str:
-        return f"{source}: {key}"
+    """Check each section of one config file and merge what it sets into ``values``."""
+    for section, merge in _SECTIONS.items():
+        table = _expect(data.get(section, {}), dict, f"{source}: [{section}]")
+        merge(values, table, _Where(source, section))
 
-    omero = _expect(data.get("omero", {}), dict, where("[omero]"))
+
+@dataclass(frozen=True)
+class _Where:
+    """Names a setting in error messages: ``<file>: section.key``."""
+
+    source: Path
+    section: str
+
+    def __call__(self, key: str) -> str:
+        return f"{self.source}: {self.section}.{key}"
+
+    def table(self, key: str) -> str:
+        """The name of a sub-table: ``<file>: [section.key]``."""
+        return f"{self.source}: [{self.section}.{key}]"
+
+
+def _at_least_one(table: dict[str, Any], key: str, where: _Where) -> int:
+    number = _expect(table[key], int, where(key))
+    if number < 1:
+        raise ConfigError(f"{where(key)} must be at least 1, not {number}.")
+    return int(number)
+
+
+def _merge_omero(values: dict[str, Any], table: dict[str, Any], where: _Where) -> None:
     for key in ("server", "web_url", "token_url"):
-        if key in omero:
-            values[key] = _expect(omero[key], str, where(f"omero.{key}"))
-    annotations = _expect(data.get("annotations", {}), dict, where("[annotations]"))
-    if "keys" in annotations:
-        keys = _expect(annotations["keys"], list, where("annotations.keys"))
-        keys = [_expect(k, str, where("annotations.keys")).strip() for k in keys]
+        if key in table:
+            values[key] = _expect(table[key], str, where(key))
+
+
+def _merge_annotations(values: dict[str, Any], table: dict[str, Any], where: _Where) -> None:
+    if "keys" in table:
+        keys = _expect(table["keys"], list, where("keys"))
+        keys = [_expect(k, str, where("keys")).strip() for k in keys]
         values["keys"] = tuple(dict.fromkeys(["Sample", *[k for k in keys if k]]))
-    microscopes = _expect(data.get("microscopes", {}), dict, where("[microscopes]"))
-    if "default" in microscopes:
-        values["default_microscope"] = (
-            _expect(microscopes["default"], str, where("microscopes.default")) or None
-        )
-    if "map" in microscopes:
-        mapping = _expect(microscopes["map"], dict, where("[microscopes.map]"))
+
+
+def _merge_microscopes(values: dict[str, Any], table: dict[str, Any], where: _Where) -> None:
+    if "default" in table:
+        values["default_microscope"] = _expect(table["default"], str, where("default")) or None
+    if "map" in table:
+        mapping = _expect(table["map"], dict, where.table("map"))
         values["microscope_map"] = {
-            str(k): _expect(v, str, where(f"microscopes.map.{k}")) for k, v in mapping.items()
+            str(k): _expect(v, str, where(f"map.{k}")) for k, v in mapping.items()
         }
-    retention = _expect(data.get("retention", {}), dict, where("[retention]"))
-    if "days" in retention:
-        days = _expect(retention["days"], int, where("retention.days"))
-        if days < 1:
-            raise ConfigError(f"{where('retention.days')} must be at least 1, not {days}.")
-        values["retention_days"] = days
-    cleanup = _expect(data.get("cleanup", {}), dict, where("[cleanup]"))
-    if "dry_run" in cleanup:
-        values["cleanup_dry_run"] = _expect(cleanup["dry_run"], bool, where("cleanup.dry_run"))
-    if "delete_mode" in cleanup:
-        mode = _expect(cleanup["delete_mode"], str, where("cleanup.delete_mode"))
+
+
+def _merge_retention(values: dict[str, Any], table: dict[str, Any], where: _Where) -> None:
+    if "days" in table:
+        values["retention_days"] = _at_least_one(table, "days", where)
+
+
+def _merge_cleanup(values: dict[str, Any], table: dict[str, Any], where: _Where) -> None:
+    if "dry_run" in table:
+        values["cleanup_dry_run"] = _expect(table["dry_run"], bool, where("dry_run"))
+    if "delete_mode" in table:
+        mode = _expect(table["delete_mode"], str, where("delete_mode"))
         if mode not in DELETE_MODES:
             raise ConfigError(
-                f'{where("cleanup.delete_mode")} must be "recycle" (to the recycle bin) or '
+                f'{where("delete_mode")} must be "recycle" (to the recycle bin) or '
                 f'"delete" (removed for good), not {mode!r}.'
             )
         values["delete_mode"] = mode
-    if "account" in cleanup:
-        values["cleanup_account"] = (
-            _expect(cleanup["account"], str, where("cleanup.account")).strip() or None
-        )
-    if "older_than_days" in cleanup:
-        age = _expect(cleanup["older_than_days"], int, where("cleanup.older_than_days"))
-        if age < 1:
-            raise ConfigError(f"{where('cleanup.older_than_days')} must be at least 1, not {age}.")
-        values["cleanup_older_than_days"] = age
+    if "account" in table:
+        values["cleanup_account"] = _expect(table["account"], str, where("account")).strip() or None
+    if "older_than_days" in table:
+        values["cleanup_older_than_days"] = _at_least_one(table, "older_than_days", where)
+
+
+_SECTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], _Where], None]] = {
+    "omero": _merge_omero,
+    "annotations": _merge_annotations,
+    "microscopes": _merge_microscopes,
+    "retention": _merge_retention,
+    "cleanup": _merge_cleanup,
+}
 
 
 def machine_config_path() -> Path:
