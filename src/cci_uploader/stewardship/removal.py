@@ -82,44 +82,51 @@ def _names(paths: Iterable[Path]) -> str:
 def check_upload(conn: Connection, upload: Upload) -> Verdict:
     """Decide whether ``upload``'s local sources match a verified copy on OMERO."""
     paths = tuple(s.path for s in upload.sources)
+    local = _local_sha1s(upload)
+    problem = local if isinstance(local, str) else _server_problem(conn, upload, local)
+    if problem is not None:
+        return Verdict(paths, False, problem, upload.id)
+    how = "the converted OME-TIFF and each original" if upload.converted else "the file"
+    filesets = ", ".join(map(str, upload.fileset_ids))
+    reason = f"verified: OMERO holds {how} with the same SHA-1 (fileset {filesets})"
+    return Verdict(paths, True, reason, upload.id)
 
-    def keep(reason: str) -> Verdict:
-        return Verdict(paths, False, reason, upload.id)
 
+def _local_sha1s(upload: Upload) -> dict[str, str] | str:
+    """The name OMERO stores for each local source -> its SHA-1 now, or why it must stay."""
+    paths = tuple(s.path for s in upload.sources)
     missing = [p for p in paths if not p.is_file()]
     if missing:
         if len(missing) == len(paths):
-            return keep("no longer on this computer")
-        return keep(f"{_names(missing)} is missing, so the files that belong with it are kept")
-    local: dict[str, str] = {}  # the name OMERO stores for the file -> SHA-1 now
+            return "no longer on this computer"
+        return f"{_names(missing)} is missing, so the files that belong with it are kept"
+    local: dict[str, str] = {}
     for source in upload.sources:
         local[stored_name(source.path)] = file_sha1(source.path)
         if local[stored_name(source.path)] != source.sha1:
-            return keep(f"{source.path.name} changed after it was uploaded (its SHA-1 differs)")
+            return f"{source.path.name} changed after it was uploaded (its SHA-1 differs)"
+    return local
+
+
+def _server_problem(conn: Connection, upload: Upload, local: dict[str, str]) -> str | None:
+    """Why OMERO's copy does not prove ``upload`` (``local``: name -> SHA-1 now), or None."""
     if not upload.stored:
-        return keep("the history records no fileset on OMERO for it")
+        return "the history records no fileset on OMERO for it"
     for fileset in upload.fileset_ids:
         on_server = stored_files(conn, fileset)
         if not on_server:
-            return keep(f"its images are no longer on OMERO (fileset {fileset} was deleted)")
+            return f"its images are no longer on OMERO (fileset {fileset} was deleted)"
         by_name = {f.name: f for f in on_server if f.hasher == HASHER}
         for recorded in (f for f in upload.stored if f.fileset_id == fileset):
             server = by_name.get(recorded.name)
             # Not converted: the server must hold exactly the bytes on disk now.
             expected = recorded.sha1 if upload.converted else local.get(recorded.name)
             if server is None or server.sha1 != expected or server.size != recorded.size:
-                return keep(
+                return (
                     f"OMERO's copy of {recorded.name} (fileset {fileset}) does not match "
                     "what was uploaded"
                 )
-    if upload.converted:
-        missing_original = originals_verdict(conn, upload, local)
-        if missing_original is not None:
-            return keep(missing_original)
-    how = "the converted OME-TIFF and each original" if upload.converted else "the file"
-    filesets = ", ".join(map(str, upload.fileset_ids))
-    reason = f"verified: OMERO holds {how} with the same SHA-1 (fileset {filesets})"
-    return Verdict(paths, True, reason, upload.id)
+    return originals_verdict(conn, upload, local) if upload.converted else None
 
 
 def originals_verdict(conn: Connection, upload: Upload, local: dict[str, str]) -> str | None:
