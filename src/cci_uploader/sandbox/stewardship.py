@@ -225,51 +225,16 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
             state.delete(name, _id(obj))
 
     with state.lock:
-        filesets = []
-        for fs_id in ids:
-            fileset = state.objects.get("Fileset", {}).get(fs_id)
-            if fileset is None:
-                return _err("graph-fail", f"Fileset:{fs_id} does not exist")
-            if owner_id(fileset) != ctx.session.user_id:
-                return _err("graph-fail", f"not permitted to delete Fileset:{fs_id}")
-            filesets.append(fileset)
+        filesets = _own_filesets(ctx, ids)
+        if not isinstance(filesets, list):
+            return filesets  # the ERR response
         wanted = set(ids)
         images = [
             i
             for i in state.all("Image")
             if i.getFileset() is not None and _id(i.getFileset()) in wanted
         ]
-        image_ids = {_id(i) for i in images}
-        for link in state.all("DatasetImageLink"):  # Dataset -> Image
-            if _id(link.getChild()) in image_ids:
-                gone(link)
-        annotation_links = [
-            link for link in state.all("ImageAnnotationLink") if _id(link.getParent()) in image_ids
-        ]
-        was_linked = {_id(link.getChild()) for link in annotation_links}
-        for link in annotation_links:  # Image -> annotation
-            gone(link)
-        gone_links = {_id(link) for link in annotation_links}
-        still_linked = {
-            _id(link.getChild())
-            for name in _ANNOTATION_LINKS
-            for link in state.all(name)
-            if _id(link) not in gone_links
-        }
-        # blitz-delete-rules.xml: annotations left linked to nothing go with the
-        # images: key-value pairs, and the deleting user's own tags (another
-        # member's tag stays, as their object).
-        for annotation in state.all("MapAnnotation"):
-            if _id(annotation) in was_linked - still_linked:
-                gone(annotation)
-        for tag in state.all("TagAnnotation"):
-            if _id(tag) in was_linked - still_linked and owner_id(tag) == ctx.session.user_id:
-                gone(tag)
-        for sample in state.all("WellSample"):  # a plate CZI's field; its Well stays
-            if _id(sample.getImage()) in image_ids:
-                gone(sample)
-        for image in images:
-            gone(image)
+        _delete_images(ctx, images, gone)
         for fileset in filesets:
             for f in _stored_files(fileset):
                 gone(f)
@@ -282,6 +247,63 @@ def _delete_filesets(ctx: ClientContext, ids: list[int], dry_run: bool) -> Any:
         state.faults.delete_files_fail = False
         return _err("file-delete-fail", "Failed to delete files: /OMERO/ManagedRepository/…")
     return omero.cmd.Delete2Response(deletedObjects=deleted)
+
+
+def _own_filesets(ctx: ClientContext, ids: list[int]) -> list[Any] | Any:
+    """The Filesets of ``ids``, or an ERR response if one is missing or not the user's."""
+    filesets = []
+    for fs_id in ids:
+        fileset = ctx.state.objects.get("Fileset", {}).get(fs_id)
+        if fileset is None:
+            return _err("graph-fail", f"Fileset:{fs_id} does not exist")
+        if owner_id(fileset) != ctx.session.user_id:
+            return _err("graph-fail", f"not permitted to delete Fileset:{fs_id}")
+        filesets.append(fileset)
+    return filesets
+
+
+def _delete_images(ctx: ClientContext, images: list[Any], gone: Callable[[Any], None]) -> None:
+    """Delete the images, their links to datasets, annotations and plate wells."""
+    image_ids = {_id(i) for i in images}
+    for link in ctx.state.all("DatasetImageLink"):  # Dataset -> Image
+        if _id(link.getChild()) in image_ids:
+            gone(link)
+    _delete_annotations(ctx, image_ids, gone)
+    for sample in ctx.state.all("WellSample"):  # a plate CZI's field; its Well stays
+        if _id(sample.getImage()) in image_ids:
+            gone(sample)
+    for image in images:
+        gone(image)
+
+
+def _delete_annotations(
+    ctx: ClientContext, image_ids: set[int], gone: Callable[[Any], None]
+) -> None:
+    """Delete the images' annotation links, and the annotations left linked to nothing."""
+    state = ctx.state
+    annotation_links = [
+        link for link in state.all("ImageAnnotationLink") if _id(link.getParent()) in image_ids
+    ]
+    was_linked = {_id(link.getChild()) for link in annotation_links}
+    for link in annotation_links:  # Image -> annotation
+        gone(link)
+    gone_links = {_id(link) for link in annotation_links}
+    still_linked = {
+        _id(link.getChild())
+        for name in _ANNOTATION_LINKS
+        for link in state.all(name)
+        if _id(link) not in gone_links
+    }
+    orphans = was_linked - still_linked
+    # blitz-delete-rules.xml: annotations left linked to nothing go with the
+    # images: key-value pairs, and the deleting user's own tags (another
+    # member's tag stays, as their object).
+    for annotation in state.all("MapAnnotation"):
+        if _id(annotation) in orphans:
+            gone(annotation)
+    for tag in state.all("TagAnnotation"):
+        if _id(tag) in orphans and owner_id(tag) == ctx.session.user_id:
+            gone(tag)
 
 
 def submit(ctx: ClientContext, request: Any) -> Any:
