@@ -133,6 +133,7 @@ def test_a_refused_tag_cannot_take_the_pairs_with_it(
     import omero
 
     [image] = _images(conn, tmp_path, 1)
+    conn.fresh_images.clear()  # the careful steps: as for an image found as a duplicate
     refusal = omero.SecurityViolation(serverStackTrace="", serverExceptionClass="", message="no")
     sandbox.faults.refuse("saveArray", refusal, after=1)  # the pairs' call goes through
     with pytest.raises(om.AnnotationFailed, match="pairs were attached, but the tags"):

@@ -19,6 +19,12 @@ DATASET_IN_PROJECT = (
     " order by d.id"
 )
 
+# Whether a Dataset found earlier is still there, in its Project.
+DATASET_STILL_LINKED = (
+    "select l.child.id from ProjectDatasetLink l"
+    " where l.parent.id = :project and l.child.id = :dataset"
+)
+
 # Images whose fileset holds a file with this name, size and SHA-1.
 DUPLICATE_IMAGES = (
     "select distinct i.id from Image i join i.fileset fs join fs.usedFiles fe"

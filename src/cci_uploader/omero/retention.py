@@ -15,8 +15,9 @@ import omero.sys
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
-from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.errors import OmeroError
+from cci_uploader.omero.translation import translate_errors
 
 FILE_DELETE_FAIL = "file-delete-fail"
 

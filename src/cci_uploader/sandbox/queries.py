@@ -160,6 +160,17 @@ def _empty_fileset_of_file(state: SandboxState, p: Params, user: int) -> list[An
     ]
 
 
+def _dataset_still_linked(state: SandboxState, p: Params, user: int) -> list[Any]:
+    datasets = {d.getId().getValue() for d in _seen(state, user, "Dataset")}
+    return [
+        [rlong(link.getChild().getId().getValue())]
+        for link in _seen(state, user, "ProjectDatasetLink")
+        if link.getParent().getId().getValue() == p["project"]
+        and link.getChild().getId().getValue() == p["dataset"]
+        and p["dataset"] in datasets
+    ]
+
+
 _OBJECT_QUERIES: dict[str, Handler] = {
     hql.normalise(hql.PROJECT_BY_NAME): _projects,
     hql.normalise(hql.DATASET_IN_PROJECT): _datasets,
@@ -172,6 +183,7 @@ _PROJECTIONS: dict[str, Handler] = {
     hql.normalise(hql.IMAGE_PAIRS): _image_pairs,
     hql.normalise(hql.IMAGE_TAGS): _image_tags,
     hql.normalise(hql.EMPTY_FILESET_OF_FILE): _empty_fileset_of_file,
+    hql.normalise(hql.DATASET_STILL_LINKED): _dataset_still_linked,
     **stewardship.PROJECTIONS,
     **attachments.PROJECTIONS,
 }
