@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import omero
+import omero.callbacks
 import omero.cmd
 import omero.grid
 import omero.model
@@ -179,21 +180,31 @@ STILL_IMPORTING = (
 def _wait(
     conn: Connection, handle: Any, name: str, timeout_s: float, poll_s: float
 ) -> Generator[Processing, None, Any]:
+    """Wait for the import's response, yielding while OMERO works.
+
+    Asked once first: a small file is often imported by then.  Otherwise the
+    server says when it has finished, to a ``CmdCallbackI`` (omero-blitz
+    ``HandleI.notifyCallbacks``), as Java's ``ImportLibrary.importImage`` waits
+    with its ``ImportCallback``: no polling, however long the import takes.
+    """
     start = last_ping = time.monotonic()
-    delay = 0.005
-    while (response := handle.getResponse()) is None:
-        waited = time.monotonic() - start
-        if waited > timeout_s:
-            # Stop waiting; the handle stays open (Java: cb.close(false)).
-            raise ImportStillRunning(STILL_IMPORTING.format(name=name))
-        if time.monotonic() - last_ping > KEEPALIVE_EVERY_S:
-            conn.gateway.c.sf.keepAlive(None)  # refreshes the session; answers False
-            last_ping = time.monotonic()
-        yield Processing(waited)
-        time.sleep(delay)
-        # Small files finish in milliseconds; big ones need not be polled often.
-        delay = min(delay * 1.5, poll_s)
-    return response
+    if (response := handle.getResponse()) is not None:
+        return response
+    callback = omero.callbacks.CmdCallbackI(conn.gateway.c, handle)  # polls once itself
+    try:
+        while True:
+            waited = time.monotonic() - start
+            if waited > timeout_s:
+                # Stop waiting; the handle stays open (Java: cb.close(false)).
+                raise ImportStillRunning(STILL_IMPORTING.format(name=name))
+            if time.monotonic() - last_ping > KEEPALIVE_EVERY_S:
+                conn.gateway.c.sf.keepAlive(None)  # refreshes the session; answers False
+                last_ping = time.monotonic()
+            yield Processing(waited)
+            if callback.block(max(1, int(poll_s * 1000))):
+                return callback.getResponse()
+    finally:
+        callback.close(False)  # our servant goes; the handle stays open
 
 
 def _abandon(conn: Connection, proc: Any) -> None:
