@@ -207,3 +207,23 @@ def test_a_long_import_is_not_polled_the_server_calls_back(
     # Asked once, then once more by CmdCallbackI; the end came as a call back.
     assert sent["ImportHandle.getResponse"] == 2
     assert sent["ImportHandle.addCallback"] == 1
+
+
+def test_a_reconnect_looks_the_repository_and_containers_up_again(
+    conn: om.Connection, sandbox: SandboxServer, samples: Path, tmp_path: Path
+) -> None:
+    first, second = _small_files(samples, tmp_path, 2)
+    project = om.get_or_create_project(conn, "Scope")
+    dataset = om.get_or_create_dataset(conn, project, "2024")
+    *_, done = om.import_file(conn, [first], dataset)
+    assert isinstance(done, om.Imported)
+    conn.reconnect()
+    before = sandbox.registry.requests()
+    assert om.get_or_create_project(conn, "Scope") == project
+    assert om.get_or_create_dataset(conn, project, "2024") == dataset
+    *_, done = om.import_file(conn, [second], dataset)
+    assert isinstance(done, om.Imported)
+    sent = sandbox.registry.requests() - before
+    assert sent["QueryService.findAllByQuery"] == 2  # looked up, not remembered
+    assert sent["SharedResources.repositories"] == 1  # the old proxy's connection is gone
+    assert "QueryService.projection" not in sent  # nothing remembered to check

@@ -12,7 +12,7 @@ from omero.rtypes import rlist, rlong, rstring, rtime
 from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.translation import translate_errors
 
-Value = int | str | dt.datetime | Iterable[int]
+Value = int | str | dt.datetime | Iterable[int] | Iterable[str]
 
 
 def _rtype(value: Value) -> Any:
@@ -24,7 +24,8 @@ def _rtype(value: Value) -> Any:
         return rstring(value)
     if isinstance(value, dt.datetime):
         return rtime(int(value.timestamp() * 1000))
-    return rlist([rlong(i) for i in value])
+    items: list[int | str] = list(value)
+    return rlist([rstring(i) if isinstance(i, str) else rlong(i) for i in items])
 
 
 def parameters(**values: Value) -> Any:

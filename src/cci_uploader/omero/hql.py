@@ -33,6 +33,14 @@ DUPLICATE_IMAGES = (
     " and f.hasher.value = :hasher and fs.details.group.id = :group"
 )
 
+# Name, size and SHA-1 of the files with these SHA-1s in the group's filesets
+# with images: the duplicate check of many files at once.
+DUPLICATES_BY_HASH = (
+    "select distinct i.id, f.name, f.size, f.hash from Image i join i.fileset fs"
+    " join fs.usedFiles fe join fe.originalFile f"
+    " where f.hash in (:hashes) and f.hasher.value = :hasher and fs.details.group.id = :group"
+)
+
 # Values already used for one key in the client's key-value namespace.
 VALUES_FOR_KEY = (
     "select distinct mv.value from MapAnnotation a join a.mapValue mv"

@@ -1,7 +1,8 @@
 """How omero-py's and Ice's exceptions become the app's own, with plain messages.
 
 Every call into omero-py runs inside :func:`translate_errors`, so callers see
-only the exceptions in :mod:`.errors`.
+only the exceptions in :mod:`.errors`; :func:`unreachable` says why nothing
+answered at a server address.
 """
 
 from __future__ import annotations
