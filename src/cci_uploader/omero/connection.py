@@ -183,6 +183,11 @@ class Connection:
 
     def closing(self, proxy: Any, pending: Any) -> None:
         """Note a ``begin_close`` of ``proxy`` that nobody waits for, until :meth:`settle`."""
+        answered = [(p, r) for p, r in self._closing if r.isCompleted()]
+        self._closing = [c for c in self._closing if c not in answered]
+        for earlier, result in answered:  # collected as they come: the list stays short
+            with contextlib.suppress(Exception):
+                earlier.end_close(result)
         self._closing.append((proxy, pending))
 
     def settle(self) -> None:

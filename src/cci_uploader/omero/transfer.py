@@ -310,7 +310,7 @@ def import_file(
             verified = True
             # An open ImportProcess blocks group switches in the session (PR #2395):
             # the close is sent now and waited for only before a switch
-            # (Connection.settle).  It declares ServerError, so not one-way.
+            # (Connection.settle), which a one-way close could not be.
             with contextlib.suppress(Exception):
                 conn.closing(proc, proc.begin_close())
             proc = None
