@@ -162,25 +162,39 @@ def _remembered_tag(conn: Connection, text: str) -> int:
     return found
 
 
-def attach_new(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> None:
-    """Give images without annotations their pairs and tags, in one save."""
+def attach_new(
+    conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair], tags: Sequence[int]
+) -> None:
+    """Give images without annotations their pairs and these tags, in one save."""
     links: list[Any] = []
     for image_id in image_ids:
         annotation = omero.model.MapAnnotationI()
         annotation.setNs(rstring(CLIENT_NS))
         annotation.setMapValue([omero.model.NamedValue(k, v) for k, v in pairs])
         links.append(_link(image_id, annotation))
-    for key, value in pairs:
-        tag = omero.model.TagAnnotationI(_remembered_tag(conn, tag_text(key, value)), False)
+    for tag_id in tags:
+        tag = omero.model.TagAnnotationI(tag_id, False)
         links.extend(_link(i, tag) for i in image_ids)
     with translate_errors("adding key-value pairs and tags"):
         conn.gateway.getUpdateService().saveArray(links, conn.context())
 
 
 def _annotate_fresh(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> bool:
-    """Annotate just-imported images in one save; False if the careful steps must run."""
+    """Annotate just-imported images in one save; False if the careful steps must run.
+
+    A tag that cannot be found or made, or a save refused for another reason
+    than permission or storage (a remembered tag deleted meanwhile), leaves
+    the work to the careful steps, which say what could and could not be attached.
+    """
     try:
-        attach_new(conn, image_ids, pairs)
+        tags = [_remembered_tag(conn, tag_text(k, v)) for k, v in pairs]
+    except (SessionExpired, ConnectionLost):
+        raise
+    except OmeroError:
+        log.warning("a tag could not be found or made; step by step now", exc_info=True)
+        return False
+    try:
+        attach_new(conn, image_ids, pairs, tags)
     except (SessionExpired, ConnectionLost):
         raise
     except (PermissionRefused, StorageFull) as exc:
