@@ -133,6 +133,7 @@ def test_a_refused_tag_cannot_take_the_pairs_with_it(
     import omero
 
     [image] = _images(conn, tmp_path, 1)
+    conn.fresh_images.clear()  # the careful steps: as for an image found as a duplicate
     refusal = omero.SecurityViolation(serverStackTrace="", serverExceptionClass="", message="no")
     sandbox.faults.refuse("saveArray", refusal, after=1)  # the pairs' call goes through
     with pytest.raises(om.AnnotationFailed, match="pairs were attached, but the tags"):
@@ -174,3 +175,20 @@ def test_only_the_users_own_images_are_annotated(
         colleague.close()
     om.annotate(conn, [theirs], [("Sample", "A")])
     assert _linked(sandbox, theirs, "MapAnnotation") == []
+
+
+def test_a_refused_new_tag_leaves_a_just_imported_image_its_pairs(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    import omero
+
+    [image] = _images(conn, tmp_path, 1)
+    assert image in conn.fresh_images  # the one-save path is taken first
+    refusal = omero.SecurityViolation(serverStackTrace="", serverExceptionClass="", message="no")
+    sandbox.faults.refuse("saveAndReturnObject", refusal)  # making the tag
+    sandbox.faults.refuse("saveArray", refusal, after=1)  # the careful steps' tag links
+    with pytest.raises(om.AnnotationFailed, match="pairs were attached, but the tags"):
+        om.annotate(conn, [image], [("Sample", "A")])
+    [annotation] = _linked(sandbox, image, "MapAnnotation")
+    assert [(nv.name, nv.value) for nv in annotation.getMapValue()] == [("Sample", "A")]  # type: ignore[attr-defined]
+    assert _tag_ids(sandbox, image) == set()

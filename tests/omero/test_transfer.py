@@ -8,6 +8,7 @@ import pytest
 
 from cci_uploader import omero as om
 from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.duplicates import find_duplicates
 from cci_uploader.sandbox import SandboxServer
 
 
@@ -134,3 +135,22 @@ def test_dropped_connection_raises_connection_lost(
     with pytest.raises(om.ConnectionLost, match="connection to OMERO was lost"):
         list(om.import_file(conn, [data_file], _dataset(conn), chunk_size=64 * 1024))
     assert sandbox.objects("Image") == []
+
+
+def test_find_duplicates_answers_many_files_as_find_duplicate_each(
+    conn: om.Connection, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    dataset = om.get_or_create_dataset(conn, om.get_or_create_project(conn, "P"), "D")
+    imported, renamed, other = (tmp_path / n for n in ("a.czi", "b.czi", "c.czi"))
+    imported.write_bytes(b"same bytes")
+    renamed.write_bytes(b"same bytes")  # same content, other name: not a duplicate
+    other.write_bytes(b"other bytes")
+    *_, done = om.import_file(conn, [imported], dataset)
+    assert isinstance(done, om.Imported)
+    files = [(p, file_sha1(p), p.stat().st_size) for p in (imported, renamed, other)]
+    files.append((imported, file_sha1(imported), 11))  # same name and hash, other size
+    before = sandbox.registry.requests()["QueryService.projection"]
+    answers = find_duplicates(conn, files)
+    assert sandbox.registry.requests()["QueryService.projection"] == before + 1
+    assert answers == [list(done.image_ids), [], [], []]
+    assert answers == [om.find_duplicate(conn, p, sha1, size) for p, sha1, size in files]

@@ -4,6 +4,7 @@ from cci_uploader.omero.annotations import CLIENT_NS, annotate, existing_values,
 from cci_uploader.omero.client_paths import client_path, stored_name
 from cci_uploader.omero.connection import Connection, Group, connect, server_url
 from cci_uploader.omero.containers import get_or_create_dataset, get_or_create_project
+from cci_uploader.omero.duplicates import find_duplicates
 from cci_uploader.omero.errors import (
     AnnotationFailed,
     ChecksumMismatch,
@@ -64,6 +65,7 @@ __all__ = [
     "connect",
     "existing_values",
     "find_duplicate",
+    "find_duplicates",
     "get_or_create_dataset",
     "get_or_create_project",
     "import_file",

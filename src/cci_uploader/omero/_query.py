@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import omero
 from omero.rtypes import rlist, rlong, rstring, rtime
 
-from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.translation import translate_errors
 
-Value = int | str | dt.datetime | Iterable[int]
+Value = int | str | dt.datetime | Iterable[int] | Iterable[str]
 
 
 def _rtype(value: Value) -> Any:
@@ -23,7 +24,8 @@ def _rtype(value: Value) -> Any:
         return rstring(value)
     if isinstance(value, dt.datetime):
         return rtime(int(value.timestamp() * 1000))
-    return rlist([rlong(i) for i in value])
+    items: list[int | str] = list(value)
+    return rlist([rstring(i) if isinstance(i, str) else rlong(i) for i in items])
 
 
 def parameters(**values: Value) -> Any:
@@ -63,3 +65,23 @@ def project(
             query, parameters(**values), _context(conn, all_groups)
         )
     return [[None if cell is None else cell.getValue() for cell in row] for row in rows]
+
+
+def begin_project(
+    conn: Connection, query: str, action: str, **values: Value
+) -> Callable[[], list[list[Any]]]:
+    """Send a projection query now; the function returned waits for its rows.
+
+    For a question whose answer is needed only later: it travels beside
+    other requests instead of costing a round trip of its own.
+    """
+    service = conn.gateway.getQueryService()
+    with translate_errors(action):
+        pending = service.begin_projection(query, parameters(**values), _ctx=_context(conn, False))
+
+    def rows() -> list[list[Any]]:
+        with translate_errors(action):
+            result = service.end_projection(pending)
+        return [[None if cell is None else cell.getValue() for cell in row] for row in result]
+
+    return rows

@@ -14,7 +14,8 @@ import omero
 import omero.model
 from omero.rtypes import rstring
 
-from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.translation import translate_errors
 
 ACQUISITION_NS = "se.gu.cci/omero-uploader/acquisition"
 """Namespace of the acquisition-metadata MapAnnotation (read-only in OMERO.web)."""

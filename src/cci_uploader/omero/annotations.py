@@ -4,10 +4,16 @@ Pairs and tags are attached in separate steps, so a refused tag cannot take
 the pairs with it, and each step adds only what is missing: running it again
 (a Retry, or a duplicate found on a later run) never puts the same pair or
 tag on an image twice.
+
+Images this connection has just imported are the user's and carry nothing
+yet: their pairs and tags go on in one save, without reading first, to tags
+whose ids the connection remembers.  Should that save be refused (a
+remembered tag deleted meanwhile, say), the careful steps above run instead.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +23,18 @@ from omero.rtypes import rstring
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import find, project
-from cci_uploader.omero.connection import Connection, translate_errors
-from cci_uploader.omero.errors import AnnotationFailed, OmeroError, SessionExpired
+from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.errors import (
+    AnnotationFailed,
+    ConnectionLost,
+    OmeroError,
+    PermissionRefused,
+    SessionExpired,
+    StorageFull,
+)
+from cci_uploader.omero.translation import translate_errors
+
+log = logging.getLogger(__name__)
 
 # The namespace OMERO.web treats as editable "client" key-value pairs
 # (omero.constants.metadata.NSCLIENTMAPANNOTATION).
@@ -130,6 +146,67 @@ def attach_tags(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair
     return len(links)
 
 
+def _remembered_tag(conn: Connection, text: str) -> int:
+    """A tag with ``text`` the user may link, created if there is none; remembered."""
+    cached = conn.cached_id("Tag", text)
+    if cached is not None:
+        return cached
+    found = _tag_id(conn, text)
+    if found is None:
+        tag = omero.model.TagAnnotationI()
+        tag.setTextValue(rstring(text))
+        with translate_errors("creating a tag"):
+            saved = conn.gateway.getUpdateService().saveAndReturnObject(tag, conn.context())
+        found = int(saved.getId().getValue())
+    conn.remember_id(found, "Tag", text)
+    return found
+
+
+def attach_new(
+    conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair], tags: Sequence[int]
+) -> None:
+    """Give images without annotations their pairs and these tags, in one save."""
+    links: list[Any] = []
+    for image_id in image_ids:
+        annotation = omero.model.MapAnnotationI()
+        annotation.setNs(rstring(CLIENT_NS))
+        annotation.setMapValue([omero.model.NamedValue(k, v) for k, v in pairs])
+        links.append(_link(image_id, annotation))
+    for tag_id in tags:
+        tag = omero.model.TagAnnotationI(tag_id, False)
+        links.extend(_link(i, tag) for i in image_ids)
+    with translate_errors("adding key-value pairs and tags"):
+        conn.gateway.getUpdateService().saveArray(links, conn.context())
+
+
+def _annotate_fresh(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> bool:
+    """Annotate just-imported images in one save; False if the careful steps must run.
+
+    A tag that cannot be found or made, or a save refused for another reason
+    than permission or storage (a remembered tag deleted meanwhile), leaves
+    the work to the careful steps, which say what could and could not be attached.
+    """
+    try:
+        tags = [_remembered_tag(conn, tag_text(k, v)) for k, v in pairs]
+    except (SessionExpired, ConnectionLost):
+        raise
+    except OmeroError:
+        log.warning("a tag could not be found or made; step by step now", exc_info=True)
+        return False
+    try:
+        attach_new(conn, image_ids, pairs, tags)
+    except (SessionExpired, ConnectionLost):
+        raise
+    except (PermissionRefused, StorageFull) as exc:
+        # The careful steps would be refused alike; nothing was saved (one transaction).
+        raise AnnotationFailed(f"the key-value pairs could not be attached: {exc}") from exc
+    except OmeroError:
+        log.warning("saving pairs and tags together failed; step by step now", exc_info=True)
+        conn.forget_ids("Tag")
+        return False
+    return True
+
+
 def annotate(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> None:
     """Give the user's own images among ``image_ids`` the ``pairs`` and their tags.
 
@@ -142,6 +219,13 @@ def annotate(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) 
     """
     if not image_ids or not pairs:
         return
+    pairs = list(dict.fromkeys(pairs))
+    fresh = [i for i in dict.fromkeys(image_ids) if i in conn.fresh_images]
+    conn.fresh_images.difference_update(fresh)  # annotated now, or read from now on
+    if fresh and _annotate_fresh(conn, fresh, pairs):
+        image_ids = [i for i in image_ids if i not in fresh]
+        if not image_ids:
+            return
     try:
         mine = _own(conn, image_ids)
         if not mine:

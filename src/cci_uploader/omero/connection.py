@@ -10,29 +10,23 @@ import contextlib
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import Glacier2
 import Ice
 import omero
 import omero.all
 from omero.gateway import BlitzGateway
 
 from cci_uploader.omero.errors import (
-    ConnectionLost,
     GroupSwitchRefused,
     LoginFailed,
     NotAMember,
-    OmeroError,
-    PermissionRefused,
-    ServerRefused,
     ServerUnreachable,
-    SessionExpired,
-    StorageFull,
 )
+from cci_uploader.omero.translation import translate_errors, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -105,92 +99,6 @@ def server_url(server: str) -> str:
     return f"ssl://{host}:{port or DEFAULT_PORT}"
 
 
-def _reason(exc: Any) -> str:
-    """The server's message, on one line and bounded."""
-    text = " ".join(str(getattr(exc, "message", "") or type(exc).__name__).split())
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-# What to do after each kind of server refusal (omero.ServerError subclasses).
-_REFUSALS: tuple[tuple[type[Exception], type[ServerRefused], str], ...] = (
-    (
-        omero.SecurityViolation,
-        PermissionRefused,
-        "OMERO refused {action}: you do not have permission in this group ({reason}). "
-        "Choose a group where you may add data, or ask the group owner.",
-    ),
-    (
-        omero.ResourceError,
-        StorageFull,
-        "OMERO could not store the data while {action}: its storage is full or "
-        "unavailable ({reason}). Tell the facility staff, and press Retry later.",
-    ),
-    (
-        omero.OverUsageException,
-        ServerRefused,
-        "OMERO is overloaded and refused {action} ({reason}). Wait a few minutes, "
-        "then press Retry.",
-    ),
-    (
-        omero.ValidationException,
-        ServerRefused,
-        "OMERO refused the data while {action} as invalid ({reason}). Press Retry; "
-        "if it happens again, send the log file to the facility staff.",
-    ),
-    (
-        omero.ApiUsageException,
-        ServerRefused,
-        "OMERO refused a request while {action} ({reason}). Send the log file to the "
-        "facility staff.",
-    ),
-    (
-        omero.InternalException,
-        ServerRefused,
-        "OMERO had an internal error while {action} ({reason}). Press Retry; if it "
-        "happens again, tell the facility staff.",
-    ),
-    (
-        omero.ServerError,
-        ServerRefused,
-        "OMERO refused {action} ({reason}). Press Retry; if it happens again, tell "
-        "the facility staff.",
-    ),
-)
-
-
-@contextlib.contextmanager
-def translate_errors(action: str) -> Iterator[None]:
-    """Turn omero-py and Ice exceptions into our own, with plain messages."""
-    try:
-        yield
-    except OmeroError:
-        raise
-    except (
-        omero.RemovedSessionException,
-        omero.SessionTimeoutException,
-        Ice.ObjectNotExistException,
-        Glacier2.SessionNotExistException,
-    ) as exc:
-        raise SessionExpired() from exc
-    except (
-        Ice.ConnectionLostException,
-        Ice.ConnectionRefusedException,
-        Ice.TimeoutException,
-        Ice.CommunicatorDestroyedException,
-        Ice.SocketException,
-    ) as exc:
-        raise ConnectionLost(
-            f"The connection to OMERO was lost while {action}. Check the network "
-            "and press Retry; nothing partial was kept."
-        ) from exc
-    except omero.ServerError as exc:
-        log.warning("OMERO refused %s", action, exc_info=True)
-        for server_class, ours, message in _REFUSALS:
-            if isinstance(exc, server_class):
-                raise ours(message.format(action=action, reason=_reason(exc))) from exc
-        raise  # unreachable: omero.ServerError is the last entry
-
-
 class Connection:
     """A joined OMERO session.
 
@@ -214,10 +122,80 @@ class Connection:
         # The session's group is shared with every client joined with the same
         # token and may change under us; every call names our group instead.
         gateway.SERVICE_OPTS.setOmeroGroup(self.group_id)
+        self._repository: Any = None
+        # Ids found or created on this connection, by (group, kind, names...):
+        # each is used only where a stale one is noticed and replaced
+        # (containers.dataset_still_there, annotations.attach_new).
+        self._ids: dict[tuple[object, ...], int] = {}
+        # Remembered Datasets in use, each with its check still under way
+        # (query, Project id, name), and Datasets that replaced deleted ones.
+        self.checks: dict[int, tuple[Callable[[], list[Any]], int, str]] = {}
+        self.replaced: dict[int, int] = {}
+        # Images this connection imported and has not annotated yet: they are
+        # the user's and carry no pairs or tags (annotations.annotate).
+        self.fresh_images: set[int] = set()
+        # Closes sent and not waited for, of services that block a group switch.
+        self._closing: list[tuple[Any, Any]] = []
 
     def context(self) -> dict[str, str]:
         """The Ice call context of every call: it names the working group."""
         return {**self.gateway.SERVICE_OPTS, "omero.group": str(self.group_id)}
+
+    # -- what the connection remembers ----------------------------------
+
+    def repository(self) -> Any:
+        """The managed repository's proxy, looked up once per connection.
+
+        omero-py's ``client.getManagedRepository`` costs three round trips
+        (``sharedResources``, ``repositories``, a checked cast) on every call;
+        the repository of a server does not change while it runs.
+        """
+        if self._repository is None:
+            with translate_errors("finding the server's repository"):
+                self._repository = self.gateway.c.getManagedRepository()
+        return self._repository
+
+    def cached_id(self, *key: object) -> int | None:
+        """An id remembered under ``key`` in the working group, else None."""
+        return self._ids.get((self.group_id, *key))
+
+    def remember_id(self, value: int, *key: object) -> None:
+        """Remember ``value`` under ``key`` in the working group."""
+        self._ids[(self.group_id, *key)] = value
+
+    def forget_ids(self, kind: str | None = None) -> None:
+        """Drop remembered ids: all, or those of one ``kind`` (the key's first part)."""
+        for key in [k for k in self._ids if kind is None or k[1] == kind]:
+            del self._ids[key]
+        if kind is None:
+            self.checks.clear()
+
+    def project_name(self, project_id: int) -> str | None:
+        """The name a remembered Project id was found under, in the working group."""
+        return next(
+            (
+                str(k[2])
+                for k, v in self._ids.items()
+                if k[:2] == (self.group_id, "Project") and v == project_id
+            ),
+            None,
+        )
+
+    def closing(self, proxy: Any, pending: Any) -> None:
+        """Note a ``begin_close`` of ``proxy`` that nobody waits for, until :meth:`settle`."""
+        answered = [(p, r) for p, r in self._closing if r.isCompleted()]
+        self._closing = [c for c in self._closing if c not in answered]
+        for earlier, result in answered:  # collected as they come: the list stays short
+            with contextlib.suppress(Exception):
+                earlier.end_close(result)
+        self._closing.append((proxy, pending))
+
+    def settle(self) -> None:
+        """Wait for the closes sent earlier: before anything they could get in the way of."""
+        closing, self._closing = self._closing, []
+        for proxy, pending in closing:
+            with contextlib.suppress(Exception):  # as a waited close, best effort
+                proxy.end_close(pending)
 
     # -- groups -------------------------------------------------------
 
@@ -247,6 +225,12 @@ class Connection:
             raise NotAMember(
                 f"You are not a member of the OMERO group {group!r}. Your groups: {names}."
             )
+        # Not BlitzGateway.setGroupForSession: it trusts its cached event
+        # context (stale once another client of this token switched the
+        # session's group, so it may skip the switch), and it closes every
+        # stateful service of the client first, which would cut off an upload
+        # of ours instead of refusing the switch.
+        self.settle()  # our own closed import processes must not block it
         with translate_errors("switching group"):
             try:
                 self.gateway.c.sf.setSecurityContext(
@@ -262,8 +246,13 @@ class Connection:
                     "the group again."
                 ) from exc
             self.gateway.SERVICE_OPTS.setOmeroGroup(chosen.id)
+            # What setGroupForSession does too: BlitzGateway has no public way
+            # to drop its cached event context, so getEventContext asks again.
             self.gateway._ctx = None
         self.group_id, self.group_name = chosen.id, chosen.name
+        self.forget_ids()
+        self.replaced.clear()
+        self.fresh_images.clear()
         return chosen
 
     # -- liveness -----------------------------------------------------
@@ -285,6 +274,12 @@ class Connection:
         with contextlib.suppress(Exception):
             self.gateway.close(hard=False)
         self.gateway = fresh.gateway
+        # Proxies and pending calls belonged to the old connection; objects
+        # may have been deleted while it was down.
+        self._repository = None
+        self._closing = []
+        self.forget_ids()
+        self.replaced.clear()
         # Our group travels in every call's context; the session's may differ.
         self.gateway.SERVICE_OPTS.setOmeroGroup(self.group_id)
 
@@ -332,45 +327,6 @@ def _discard(gateway: Any) -> None:
             client.__del__()
 
 
-def _unreachable(server: str, url: str, exc: Exception) -> ServerUnreachable:
-    """Say why nothing answered at ``server`` and what to check."""
-    proto, _, rest = url.partition("://")
-    host, _, port = rest.split("/", 1)[0].partition(":")
-    where = f"Cannot reach the OMERO server at {server}"
-    if isinstance(exc, Ice.DNSException):
-        why = (
-            f"the name {host!r} was not found. Check the server address in Settings; "
-            "if the server is only reachable inside the university network, connect "
-            "to the VPN first"
-        )
-    elif isinstance(exc, Ice.ConnectionRefusedException):
-        why = (
-            f"nothing accepts connections on port {port}. Check the port in Settings "
-            "(OMERO uses 4064 for SSL, 4063 for plain TCP)"
-        )
-    elif isinstance(
-        exc, Ice.SecurityException | Ice.ProtocolException | Ice.ConnectionLostException
-    ):
-        # Here, at the first call, a connection dropped at once is a wrong protocol.
-        why = (
-            f"port {port} does not speak OMERO over {proto.upper()} (the connection "
-            "could not be set up). Check the address and port in Settings: HOST or "
-            "HOST:4064 is SSL, tcp://HOST:4063 is plain TCP, wss://HOST/PATH websockets"
-        )
-    elif isinstance(exc, Ice.TimeoutException):
-        why = (
-            "it did not answer in time. Check that you are on the university network "
-            f"or VPN, and that port {port} is the right one for {proto.upper()} "
-            "(4064 SSL, 4063 plain TCP)"
-        )
-    else:
-        why = (
-            f"the network refused the connection ({type(exc).__name__}). Check your "
-            "network connection or VPN, and the address in Settings"
-        )
-    return ServerUnreachable(f"{where}: {why}.")
-
-
 def _probe(gateway: Any, server: str, url: str) -> None:
     """Reach the router before joining, so a network failure is not called a bad token.
 
@@ -383,7 +339,7 @@ def _probe(gateway: Any, server: str, url: str) -> None:
     try:
         gateway.c.getCommunicator().getDefaultRouter().ice_ping()
     except Ice.LocalException as exc:
-        raise _unreachable(server, url, exc) from exc
+        raise unreachable(server, url, exc) from exc
 
 
 def connect(server: str, token: str) -> Connection:
@@ -409,7 +365,7 @@ def connect(server: str, token: str) -> Connection:
         raise
     except Ice.LocalException as exc:  # the connection failed between probe and join
         _discard(gateway)
-        raise _unreachable(server, url, exc) from exc
+        raise unreachable(server, url, exc) from exc
     if not joined:
         _discard(gateway)
         raise LoginFailed(

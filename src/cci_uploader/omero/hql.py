@@ -19,12 +19,26 @@ DATASET_IN_PROJECT = (
     " order by d.id"
 )
 
+# Whether a Dataset found earlier is still there, in its Project.
+DATASET_STILL_LINKED = (
+    "select l.child.id from ProjectDatasetLink l"
+    " where l.parent.id = :project and l.child.id = :dataset"
+)
+
 # Images whose fileset holds a file with this name, size and SHA-1.
 DUPLICATE_IMAGES = (
     "select distinct i.id from Image i join i.fileset fs join fs.usedFiles fe"
     " join fe.originalFile f"
     " where f.name = :name and f.size = :size and f.hash = :hash"
     " and f.hasher.value = :hasher and fs.details.group.id = :group"
+)
+
+# Name, size and SHA-1 of the files with these SHA-1s in the group's filesets
+# with images: the duplicate check of many files at once.
+DUPLICATES_BY_HASH = (
+    "select distinct i.id, f.name, f.size, f.hash from Image i join i.fileset fs"
+    " join fs.usedFiles fe join fe.originalFile f"
+    " where f.hash in (:hashes) and f.hasher.value = :hasher and fs.details.group.id = :group"
 )
 
 # Values already used for one key in the client's key-value namespace.

@@ -32,9 +32,10 @@ from omero.rtypes import rlong, rstring
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
-from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.errors import ChecksumMismatch
 from cci_uploader.omero.transfer import CHUNK_SIZE, HASHER
+from cci_uploader.omero.translation import translate_errors
 
 ORIGINALS_NS = "se.gu.cci/omero-uploader/original-file"
 """Namespace of the file annotations holding a converted image's original files."""

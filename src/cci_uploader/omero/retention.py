@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import time
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +15,9 @@ import omero.sys
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
-from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.errors import OmeroError
+from cci_uploader.omero.translation import translate_errors
 
 FILE_DELETE_FAIL = "file-delete-fail"
 
@@ -159,20 +160,32 @@ def delete_filesets(
 
 
 def _run(conn: Connection, request: Any, group_id: int, timeout_s: float, poll_s: float) -> Any:
-    handle = None
-    try:
-        with translate_errors("deleting from OMERO"):
-            handle = conn.gateway.c.sf.submit(request, {"omero.group": str(group_id)})
-            start = time.monotonic()
-            while (response := handle.getResponse()) is None:
-                if time.monotonic() - start > timeout_s:
-                    raise DeleteFailed(
-                        f"OMERO did not finish deleting within {timeout_s:.0f} s; it may "
-                        "still finish. Check OMERO.web before trying again."
-                    )
-                time.sleep(poll_s)
-            return response
-    finally:
-        if handle is not None:
+    """Submit ``request`` in the group and wait for its response (ERR included).
+
+    omero-py's ``client.submit`` waits with a ``CmdCallbackI``: the server
+    calls back when the command has finished (omero-blitz
+    ``HandleI.notifyCallbacks``), so nothing is polled.  At the time-out it
+    closes the callback and the handle, and raises ``LockTimeout``.
+    """
+    ms = max(1, int(poll_s * 1000))
+    loops = max(1, math.ceil(timeout_s / (ms / 1000)))
+    with translate_errors("deleting from OMERO"):
+        try:
+            callback = conn.gateway.c.submit(
+                request,
+                loops=loops,
+                ms=ms,
+                failonerror=False,  # an ERR is answered, and read, below
+                ctx={"omero.group": str(group_id)},
+                failontimeout=True,
+            )
+        except omero.LockTimeout as exc:
+            raise DeleteFailed(
+                f"OMERO did not finish deleting within {timeout_s:.0f} s; it may "
+                "still finish. Check OMERO.web before trying again."
+            ) from exc
+        try:
+            return callback.getResponse()
+        finally:
             with contextlib.suppress(Exception):  # closing a finished handle: best effort
-                handle.close()
+                callback.close(True)

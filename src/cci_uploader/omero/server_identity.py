@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cci_uploader.omero.connection import translate_errors
+from cci_uploader.omero.translation import translate_errors
 
 SANDBOX_KEY = "omero.client.cci_uploader.training_sandbox"
 

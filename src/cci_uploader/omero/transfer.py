@@ -13,12 +13,13 @@ import hashlib
 import os
 import time
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import omero
+import omero.callbacks
 import omero.cmd
 import omero.grid
 import omero.model
@@ -27,13 +28,15 @@ from omero.rtypes import rbool, rstring
 from cci_uploader.omero import hql, orphans
 from cci_uploader.omero._query import project
 from cci_uploader.omero.client_paths import client_path, stored_name
-from cci_uploader.omero.connection import Connection, translate_errors
+from cci_uploader.omero.connection import Connection
+from cci_uploader.omero.containers import dataset_for_import
 from cci_uploader.omero.errors import (
     ChecksumMismatch,
     ImportFailed,
     ImportStillRunning,
     SourceChanged,
 )
+from cci_uploader.omero.translation import translate_errors
 
 HASHER = "SHA1-160"
 CHUNK_SIZE = 4 * 1024 * 1024
@@ -110,9 +113,17 @@ def _fileset(files: Sequence[Path]) -> Any:
 
 
 def _upload(
-    store: Any, path: Path, already: int, total: int, chunk_size: int
+    store: Any,
+    path: Path,
+    already: int,
+    total: int,
+    chunk_size: int,
+    acked: Callable[[], None] = lambda: None,
 ) -> Generator[Uploading, None, tuple[str, int]]:
-    """Send one file, hashing each chunk while earlier ones are in flight."""
+    """Send one file, hashing each chunk while earlier ones are in flight.
+
+    ``acked`` runs once the first write is answered, before the first event.
+    """
     digest = hashlib.sha1()
     inflight: deque[tuple[Any, int]] = deque()
     done = already
@@ -125,11 +136,13 @@ def _upload(
             if len(inflight) >= PIPELINE_DEPTH:
                 result, size = inflight.popleft()
                 store.end_write(result)
+                acked()
                 done += size
                 yield Uploading(done, total)
     while inflight:
         result, size = inflight.popleft()
         store.end_write(result)
+        acked()
         done += size
         yield Uploading(done, total)
     return digest.hexdigest(), offset
@@ -167,21 +180,62 @@ STILL_IMPORTING = (
 def _wait(
     conn: Connection, handle: Any, name: str, timeout_s: float, poll_s: float
 ) -> Generator[Processing, None, Any]:
+    """Wait for the import's response, yielding while OMERO works.
+
+    Asked once first: a small file is often imported by then.  Otherwise the
+    server says when it has finished, to a ``CmdCallbackI`` (omero-blitz
+    ``HandleI.notifyCallbacks``), as Java's ``ImportLibrary.importImage`` waits
+    with its ``ImportCallback``: no polling, however long the import takes.
+    """
     start = last_ping = time.monotonic()
-    delay = 0.005
-    while (response := handle.getResponse()) is None:
-        waited = time.monotonic() - start
-        if waited > timeout_s:
-            # Stop waiting; the handle stays open (Java: cb.close(false)).
-            raise ImportStillRunning(STILL_IMPORTING.format(name=name))
-        if time.monotonic() - last_ping > KEEPALIVE_EVERY_S:
-            conn.gateway.c.sf.keepAlive(None)  # refreshes the session; answers False
-            last_ping = time.monotonic()
-        yield Processing(waited)
-        time.sleep(delay)
-        # Small files finish in milliseconds; big ones need not be polled often.
-        delay = min(delay * 1.5, poll_s)
-    return response
+    if (response := handle.getResponse()) is not None:
+        return response
+    callback = omero.callbacks.CmdCallbackI(conn.gateway.c, handle)  # polls once itself
+    try:
+        while True:
+            waited = time.monotonic() - start
+            if waited > timeout_s:
+                # Stop waiting; the handle stays open (Java: cb.close(false)).
+                raise ImportStillRunning(STILL_IMPORTING.format(name=name))
+            if time.monotonic() - last_ping > KEEPALIVE_EVERY_S:
+                conn.gateway.c.sf.keepAlive(None)  # refreshes the session; answers False
+                last_ping = time.monotonic()
+            yield Processing(waited)
+            if callback.block(max(1, int(poll_s * 1000))):
+                return callback.getResponse()
+    finally:
+        callback.close(False)  # our servant goes; the handle stays open
+
+
+def _abandon(conn: Connection, proc: Any) -> None:
+    """Close an import process before any upload, and delete the Fileset it made."""
+    with translate_errors("starting the import"):
+        try:
+            store = proc.getUploader(0)
+            file_id = int(store.getFileId().getValue())
+            store.close()
+        finally:
+            proc.close()
+    orphans.discard_upload(conn, file_id)
+
+
+def _start(conn: Connection, files: Sequence[Path], dataset_id: int) -> Any:
+    """``importFileset`` into the Dataset, or the one replacing it if it was deleted."""
+    with translate_errors("starting the import"):
+        repo = conn.repository()
+        proc = repo.importFileset(_fileset(files), _settings(dataset_id), conn.context())
+    try:
+        target = dataset_for_import(conn, dataset_id)  # its check was answered meanwhile
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _abandon(conn, proc)
+        raise
+    if target == dataset_id:
+        return proc
+    # Nothing was uploaded yet: this Fileset goes, and the import starts again.
+    _abandon(conn, proc)
+    with translate_errors("starting the import"):
+        return repo.importFileset(_fileset(files), _settings(target), conn.context())
 
 
 def import_file(
@@ -215,19 +269,26 @@ def import_file(
     file_id: int | None = None
     verified = False
     try:
-        with translate_errors("starting the import"):
-            repo = conn.gateway.c.getManagedRepository()
-            proc = repo.importFileset(_fileset(files), _settings(dataset_id), conn.context())
+        proc = _start(conn, files, dataset_id)
         hashes = []
         done = 0
         for index, path in enumerate(files):
             with translate_errors(f"uploading {path.name}"):
                 store = proc.getUploader(index)
-                if file_id is None:
-                    file_id = int(store.getFileId().getValue())
+                # Answered beside the first write, not waited for on its own.
+                asked = [store.begin_getFileId()] if file_id is None else []
+
+                def resolve(store: Any = store, asked: list[Any] = asked) -> None:
+                    nonlocal file_id
+                    if asked:
+                        file_id = int(store.end_getFileId(asked.pop()).getValue())
+
                 try:
-                    sha1, sent = yield from _upload(store, path, done, total, chunk_size)
+                    sha1, sent = yield from _upload(store, path, done, total, chunk_size, resolve)
+                    resolve()  # an empty file has no write
                 except BaseException:
+                    with contextlib.suppress(Exception):
+                        resolve()
                     with contextlib.suppress(Exception):
                         store.close()
                     raise
@@ -247,19 +308,24 @@ def import_file(
                     "differ), so nothing was imported. Press Retry failed."
                 ) from exc
             verified = True
-            # An open ImportProcess blocks group switches in the session (PR #2395).
+            # An open ImportProcess blocks group switches in the session (PR #2395):
+            # the close is sent now and waited for only before a switch
+            # (Connection.settle), which a one-way close could not be.
             with contextlib.suppress(Exception):
-                proc.close()
+                conn.closing(proc, proc.begin_close())
             proc = None
         with translate_errors("waiting for OMERO to import"):
             response = yield from _wait(conn, handle, files[0].name, timeout_s, poll_s)
         if isinstance(response, omero.cmd.ERR):
             detail = response.parameters.get("message") or f"{response.category}/{response.name}"
             raise ImportFailed(f"OMERO could not import {files[0].name}: {detail}")
-        # The request has finished: closing its handle now only frees it.
+        # The request has finished: closing its handle now only frees it
+        # (HandleI.close), so nobody waits for the answer.
         with contextlib.suppress(Exception):
-            handle.close()
-        yield Imported(tuple(int(p.getImage().getId().getValue()) for p in response.pixels))
+            handle.ice_oneway().close()
+        image_ids = tuple(int(p.getImage().getId().getValue()) for p in response.pixels)
+        conn.fresh_images.update(image_ids)
+        yield Imported(image_ids)
     finally:
         if proc is not None:
             with contextlib.suppress(Exception):

@@ -6,6 +6,9 @@ Rules mirrored (omero-blitz):
   response is ``ImportResponse`` with ``pixels`` and ``objects`` (Images and
   Plates, ``buildResponse``), or ``ERR`` with ``parameters["message"]``
   (``Helper.fail``).
+- ``HandleI.addCallback`` keeps a one-way proxy of the client's callback;
+  ``notifyCallbacks`` calls ``finished(response, status)`` on each when the
+  request ends (or is cancelled), never for one added afterwards.
 - ``HandleI.close`` on an unfinished request calls ``cancel()``: the import
   stops at the next step boundary and creates nothing more; the Fileset, its
   files and their bytes stay (nothing deletes them).
@@ -17,12 +20,14 @@ Rules mirrored (omero-blitz):
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
+import Ice
 import omero
 import omero.cmd
 import omero.grid
@@ -50,6 +55,8 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         self._ctx, self._view, self._fileset = ctx, view, fileset
         self._files, self._settings = files, settings
         self._response: Any = None
+        self._callbacks: dict[str, Any] = {}
+        self._lock = threading.Lock()
         self._cancelled = threading.Event()
         self._started = ctx.state.now_ms()
         self._thread = threading.Thread(target=self._run, name="sandbox-import", daemon=True)
@@ -60,6 +67,16 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         return not self._cancelled.is_set()
 
     def _run(self) -> None:
+        response = self._execute()
+        with self._lock:
+            self._response = response
+            callbacks = list(self._callbacks.values())
+        status = self.getStatus()
+        for callback in callbacks:  # HandleI.notifyCallbacks: one-way, errors ignored
+            with contextlib.suppress(Ice.LocalException):
+                callback.finished(response, status)
+
+    def _execute(self) -> Any:
         state = self._ctx.state
         faults = state.faults
         size = sum(
@@ -71,17 +88,15 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         while time.monotonic() < deadline and self._step():
             time.sleep(_STEP_S)
         if not self._step():
-            self._response = omero.cmd.ERR("import", "cancel", {"message": "Import cancelled"})
-            return
+            return omero.cmd.ERR("import", "cancel", {"message": "Import cancelled"})
         if faults.import_error is not None:
             message, faults.import_error = faults.import_error, None
-            self._response = omero.cmd.ERR("import", "import-failed", {"message": message})
-            return
+            return omero.cmd.ERR("import", "import-failed", {"message": message})
         try:
             pixels, objects = self._create_images()
-            self._response = omero.grid.ImportResponse(pixels=pixels, objects=objects)
+            return omero.grid.ImportResponse(pixels=pixels, objects=objects)
         except omero.ServerError as exc:
-            self._response = omero.cmd.ERR("import", "import-failed", {"message": exc.message})
+            return omero.cmd.ERR("import", "import-failed", {"message": exc.message})
 
     def _create_images(self) -> tuple[list[Any], list[Any]]:
         state = self._ctx.state
@@ -169,7 +184,15 @@ class ImportHandle(loud(omero.cmd.Handle)):  # type: ignore[misc]
         )
 
     def addCallback(self, callback: Any, current: Any = None) -> None:
-        pass
+        # Glacier2 forwards the server's calls to a client's callback over that
+        # client's own connection, so the stand-in sends them on the connection
+        # the callback came over.  (HandleI first checkedCasts it, a call to the
+        # client rather than a request of its, not modelled.)
+        proxy = current.con.createProxy(callback.ice_getIdentity()).ice_oneway()
+        with self._lock:
+            self._callbacks[Ice.identityToString(callback.ice_getIdentity())] = (
+                omero.cmd.CmdCallbackPrx.uncheckedCast(proxy)
+            )
 
     def cancel(self, current: Any = None) -> bool:
         if self._response is not None:

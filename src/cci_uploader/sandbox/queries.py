@@ -84,6 +84,31 @@ def _duplicates(state: SandboxState, p: Params, user: int) -> list[Any]:
     return [[rlong(i)] for i in ids]
 
 
+def _duplicates_by_hash(state: SandboxState, p: Params, user: int) -> list[Any]:
+    hashes = {v.getValue() if hasattr(v, "getValue") else v for v in p["hashes"]}
+    files: dict[int, set[tuple[str, int, str]]] = {}
+    for fs in _seen(state, user, "Fileset"):
+        if group_id(fs) != p["group"]:
+            continue
+        for entry in fs.copyUsedFiles():
+            f = entry.getOriginalFile()
+            hasher = f.getHasher()
+            if (
+                _val(f, "getHash") in hashes
+                and hasher is not None
+                and _val(hasher, "getValue") == p["hasher"]
+            ):
+                content = (_val(f, "getName"), _val(f, "getSize"), _val(f, "getHash"))
+                files.setdefault(fs.getId().getValue(), set()).add(content)
+    rows = {
+        (i.getId().getValue(), *content)
+        for i in _seen(state, user, "Image")
+        if i.getFileset() is not None
+        for content in files.get(i.getFileset().getId().getValue(), ())
+    }
+    return [[rlong(i), rstring(n), rlong(z), rstring(h)] for i, n, z, h in sorted(rows)]
+
+
 def _values(state: SandboxState, p: Params, user: int) -> list[Any]:
     values = {
         nv.value
@@ -160,6 +185,17 @@ def _empty_fileset_of_file(state: SandboxState, p: Params, user: int) -> list[An
     ]
 
 
+def _dataset_still_linked(state: SandboxState, p: Params, user: int) -> list[Any]:
+    datasets = {d.getId().getValue() for d in _seen(state, user, "Dataset")}
+    return [
+        [rlong(link.getChild().getId().getValue())]
+        for link in _seen(state, user, "ProjectDatasetLink")
+        if link.getParent().getId().getValue() == p["project"]
+        and link.getChild().getId().getValue() == p["dataset"]
+        and p["dataset"] in datasets
+    ]
+
+
 _OBJECT_QUERIES: dict[str, Handler] = {
     hql.normalise(hql.PROJECT_BY_NAME): _projects,
     hql.normalise(hql.DATASET_IN_PROJECT): _datasets,
@@ -167,11 +203,13 @@ _OBJECT_QUERIES: dict[str, Handler] = {
 }
 _PROJECTIONS: dict[str, Handler] = {
     hql.normalise(hql.DUPLICATE_IMAGES): _duplicates,
+    hql.normalise(hql.DUPLICATES_BY_HASH): _duplicates_by_hash,
     hql.normalise(hql.VALUES_FOR_KEY): _values,
     hql.normalise(hql.IMAGE_OWNERS): _image_owners,
     hql.normalise(hql.IMAGE_PAIRS): _image_pairs,
     hql.normalise(hql.IMAGE_TAGS): _image_tags,
     hql.normalise(hql.EMPTY_FILESET_OF_FILE): _empty_fileset_of_file,
+    hql.normalise(hql.DATASET_STILL_LINKED): _dataset_still_linked,
     **stewardship.PROJECTIONS,
     **attachments.PROJECTIONS,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import Ice
@@ -29,6 +30,15 @@ class Registry(Ice.ServantLocator):
         self._servants: dict[str, tuple[Any, Session | None]] = {}
         # Client category -> the connection its Glacier2 session lives on.
         self._connections: dict[str, str] = {}
+        # Every request that arrived, as "Servant.operation": two-way ones (the
+        # client waited for an answer) and one-way ones (Ice request id 0).
+        self._requests: Counter[str] = Counter()
+        self._oneway: Counter[str] = Counter()
+
+    def requests(self, *, oneway: bool = False) -> Counter[str]:
+        """A copy of the request counts so far: two-way, or one-way with ``oneway``."""
+        with self._lock:
+            return Counter(self._oneway if oneway else self._requests)
 
     def add(self, servant: Any, session: Session | None, category: str = "", name: str = "") -> Any:
         """Register ``servant`` and return a proxy to it."""
@@ -72,6 +82,9 @@ class Registry(Ice.ServantLocator):
     def locate(self, current: Any) -> tuple[Any, Session | None]:
         with self._lock:
             entry = self._servants.get(Ice.identityToString(current.id))
+            kind = "unknown" if entry is None else _kind(entry[0])
+            counts = self._oneway if current.requestId == 0 else self._requests
+            counts[f"{kind}.{current.operation}"] += 1
         if entry is None:
             return None, None  # Ice answers ObjectNotExistException
         servant, session = entry
@@ -106,3 +119,8 @@ class Registry(Ice.ServantLocator):
     def deactivate(self, category: str) -> None:
         with self._lock:
             self._servants.clear()
+
+
+def _kind(servant: Any) -> str:
+    """The servant's class name: the request counts name servants by it."""
+    return type(servant).__name__
