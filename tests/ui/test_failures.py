@@ -12,8 +12,8 @@ from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuse
 from cci_uploader import logsetup
 from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.file_model import COLOURS, STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import COLOURS, STATUS, STATUS_ROLE
 from cci_uploader.ui.session import EXPIRED_NOT_NOW
 
 CZI = "czi/tiles_z.czi"

@@ -12,10 +12,10 @@ from uihelpers import WAIT_MS, Outside, add, connect, press, statuses
 
 from cci_uploader.pipeline import PAUSED_OFFLINE, Status
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.connection_bar import ERROR_RED
-from cci_uploader.ui.file_model import STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import STATUS, STATUS_ROLE
 from cci_uploader.ui.session import OFFLINE_STOPPED
+from cci_uploader.ui.widgets.connection_bar import ERROR_RED
 from netcut import NetCut
 
 CZI = "czi/tiles_z.czi"

@@ -12,8 +12,8 @@ from cci_uploader.omero import CLIENT_NS
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.pairs_editor import REMEMBERED
 from cci_uploader.ui.settings import AppSettings
+from cci_uploader.ui.widgets.pairs_editor import REMEMBERED
 
 CZI = "czi/tiles_z.czi"
 

@@ -12,9 +12,9 @@ from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuse
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.file_model import NAME, STATUS, TARGET
-from cci_uploader.ui.file_panel import STATUS_MIN
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import NAME, STATUS, TARGET
+from cci_uploader.ui.widgets.file_panel import STATUS_MIN
 
 CZI = "czi/tiles_z.czi"
 

@@ -12,8 +12,8 @@ from uihelpers import Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
-from cci_uploader.ui.file_model import NAME
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import NAME
 from cci_uploader.ui.session import SANDBOX_TOKEN_NOTE
 from cci_uploader.ui.standin_view import describe_image
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from cci_uploader.pipeline import Status
-from cci_uploader.ui.file_model import STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import STATUS_ROLE
 
 WEB_URL = "https://omero.example.org/webclient/"
 WAIT_MS = 120_000

@@ -20,24 +20,24 @@ from PySide6.QtWidgets import (
 )
 
 from cci_uploader.config import Config
-from cci_uploader.ui.about_dialog import AboutDialog
-from cci_uploader.ui.action_bar import ActionBar
-from cci_uploader.ui.banner import SandboxBanner
-from cci_uploader.ui.connection_bar import ConnectionBar
-from cci_uploader.ui.file_model import FileModel
-from cci_uploader.ui.file_panel import FilePanel, FilePicker, pick_files, pick_folder
-from cci_uploader.ui.focus_ring import FocusRing
-from cci_uploader.ui.group_picker import GroupPicker
-from cci_uploader.ui.guide_window import GuideWindow
-from cci_uploader.ui.history_window import show_history_window
-from cci_uploader.ui.image_dialog import ImageDialog, ImageRecord
-from cci_uploader.ui.pairs_editor import PairsEditor
-from cci_uploader.ui.pause_banner import PauseBanner
-from cci_uploader.ui.progress import ProgressMeter
+from cci_uploader.ui.dialogs.about import AboutDialog
+from cci_uploader.ui.dialogs.guide import GuideWindow
+from cci_uploader.ui.dialogs.history import show_history_window
+from cci_uploader.ui.dialogs.image import ImageDialog, ImageRecord
+from cci_uploader.ui.dialogs.settings import SettingsDialog
+from cci_uploader.ui.models.files import FileModel
+from cci_uploader.ui.models.progress import ProgressMeter
 from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.settings_dialog import SettingsDialog
-from cci_uploader.ui.status_line import StatusLine
+from cci_uploader.ui.widgets.action_bar import ActionBar
+from cci_uploader.ui.widgets.banner import SandboxBanner
+from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+from cci_uploader.ui.widgets.file_panel import FilePanel, FilePicker, pick_files, pick_folder
+from cci_uploader.ui.widgets.focus_ring import FocusRing
+from cci_uploader.ui.widgets.group_picker import GroupPicker
+from cci_uploader.ui.widgets.pairs_editor import PairsEditor
+from cci_uploader.ui.widgets.pause_banner import PauseBanner
+from cci_uploader.ui.widgets.status_line import StatusLine
 from cci_uploader.workspace import Workspace, user_workspace
 
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.

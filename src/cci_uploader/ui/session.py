@@ -17,24 +17,24 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ConnectionDown, ImportQueue, SessionLost, Status
-from cci_uploader.ui import jobs
-from cci_uploader.ui.action_bar import ActionBar
-from cci_uploader.ui.connection_bar import ConnectionBar
+from cci_uploader.ui.dialogs.remembered import ask_use_remembered
+from cci_uploader.ui.dialogs.retention import remind_if_old_images
+from cci_uploader.ui.dialogs.token import TokenDialog
 from cci_uploader.ui.expiry import ExpiryFlow
-from cci_uploader.ui.file_model import FileModel
-from cci_uploader.ui.file_panel import FilePanel
-from cci_uploader.ui.group_picker import GroupPicker
 from cci_uploader.ui.intake import FileIntake
+from cci_uploader.ui.models.files import FileModel
+from cci_uploader.ui.models.progress import ProgressMeter
 from cci_uploader.ui.offline import OfflineFlow
-from cci_uploader.ui.pairs_editor import PairsEditor
-from cci_uploader.ui.pause_banner import PauseBanner
-from cci_uploader.ui.progress import ProgressMeter
-from cci_uploader.ui.remembered import ask_use_remembered
-from cci_uploader.ui.retention_dialog import remind_if_old_images
 from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.status_line import StatusLine
-from cci_uploader.ui.tasks import ServerTasks, run_in_background
-from cci_uploader.ui.token_dialog import TokenDialog
+from cci_uploader.ui.widgets.action_bar import ActionBar
+from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+from cci_uploader.ui.widgets.file_panel import FilePanel
+from cci_uploader.ui.widgets.group_picker import GroupPicker
+from cci_uploader.ui.widgets.pairs_editor import PairsEditor
+from cci_uploader.ui.widgets.pause_banner import PauseBanner
+from cci_uploader.ui.widgets.status_line import StatusLine
+from cci_uploader.ui.workers import jobs
+from cci_uploader.ui.workers.tasks import ServerTasks, run_in_background
 from cci_uploader.workspace import Workspace
 
 log = logging.getLogger(__name__)

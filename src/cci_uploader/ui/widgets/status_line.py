@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
-from cci_uploader.ui.ignored_files import IgnoredFilesButton
-from cci_uploader.ui.progress import ProgressMeter
+from cci_uploader.ui.models.progress import ProgressMeter
+from cci_uploader.ui.widgets.ignored_files import IgnoredFilesButton
 
 
 class StatusLine(QWidget):
