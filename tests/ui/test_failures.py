@@ -111,11 +111,13 @@ def test_session_expiry_pauses_asks_for_a_token_and_resumes_without_doubles(
     window.model.dataChanged.connect(expire_after_first)
     press(qtbot, window.action_bar.import_button)
     qtbot.waitUntil(
-        lambda: window.session.token_dialog is not None and window.session.token_dialog.isVisible(),
+        lambda: (
+            window.session.expiry.dialog is not None and window.session.expiry.dialog.isVisible()
+        ),
         timeout=WAIT_MS,
     )
     window.model.dataChanged.disconnect(expire_after_first)
-    dialog = window.session.token_dialog
+    dialog = window.session.expiry.dialog
     assert dialog is not None
     assert "session has expired" in dialog.message.text()
     # Paused: the list cannot change under the queue, and nothing else starts.
@@ -152,18 +154,18 @@ def test_session_expiry_refused_ends_red_and_retry_finishes(
     add(qtbot, window, outside, *paths, rows=2)
     sandbox.expire(token)
     press(qtbot, window.action_bar.import_button)
-    qtbot.waitUntil(lambda: window.session.token_dialog is not None, timeout=WAIT_MS)
-    dialog = window.session.token_dialog
+    qtbot.waitUntil(lambda: window.session.expiry.dialog is not None, timeout=WAIT_MS)
+    dialog = window.session.expiry.dialog
     assert dialog is not None
     dialog.token_edit.setText("mistyped")
     press(qtbot, dialog.continue_button)
     # A wrong token: the dialog comes back saying so.
     qtbot.waitUntil(
         lambda: (
-            window.session.token_dialog is not dialog and window.session.token_dialog is not None
+            window.session.expiry.dialog is not dialog and window.session.expiry.dialog is not None
         )
     )
-    dialog = window.session.token_dialog
+    dialog = window.session.expiry.dialog
     assert "did not accept the token" in dialog.message.text()
     dialog.reject()
     assert statuses(window) == [Status.ERROR, Status.ERROR]

@@ -79,7 +79,7 @@ def test_remembered_pairs_are_marked_and_import_asks_before_using_them(
     add(qtbot, window, outside, samples / CZI, rows=1)
 
     press(qtbot, window.action_bar.import_button)
-    box = window.session.remembered_box
+    box = window.pairs_editor.remembered_box
     assert box is not None and box.isVisible()
     assert "Sample = Old mouse" in box.text()
     assert box.defaultButton().text() == "Go back"
@@ -87,7 +87,7 @@ def test_remembered_pairs_are_marked_and_import_asks_before_using_them(
     assert not window.session.running and sandbox.objects("Image") == []
 
     press(qtbot, window.action_bar.import_button)
-    box = window.session.remembered_box
+    box = window.pairs_editor.remembered_box
     assert box is not None
     [use] = [b for b in box.buttons() if b.text() == "Use them"]
     use.click()

@@ -12,9 +12,9 @@ from uihelpers import Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
+from cci_uploader.ui.connecting import SANDBOX_TOKEN_NOTE
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.models.files import NAME
-from cci_uploader.ui.session import SANDBOX_TOKEN_NOTE
 from cci_uploader.ui.standin_view import describe_image
 
 CZI = "czi/tiles_z.czi"
@@ -38,7 +38,7 @@ def test_sandbox_get_token_explains_and_double_click_shows_what_the_standin_hold
         sandbox_token=DEMO_TOKEN, inspect_image=functools.partial(describe_image, sandbox)
     )
     press(qtbot, window.connection_bar.get_token_button)
-    note = window.session.sandbox_note
+    note = window.session.connecting.sandbox_note
     assert note is not None and note.isVisible()
     assert note.text() == SANDBOX_TOKEN_NOTE and "already filled in" in note.text()
     note.accept()

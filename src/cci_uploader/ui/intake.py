@@ -89,7 +89,7 @@ class FileIntake(QObject):
             # The facility's rule: only microscopy data goes up; say what was left out.
             text = f"{text[:-1]}; {ignored_summary(self._ignored)}."
         self._status_line.show_text(text)
-        self._status_line.ignored_button.set_ignored(self._ignored)
+        self._status_line.set_ignored(self._ignored)
         self.changed.emit()
 
     def _on_scan_failed(self, exc: BaseException) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 from collections.abc import Callable
@@ -20,13 +21,17 @@ from PySide6.QtWidgets import (
 )
 
 from cci_uploader.config import Config
+from cci_uploader.ui.connecting import ConnectFlow
 from cci_uploader.ui.dialogs.about import AboutDialog
 from cci_uploader.ui.dialogs.guide import GuideWindow
 from cci_uploader.ui.dialogs.history import show_history_window
 from cci_uploader.ui.dialogs.image import ImageDialog, ImageRecord
 from cci_uploader.ui.dialogs.settings import SettingsDialog
+from cci_uploader.ui.expiry import ExpiryFlow
+from cci_uploader.ui.intake import FileIntake
 from cci_uploader.ui.models.files import FileModel
 from cci_uploader.ui.models.progress import ProgressMeter
+from cci_uploader.ui.offline import OfflineFlow
 from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.widgets.action_bar import ActionBar
@@ -38,6 +43,8 @@ from cci_uploader.ui.widgets.group_picker import GroupPicker
 from cci_uploader.ui.widgets.pairs_editor import PairsEditor
 from cci_uploader.ui.widgets.pause_banner import PauseBanner
 from cci_uploader.ui.widgets.status_line import StatusLine
+from cci_uploader.ui.workers.tasks import ServerTasks
+from cci_uploader.ui.workers.tasks import explain as explain_error
 from cci_uploader.workspace import Workspace, user_workspace
 
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.
@@ -112,6 +119,40 @@ class MainWindow(QMainWindow):
         self.meter = ProgressMeter()
         self.status_line = StatusLine(self.meter)
         self.statusBar().addWidget(self.status_line, 1)
+        self.tasks = ServerTasks(self)
+        explain = functools.partial(explain_error, log_path=log_path)
+        self.connecting = ConnectFlow(
+            tasks=self.tasks,
+            connection_bar=self.connection_bar,
+            group_picker=self.group_picker,
+            pairs_editor=self.pairs_editor,
+            settings=settings,
+            config=lambda: self.session.config,
+            explain=explain,
+            open_url=open_url,
+            window=self,
+            sandbox=self.sandbox,
+        )
+        intake = FileIntake(
+            model=self.model,
+            status_line=self.status_line,
+            config=lambda: self.session.config,
+            explain=explain,
+            parent=self,
+        )
+        expiry = ExpiryFlow(
+            tasks=self.tasks,
+            server=lambda: self.session.config.server,
+            explain=explain,
+            window=self,
+        )
+        offline = OfflineFlow(
+            tasks=self.tasks,
+            banner=self.pause_banner,
+            connection_bar=self.connection_bar,
+            explain=explain,
+            parent=self,
+        )
         self.session = UploadSession(
             config=settings.apply_microscope(config),
             facility_microscope=config.default_microscope,
@@ -119,17 +160,19 @@ class MainWindow(QMainWindow):
             log_path=log_path,
             model=self.model,
             meter=self.meter,
+            tasks=self.tasks,
+            connecting=self.connecting,
+            intake=intake,
+            expiry=expiry,
+            offline=offline,
             connection_bar=self.connection_bar,
             group_picker=self.group_picker,
             pairs_editor=self.pairs_editor,
             file_panel=self.file_panel,
             action_bar=self.action_bar,
             status_line=self.status_line,
-            pause_banner=self.pause_banner,
-            open_url=open_url,
             workspace=self.workspace,
             parent=self,
-            sandbox=self.sandbox,
         )
         self.file_panel.image_opened.connect(self._on_image_opened)
         self.pairs_editor.rendered.connect(self._order_tabs)

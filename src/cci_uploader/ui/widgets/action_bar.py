@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+Waiting = Literal["offline", "token"]
+WAITING: dict[Waiting, str] = {
+    "offline": "Paused: the connection to OMERO was lost. Press Reconnect above the list.",
+    "token": "Paused: the queue continues once you give a new token.",
+}
 
 
 class ActionBar(QWidget):
@@ -34,11 +42,58 @@ class ActionBar(QWidget):
         self.import_button.clicked.connect(self.import_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.retry_button.clicked.connect(self.retry_requested)
-        self.set_state(running=False, can_import=False, can_retry=False, hint="")
+        self.show_state(
+            waiting=None,
+            running=False,
+            connected=False,
+            scanning=False,
+            has_rows=False,
+            can_import=False,
+            can_retry=False,
+        )
 
-    def set_state(self, running: bool, can_import: bool, can_retry: bool, hint: str) -> None:
-        """Enable what makes sense now, and say what to do next."""
-        self.import_button.setEnabled(can_import and not running)
+    def show_state(
+        self,
+        *,
+        waiting: Waiting | None,
+        running: bool,
+        connected: bool,
+        scanning: bool,
+        has_rows: bool,
+        can_import: bool,
+        can_retry: bool,
+    ) -> None:
+        """Enable what makes sense now, and say what to do next.
+
+        Parameters
+        ----------
+        waiting : {"offline", "token"}, optional
+            Why the queue waits, if it does: the lost connection or a new token.
+        running : bool
+            The queue runs: only Cancel is offered.
+        connected, scanning, has_rows : bool
+            What the hint tells the user to do next.
+        can_import, can_retry : bool
+            Whether there is something to import, or to try again.
+        """
+        busy = running or waiting is not None
+        self.import_button.setEnabled(can_import and not busy)
         self.cancel_button.setEnabled(running)
-        self.retry_button.setEnabled(can_retry and not running)
+        self.retry_button.setEnabled(can_retry and not busy)
+        if waiting is not None:
+            hint = WAITING[waiting]
+        elif running:
+            hint = "Uploading… you can keep working; Cancel stops after the current chunk."
+        elif not connected:
+            hint = "Connect first: paste your token and press Connect."
+        elif scanning:
+            hint = "Reading the files…"
+        elif not has_rows:
+            hint = "Add files or a folder, or drop them on this window."
+        else:
+            hint = "Press Import to upload every file listed."
         self.hint.setText(hint)
+
+    def set_stopping(self) -> None:
+        """Cancel was pressed: it is not offered again while the current chunk ends."""
+        self.cancel_button.setEnabled(False)

@@ -83,6 +83,10 @@ class ConnectionBar(QWidget):
         self.connect_button.setText("Connect")
         self._state(f"○ Not connected. {message}".strip(), ERROR_RED if message else "#555555")
 
+    def set_locked(self, locked: bool) -> None:
+        """While the queue runs or waits, Connect waits too (the queue holds the session)."""
+        self.connect_button.setEnabled(not locked)
+
     def _state(self, text: str, colour: str) -> None:
         self.state_label.setText(text)
         self.state_label.setStyleSheet(f"color: {colour};")

@@ -5,14 +5,25 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase
 
+from cci_uploader.omero import OmeroError
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], None]
+
+
+def explain(exc: BaseException, log_path: Path) -> str:
+    """A message for the user; unexpected errors go to the log with their traceback."""
+    if isinstance(exc, OmeroError):
+        return str(exc)
+    log.error("unexpected error in a worker", exc_info=exc)
+    return f"Something went wrong unexpectedly. Details are in the log file: {log_path}"
 
 
 class WorkerCrashed(Exception):
