@@ -203,26 +203,15 @@ class MainWindow(QMainWindow):
 
     def _order_tabs(self) -> None:
         """Tab goes through the controls in reading order, the pair list included."""
-        chain = [
-            self.connection_bar.get_token_button,
-            self.connection_bar.token_edit,
-            self.connection_bar.connect_button,
-            self.group_picker.combo,
-            self.pairs_editor.key_combo,
-            self.pairs_editor.value_combo,
-            self.pairs_editor.add_button,
-            *self.pairs_editor.remove_buttons(),
-            self.pause_banner.reconnect_button,
-            self.pause_banner.stop_button,
-            self.file_panel.add_files_button,
-            self.file_panel.add_folder_button,
-            self.file_panel.remove_button,
-            self.file_panel.clear_button,
-            self.file_panel.view,
-            self.action_bar.retry_button,
-            self.action_bar.cancel_button,
-            self.action_bar.import_button,
-        ]
+        parts = (
+            self.connection_bar,
+            self.group_picker,
+            self.pairs_editor,
+            self.pause_banner,
+            self.file_panel,
+            self.action_bar,
+        )
+        chain = [control for part in parts for control in part.tab_chain()]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
 

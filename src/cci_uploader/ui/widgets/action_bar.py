@@ -52,6 +52,10 @@ class ActionBar(QWidget):
             can_retry=False,
         )
 
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [self.retry_button, self.cancel_button, self.import_button]
+
     def show_state(
         self,
         *,

@@ -48,6 +48,10 @@ class ConnectionBar(QWidget):
         self.set_server(server)
         self.set_disconnected()
 
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [self.get_token_button, self.token_edit, self.connect_button]
+
     def set_server(self, server: str) -> None:
         """Show which server Connect talks to."""
         self.server_label.setText(f"Server: <b>{server}</b>")

@@ -160,6 +160,16 @@ class FilePanel(QWidget):
         self._on_model_reset()
         self._fit_columns()
 
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [
+            self.add_files_button,
+            self.add_folder_button,
+            self.remove_button,
+            self.clear_button,
+            self.view,
+        ]
+
     def set_editable(self, editable: bool) -> None:
         """Adding, removing and clearing wait while the queue runs."""
         self._editable = editable

@@ -172,6 +172,10 @@ class PairsEditor(QWidget):
         self._pairs.append((key, value))
         return ""
 
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [self.key_combo, self.value_combo, self.add_button, *self._remove_buttons]
+
     def remove_buttons(self) -> list[QPushButton]:
         """The Remove button of each pair, in order."""
         return list(self._remove_buttons)
