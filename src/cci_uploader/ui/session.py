@@ -1,7 +1,8 @@
-"""The controller behind the window: connect, choose a group, scan, import.
+"""The controller behind the window: the file list and the queue, Import to summary.
 
-Every server call and every file read runs in a worker; the slots here run
-on the GUI thread and only update widgets and the model.
+The window builds the flows it wires (connecting, reading files, a lost session or
+connection). Server calls and file reads run in workers; the slots here run on the
+GUI thread and only tell widgets and the model what to show.
 """
 
 from __future__ import annotations
