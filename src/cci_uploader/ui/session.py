@@ -85,7 +85,6 @@ class UploadSession(QObject):
         self.file_panel = file_panel
         self.action_bar = action_bar
         self.status_line = status_line
-        self._window = parent
         self.tasks = tasks
         self.queue: ImportQueue | None = None
         self.running = False
@@ -155,8 +154,10 @@ class UploadSession(QObject):
             for entry in self.queue.entries:
                 entry.scan = self.model.row_for(entry.scan.path).scan
         if changed:
-            target = self.config.default_microscope or "Unknown microscope"
-            self.status_line.show_text(f"{changed} file(s) now go to {target}.")
+            self.status_line.show_text(f"{changed} file(s) now go to {self._unnamed_target()}.")
+
+    def _unnamed_target(self) -> str:
+        return self.config.default_microscope or "Unknown microscope"
 
     def apply_settings(self, server: str, web_url: str, token_url: str) -> None:
         """Use new connection settings from the next Connect on."""
