@@ -107,8 +107,8 @@ def shoot(out: Path, work: Path, suffix: str) -> None:
     from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
     from cci_uploader.scan import scan_paths
     from cci_uploader.ui.app import build_window
-    from cci_uploader.ui.file_model import STATUS_ROLE
     from cci_uploader.ui.gc_guard import MainThreadGC
+    from cci_uploader.ui.models.files import STATUS_ROLE
     from cci_uploader.ui.settings import AppSettings
     from cci_uploader.workspace import throwaway_workspace
 

@@ -186,7 +186,7 @@ def test_window_add_folder_lists_every_file_with_hostile_ones_red(
     tmp_path: Path, samples: Path
 ) -> None:
     from cci_uploader.config import Config
-    from cci_uploader.ui.jobs import scan
+    from cci_uploader.ui.workers.jobs import scan
 
     folder = tmp_path / "session"
     folder.mkdir()

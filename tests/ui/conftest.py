@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
-from uihelpers import WEB_URL, Outside
+from uihelpers import CZI, WEB_URL, Copies, Outside, Ready, add, connect
 
 from cci_uploader.config import Config
 from cci_uploader.sandbox import SandboxServer
@@ -35,6 +35,34 @@ def settings(tmp_path: Path) -> AppSettings:
 @pytest.fixture
 def outside() -> Outside:
     return Outside()
+
+
+@pytest.fixture
+def czi_copies(samples: Path, tmp_path: Path) -> Copies:
+    """Distinct CZI files (the sample with different trailing bytes each), in ``folder``."""
+
+    def make(count: int, pad: int = 1, folder: Path | None = None) -> list[Path]:
+        folder = folder or tmp_path
+        data = (samples / CZI).read_bytes()
+        paths = []
+        for n in range(count):
+            path = folder / f"copy{n:02d}.czi"
+            path.write_bytes(data + bytes([n]) * pad)
+            paths.append(path)
+        return paths
+
+    return make
+
+
+@pytest.fixture
+def ready(qtbot: QtBot, outside: Outside, token: str) -> Ready:
+    """Connect ``window`` with the test's token, then add ``paths`` and wait for ``rows`` rows."""
+
+    def prepare(window: MainWindow, *paths: Path, rows: int) -> None:
+        connect(qtbot, window, token)
+        add(qtbot, window, outside, *paths, rows=rows)
+
+    return prepare
 
 
 @pytest.fixture

@@ -40,9 +40,9 @@ def main() -> int:
     from cci_uploader.config import Config
     from cci_uploader.sandbox import SandboxServer
     from cci_uploader.ui.app import build_window
-    from cci_uploader.ui.file_model import PROGRESS, STATUS
-    from cci_uploader.ui.file_panel import STATUS_MIN
+    from cci_uploader.ui.models.files import PROGRESS, STATUS
     from cci_uploader.ui.settings import AppSettings
+    from cci_uploader.ui.widgets.file_panel import STATUS_MIN
 
     app = QApplication([])
     assert app is not None

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 from cci_uploader.config import Config
-from cci_uploader.ui import jobs
-from cci_uploader.ui.file_model import ACQUIRED, FORMAT, FileModel
+from cci_uploader.ui.models.files import ACQUIRED, FORMAT, FileModel
+from cci_uploader.ui.workers import jobs
 
 
 def test_fibics_row_says_where_its_date_comes_from(samples: Path, tmp_path: Path) -> None:

@@ -7,27 +7,25 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
+from uihelpers import (
+    CZI,
+    WAIT_MS,
+    Copies,
+    Outside,
+    Ready,
+    add,
+    connect,
+    press,
+    run_to_end,
+    statuses,
+)
 
 from cci_uploader import logsetup
 from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.file_model import COLOURS, STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import COLOURS, STATUS, STATUS_ROLE
 from cci_uploader.ui.session import EXPIRED_NOT_NOW
-
-CZI = "czi/tiles_z.czi"
-
-
-def _copies(samples: Path, folder: Path, count: int, pad: int = 1) -> list[Path]:
-    """Distinct CZI files: the sample with different trailing bytes each."""
-    data = (samples / CZI).read_bytes()
-    paths = []
-    for n in range(count):
-        path = folder / f"copy{n}.czi"
-        path.write_bytes(data + bytes([n]) * pad)
-        paths.append(path)
-    return paths
 
 
 def _status_text(window: MainWindow, row: int = 0) -> str:
@@ -57,13 +55,11 @@ def test_bad_token_is_a_red_readable_message_and_nothing_can_start(
 def test_server_side_error_ends_red_with_the_servers_reason(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
     samples: Path,
     sandbox: SandboxServer,
-    token: str,
+    ready: Ready,
 ) -> None:
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, samples / CZI, rows=1)
+    ready(window, samples / CZI, rows=1)
     sandbox.faults.import_error = "Pixel data is truncated"
     run_to_end(qtbot, window, window.action_bar.import_button)
     assert statuses(window) == [Status.ERROR]
@@ -76,14 +72,18 @@ def test_server_side_error_ends_red_with_the_servers_reason(
 
 
 def test_unsupported_file_alone_is_red_with_reason_but_left_out_of_folders(
-    qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, tmp_path: Path
+    qtbot: QtBot,
+    window: MainWindow,
+    outside: Outside,
+    tmp_path: Path,
+    czi_copies: Copies,
 ) -> None:
     folder = tmp_path / "session"
     folder.mkdir()
-    _copies(samples, folder, 1)
+    czi_copies(1, folder=folder)
     (folder / "notes.docx").write_bytes(b"PK\x03\x04 not microscopy")
     add(qtbot, window, outside, folder, rows=1)
-    assert window.model.rows()[0].scan.path.name == "copy0.czi"
+    assert window.model.rows()[0].scan.path.name == "copy00.czi"
     add(qtbot, window, outside, folder / "notes.docx", rows=2)
     assert statuses(window) == [Status.PENDING, Status.ERROR]
     assert _is_red(window, 1)
@@ -94,14 +94,13 @@ def test_session_expiry_pauses_asks_for_a_token_and_resumes_without_doubles(
     qtbot: QtBot,
     window: MainWindow,
     outside: Outside,
-    samples: Path,
     sandbox: SandboxServer,
     token: str,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
-    paths = _copies(samples, tmp_path, 3)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *paths, rows=3)
+    paths = czi_copies(3)
+    ready(window, *paths, rows=3)
     sandbox.faults.import_delay_s = 0.3  # each file takes a moment on the server
 
     def expire_after_first(top_left: QModelIndex, *_: object) -> None:
@@ -111,11 +110,13 @@ def test_session_expiry_pauses_asks_for_a_token_and_resumes_without_doubles(
     window.model.dataChanged.connect(expire_after_first)
     press(qtbot, window.action_bar.import_button)
     qtbot.waitUntil(
-        lambda: window.session.token_dialog is not None and window.session.token_dialog.isVisible(),
+        lambda: (
+            window.session.expiry.dialog is not None and window.session.expiry.dialog.isVisible()
+        ),
         timeout=WAIT_MS,
     )
     window.model.dataChanged.disconnect(expire_after_first)
-    dialog = window.session.token_dialog
+    dialog = window.session.expiry.dialog
     assert dialog is not None
     assert "session has expired" in dialog.message.text()
     # Paused: the list cannot change under the queue, and nothing else starts.
@@ -135,35 +136,33 @@ def test_session_expiry_pauses_asks_for_a_token_and_resumes_without_doubles(
     qtbot.waitUntil(lambda: statuses(window) == [Status.UPLOADED] * 3, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.session.running)
     names = sorted(i.getName().getValue() for i in sandbox.objects("Image"))
-    assert names == ["copy0.czi", "copy1.czi", "copy2.czi"]
+    assert names == ["copy00.czi", "copy01.czi", "copy02.czi"]
 
 
 def test_session_expiry_refused_ends_red_and_retry_finishes(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
-    samples: Path,
     sandbox: SandboxServer,
     token: str,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
-    paths = _copies(samples, tmp_path, 2)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *paths, rows=2)
+    paths = czi_copies(2)
+    ready(window, *paths, rows=2)
     sandbox.expire(token)
     press(qtbot, window.action_bar.import_button)
-    qtbot.waitUntil(lambda: window.session.token_dialog is not None, timeout=WAIT_MS)
-    dialog = window.session.token_dialog
+    qtbot.waitUntil(lambda: window.session.expiry.dialog is not None, timeout=WAIT_MS)
+    dialog = window.session.expiry.dialog
     assert dialog is not None
     dialog.token_edit.setText("mistyped")
     press(qtbot, dialog.continue_button)
     # A wrong token: the dialog comes back saying so.
     qtbot.waitUntil(
         lambda: (
-            window.session.token_dialog is not dialog and window.session.token_dialog is not None
+            window.session.expiry.dialog is not dialog and window.session.expiry.dialog is not None
         )
     )
-    dialog = window.session.token_dialog
+    dialog = window.session.expiry.dialog
     assert "did not accept the token" in dialog.message.text()
     dialog.reject()
     assert statuses(window) == [Status.ERROR, Status.ERROR]
@@ -180,15 +179,12 @@ def test_session_expiry_refused_ends_red_and_retry_finishes(
 def test_cancel_leaves_no_half_image_and_import_again_finishes(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
-    samples: Path,
     sandbox: SandboxServer,
-    token: str,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
-    paths = _copies(samples, tmp_path, 2, pad=32 * 1024 * 1024)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *paths, rows=2)
+    paths = czi_copies(2, pad=32 * 1024 * 1024)
+    ready(window, *paths, rows=2)
     press(qtbot, window.action_bar.import_button)
     qtbot.waitUntil(lambda: window.model.rows()[0].done_bytes > 0, timeout=WAIT_MS)
     press(qtbot, window.action_bar.cancel_button)
@@ -210,12 +206,10 @@ def test_cancel_leaves_no_half_image_and_import_again_finishes(
 def test_an_unexpected_error_ends_red_and_points_to_the_log(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
-    samples: Path,
-    token: str,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
     """A bug in the queue (not an OMERO or file error): no row is left cyan or yellow."""
 
@@ -223,13 +217,12 @@ def test_an_unexpected_error_ends_red_and_points_to_the_log(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(ImportQueue, "_files_to_upload", broken)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *_copies(samples, tmp_path, 2), rows=2)
+    ready(window, *czi_copies(2), rows=2)
     run_to_end(qtbot, window, window.action_bar.import_button)
     assert statuses(window) == [Status.ERROR, Status.ERROR]
     # One file, one failure: the per-file boundary makes each row red with its own line.
     assert _status_text(window) == (
-        "Error: An unexpected error (RuntimeError): copy0.czi could not be uploaded. "
+        "Error: An unexpected error (RuntimeError): copy00.czi could not be uploaded. "
         f"Details are in the log file: {logsetup.log_file()}"
     )
     assert "a bug" in caplog.text

@@ -10,8 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from cci_uploader.config import Config
 from cci_uploader.pipeline import Status
-from cci_uploader.ui import jobs
-from cci_uploader.ui.file_model import (
+from cci_uploader.ui.models.files import (
     COLOURS,
     COLUMNS,
     FORMAT,
@@ -26,6 +25,7 @@ from cci_uploader.ui.file_model import (
     Row,
     status_text,
 )
+from cci_uploader.ui.workers import jobs
 
 
 def _filled(samples: Path, tmp_path: Path) -> FileModel:

@@ -17,9 +17,9 @@ from cci_uploader.hashing import file_sha1
 from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
-from cci_uploader.ui.history_model import COLUMNS
-from cci_uploader.ui.history_window import HistoryWindow
-from cci_uploader.ui.tasks import ServerTasks
+from cci_uploader.ui.dialogs.history import HistoryWindow
+from cci_uploader.ui.models.history import COLUMNS
+from cci_uploader.ui.workers.tasks import ServerTasks
 
 CZI = "czi/tiles_z.czi"
 

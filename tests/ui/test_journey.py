@@ -17,8 +17,8 @@ from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
-from cci_uploader.ui.file_model import COLOURS, NAME, STATUS, TARGET
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import COLOURS, NAME, STATUS, TARGET
 from cci_uploader.ui.settings import AppSettings
 
 # Read by hand from the files' XML (see tests/cli/test_import_cli.py), Europe/Stockholm.

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, statuses
+from uihelpers import WAIT_MS, Copies, Ready, press, statuses
 
 from cci_uploader.pipeline import PAUSED_OFFLINE, Status
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.connection_bar import ERROR_RED
-from cci_uploader.ui.file_model import STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import STATUS, STATUS_ROLE
 from cci_uploader.ui.session import OFFLINE_STOPPED
+from cci_uploader.ui.widgets.connection_bar import ERROR_RED
 from netcut import NetCut
-
-CZI = "czi/tiles_z.czi"
 
 
 @pytest.fixture
@@ -26,16 +23,6 @@ def net(sandbox: SandboxServer) -> Iterator[NetCut]:
     """A relay in front of the stand-in: ``cut()`` takes the server away."""
     with NetCut(sandbox.port) as relay:
         yield relay
-
-
-def _copies(samples: Path, folder: Path, count: int, pad: int = 1) -> list[Path]:
-    data = (samples / CZI).read_bytes()
-    paths = []
-    for n in range(count):
-        path = folder / f"copy{n}.czi"
-        path.write_bytes(data + bytes([n]) * pad)
-        paths.append(path)
-    return paths
 
 
 def _cut_after_first(window: MainWindow, net: NetCut) -> Callable[..., None]:
@@ -54,17 +41,14 @@ def _paused(window: MainWindow) -> bool:
 def test_server_gone_pauses_once_turns_red_and_reconnect_finishes_without_doubles(
     qtbot: QtBot,
     make_window: Callable[..., MainWindow],
-    outside: Outside,
-    samples: Path,
     sandbox: SandboxServer,
-    token: str,
     net: NetCut,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
     window = make_window(server=net.address)
-    paths = _copies(samples, tmp_path, 4)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *paths, rows=4)
+    paths = czi_copies(4)
+    ready(window, *paths, rows=4)
     cut = _cut_after_first(window, net)
     press(qtbot, window.action_bar.import_button)
     qtbot.waitUntil(lambda: _paused(window), timeout=WAIT_MS)
@@ -104,16 +88,13 @@ def test_server_gone_pauses_once_turns_red_and_reconnect_finishes_without_double
 def test_connection_cut_mid_file_pauses_and_reconnect_gives_exactly_one_image(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
-    samples: Path,
     sandbox: SandboxServer,
-    token: str,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
     # 12 MiB of padding: several 4 MiB chunks, so the cut falls mid-file.
-    [big] = _copies(samples, tmp_path, 1, pad=12 * 1024 * 1024)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, big, rows=1)
+    [big] = czi_copies(1, pad=12 * 1024 * 1024)
+    ready(window, big, rows=1)
     sandbox.faults.cut_after_bytes = 5 * 1024 * 1024
     press(qtbot, window.action_bar.import_button)
     qtbot.waitUntil(lambda: _paused(window), timeout=WAIT_MS)
@@ -129,17 +110,15 @@ def test_connection_cut_mid_file_pauses_and_reconnect_gives_exactly_one_image(
 def test_stop_while_offline_leaves_the_rest_for_retry_failed(
     qtbot: QtBot,
     make_window: Callable[..., MainWindow],
-    outside: Outside,
-    samples: Path,
     sandbox: SandboxServer,
     token: str,
     net: NetCut,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
     window = make_window(server=net.address)
-    paths = _copies(samples, tmp_path, 3)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *paths, rows=3)
+    paths = czi_copies(3)
+    ready(window, *paths, rows=3)
     cut = _cut_after_first(window, net)
     press(qtbot, window.action_bar.import_button)
     qtbot.waitUntil(lambda: _paused(window), timeout=WAIT_MS)

@@ -11,10 +11,10 @@ from uihelpers import Outside, add, connect, run_to_end, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.file_model import MICROSCOPE, TARGET, UNKNOWN_SHOWN
+from cci_uploader.ui.dialogs.settings import SettingsDialog
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import MICROSCOPE, TARGET, UNKNOWN_SHOWN
 from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.settings_dialog import SettingsDialog
 
 NO_MICROSCOPE = "czi/RGB-8bit.czi"  # its metadata names no microscope
 

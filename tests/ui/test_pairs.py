@@ -6,16 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
+from uihelpers import CZI, WAIT_MS, Ready, press, run_to_end, statuses
 
 from cci_uploader.omero import CLIENT_NS
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.pairs_editor import REMEMBERED
 from cci_uploader.ui.settings import AppSettings
-
-CZI = "czi/tiles_z.czi"
+from cci_uploader.ui.widgets.pairs_editor import REMEMBERED
 
 
 def _pairs_on_server(sandbox: SandboxServer) -> list[list[tuple[str, str]]]:
@@ -29,13 +27,11 @@ def _pairs_on_server(sandbox: SandboxServer) -> list[list[tuple[str, str]]]:
 def test_a_typed_value_not_added_goes_up_with_the_images(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
     samples: Path,
     sandbox: SandboxServer,
-    token: str,
+    ready: Ready,
 ) -> None:
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, samples / CZI, rows=1)
+    ready(window, samples / CZI, rows=1)
     window.pairs_editor.value_combo.setEditText("Mouse 12")  # typed, Add pair never pressed
     run_to_end(qtbot, window, window.action_bar.import_button)
     assert statuses(window) == [Status.UPLOADED]
@@ -59,10 +55,9 @@ def test_remembered_pairs_are_marked_and_import_asks_before_using_them(
     qtbot: QtBot,
     make_window: Callable[..., MainWindow],
     settings: AppSettings,
-    outside: Outside,
     samples: Path,
     sandbox: SandboxServer,
-    token: str,
+    ready: Ready,
 ) -> None:
     settings.set_last_pairs([("Sample", "Old mouse")])
     window = make_window()
@@ -75,11 +70,10 @@ def test_remembered_pairs_are_marked_and_import_asks_before_using_them(
         if "Old" in w.text()
     ]
     assert "from your last session" in label
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, samples / CZI, rows=1)
+    ready(window, samples / CZI, rows=1)
 
     press(qtbot, window.action_bar.import_button)
-    box = window.session.remembered_box
+    box = window.pairs_editor.remembered_box
     assert box is not None and box.isVisible()
     assert "Sample = Old mouse" in box.text()
     assert box.defaultButton().text() == "Go back"
@@ -87,7 +81,7 @@ def test_remembered_pairs_are_marked_and_import_asks_before_using_them(
     assert not window.session.running and sandbox.objects("Image") == []
 
     press(qtbot, window.action_bar.import_button)
-    box = window.session.remembered_box
+    box = window.pairs_editor.remembered_box
     assert box is not None
     [use] = [b for b in box.buttons() if b.text() == "Use them"]
     use.click()

@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.retention_dialog import RetentionDialog, remind_if_old_images
-from cci_uploader.ui.tasks import ServerTasks
+from cci_uploader.ui.dialogs.retention import RetentionDialog, remind_if_old_images
+from cci_uploader.ui.workers.tasks import ServerTasks
 from standin import Clock
 
 WEB = "https://omero.example.org/webclient/"

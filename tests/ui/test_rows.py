@@ -8,25 +8,24 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
+from uihelpers import (
+    CZI,
+    WAIT_MS,
+    Copies,
+    Outside,
+    Ready,
+    add,
+    connect,
+    press,
+    run_to_end,
+    statuses,
+)
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.file_model import NAME, STATUS, TARGET
-from cci_uploader.ui.file_panel import STATUS_MIN
 from cci_uploader.ui.main_window import MainWindow
-
-CZI = "czi/tiles_z.czi"
-
-
-def _copies(samples: Path, folder: Path, count: int, pad: int = 1) -> list[Path]:
-    data = (samples / CZI).read_bytes()
-    paths = []
-    for n in range(count):
-        path = folder / f"copy{n:02d}.czi"
-        path.write_bytes(data + bytes([n]) * pad)
-        paths.append(path)
-    return paths
+from cci_uploader.ui.models.files import NAME, STATUS, TARGET
+from cci_uploader.ui.widgets.file_panel import STATUS_MIN
 
 
 def _names(window: MainWindow) -> list[str]:
@@ -34,9 +33,12 @@ def _names(window: MainWindow) -> list[str]:
 
 
 def test_rows_are_removed_with_delete_the_context_menu_and_the_button(
-    qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, tmp_path: Path
+    qtbot: QtBot,
+    window: MainWindow,
+    outside: Outside,
+    czi_copies: Copies,
 ) -> None:
-    add(qtbot, window, outside, *_copies(samples, tmp_path, 5), rows=5)
+    add(qtbot, window, outside, *czi_copies(5), rows=5)
     panel = window.file_panel
     view = panel.view
     assert not panel.remove_button.isEnabled()  # nothing selected yet
@@ -68,14 +70,11 @@ def test_rows_are_removed_with_delete_the_context_menu_and_the_button(
 def test_removed_rows_are_not_uploaded_and_rows_cannot_go_while_uploading(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
-    samples: Path,
     sandbox: SandboxServer,
-    token: str,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *_copies(samples, tmp_path, 3, pad=8 * 1024 * 1024), rows=3)
+    ready(window, *czi_copies(3, pad=8 * 1024 * 1024), rows=3)
     window.file_panel.view.setCurrentIndex(window.model.index(1, NAME))
     press(qtbot, window.file_panel.remove_button)
     press(qtbot, window.action_bar.import_button)
@@ -127,16 +126,13 @@ def test_status_leads_with_the_cause_and_keeps_its_room_at_1366(
 def test_progress_says_file_n_of_m_follows_the_active_row_and_stop_says_stopped(
     qtbot: QtBot,
     window: MainWindow,
-    outside: Outside,
-    samples: Path,
-    token: str,
-    tmp_path: Path,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
     window.showNormal()
     window.resize(900, 560)  # a short list: later rows start below the fold
-    paths = _copies(samples, tmp_path, 24, pad=2 * 1024 * 1024)
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *paths, rows=24)
+    paths = czi_copies(24, pad=2 * 1024 * 1024)
+    ready(window, *paths, rows=24)
     view = window.file_panel.view
     last = window.model.index(23, NAME)
     assert not view.viewport().rect().intersects(view.visualRect(last))
@@ -166,10 +162,12 @@ def test_progress_says_file_n_of_m_follows_the_active_row_and_stop_says_stopped(
 
 
 def test_a_finished_run_says_done_and_reaches_the_total(
-    qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, token: str, tmp_path: Path
+    qtbot: QtBot,
+    window: MainWindow,
+    ready: Ready,
+    czi_copies: Copies,
 ) -> None:
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, *_copies(samples, tmp_path, 2), rows=2)
+    ready(window, *czi_copies(2), rows=2)
     run_to_end(qtbot, window, window.action_bar.import_button)
     assert statuses(window) == [Status.UPLOADED] * 2
     assert window.meter.done == window.meter.total

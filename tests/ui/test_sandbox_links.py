@@ -8,16 +8,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from uihelpers import Outside, add, connect, press, run_to_end, statuses
+from uihelpers import CZI, Outside, Ready, add, connect, press, run_to_end, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
-from cci_uploader.ui.file_model import NAME
+from cci_uploader.ui.connecting import SANDBOX_TOKEN_NOTE
 from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.session import SANDBOX_TOKEN_NOTE
+from cci_uploader.ui.models.files import NAME
 from cci_uploader.ui.standin_view import describe_image
-
-CZI = "czi/tiles_z.czi"
 
 
 def _double_click(qtbot: QtBot, window: MainWindow, row: int) -> None:
@@ -38,7 +36,7 @@ def test_sandbox_get_token_explains_and_double_click_shows_what_the_standin_hold
         sandbox_token=DEMO_TOKEN, inspect_image=functools.partial(describe_image, sandbox)
     )
     press(qtbot, window.connection_bar.get_token_button)
-    note = window.session.sandbox_note
+    note = window.session.connecting.sandbox_note
     assert note is not None and note.isVisible()
     assert note.text() == SANDBOX_TOKEN_NOTE and "already filled in" in note.text()
     note.accept()
@@ -68,12 +66,15 @@ def test_sandbox_get_token_explains_and_double_click_shows_what_the_standin_hold
 
 
 def test_against_a_real_server_the_links_open_omero_web(
-    qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, token: str
+    qtbot: QtBot,
+    window: MainWindow,
+    outside: Outside,
+    samples: Path,
+    ready: Ready,
 ) -> None:
     press(qtbot, window.connection_bar.get_token_button)
     assert outside.urls == [window.session.config.token_url]
-    connect(qtbot, window, token)
-    add(qtbot, window, outside, samples / CZI, rows=1)
+    ready(window, samples / CZI, rows=1)
     run_to_end(qtbot, window, window.action_bar.import_button)
     _double_click(qtbot, window, 0)
     image_id = window.model.rows()[0].image_ids[0]

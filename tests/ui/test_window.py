@@ -20,10 +20,10 @@ from cci_uploader.omero import CLIENT_NS
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
 from cci_uploader.ui.app import build_window
-from cci_uploader.ui.banner import SANDBOX_TEXT
+from cci_uploader.ui.dialogs.settings import SettingsDialog, join_server, split_server
 from cci_uploader.ui.main_window import USER_GUIDE, MainWindow
 from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.settings_dialog import SettingsDialog, join_server, split_server
+from cci_uploader.ui.widgets.banner import SANDBOX_TEXT
 
 
 def test_sandbox_mode_banner_prefilled_token_and_a_working_import(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from cci_uploader.pipeline import Status
-from cci_uploader.ui.file_model import STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import STATUS_ROLE
 
 WEB_URL = "https://omero.example.org/webclient/"
+CZI = "czi/tiles_z.czi"
 WAIT_MS = 120_000
 
 
@@ -25,6 +26,18 @@ class Outside:
     files: list[Path] = field(default_factory=list)
     folder: list[Path] = field(default_factory=list)
     history_shown: int = 0
+
+
+class Copies(Protocol):
+    """The ``czi_copies`` fixture."""
+
+    def __call__(self, count: int, pad: int = 1, folder: Path | None = None) -> list[Path]: ...
+
+
+class Ready(Protocol):
+    """The ``ready`` fixture."""
+
+    def __call__(self, window: MainWindow, *paths: Path, rows: int) -> None: ...
 
 
 def connect(qtbot: QtBot, window: MainWindow, token: str) -> None:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from cci_uploader.ui import jobs
-from cci_uploader.ui.tasks import ServerTasks
-from cci_uploader.ui.token_dialog import TokenDialog
+from cci_uploader.ui.dialogs.token import TokenDialog
+from cci_uploader.ui.workers import jobs
+from cci_uploader.ui.workers.tasks import ServerTasks
 
 
 class ExpiryFlow(QObject):

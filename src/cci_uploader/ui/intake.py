@@ -10,10 +10,10 @@ from PySide6.QtCore import QObject, Signal
 
 from cci_uploader.config import Config
 from cci_uploader.scan import Ignored, ScanEntry, ignored_summary
-from cci_uploader.ui import jobs
-from cci_uploader.ui.file_model import FileModel
-from cci_uploader.ui.status_line import StatusLine
-from cci_uploader.ui.tasks import generate_in_background
+from cci_uploader.ui.models.files import FileModel
+from cci_uploader.ui.widgets.status_line import StatusLine
+from cci_uploader.ui.workers import jobs
+from cci_uploader.ui.workers.tasks import generate_in_background
 
 
 class FileIntake(QObject):
@@ -89,7 +89,7 @@ class FileIntake(QObject):
             # The facility's rule: only microscopy data goes up; say what was left out.
             text = f"{text[:-1]}; {ignored_summary(self._ignored)}."
         self._status_line.show_text(text)
-        self._status_line.ignored_button.set_ignored(self._ignored)
+        self._status_line.set_ignored(self._ignored)
         self.changed.emit()
 
     def _on_scan_failed(self, exc: BaseException) -> None:

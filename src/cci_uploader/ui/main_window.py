@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 from collections.abc import Callable
@@ -20,24 +21,30 @@ from PySide6.QtWidgets import (
 )
 
 from cci_uploader.config import Config
-from cci_uploader.ui.about_dialog import AboutDialog
-from cci_uploader.ui.action_bar import ActionBar
-from cci_uploader.ui.banner import SandboxBanner
-from cci_uploader.ui.connection_bar import ConnectionBar
-from cci_uploader.ui.file_model import FileModel
-from cci_uploader.ui.file_panel import FilePanel, FilePicker, pick_files, pick_folder
-from cci_uploader.ui.focus_ring import FocusRing
-from cci_uploader.ui.group_picker import GroupPicker
-from cci_uploader.ui.guide_window import GuideWindow
-from cci_uploader.ui.history_window import show_history_window
-from cci_uploader.ui.image_dialog import ImageDialog, ImageRecord
-from cci_uploader.ui.pairs_editor import PairsEditor
-from cci_uploader.ui.pause_banner import PauseBanner
-from cci_uploader.ui.progress import ProgressMeter
+from cci_uploader.ui.connecting import ConnectFlow
+from cci_uploader.ui.dialogs.about import AboutDialog
+from cci_uploader.ui.dialogs.guide import GuideWindow
+from cci_uploader.ui.dialogs.history import show_history_window
+from cci_uploader.ui.dialogs.image import ImageDialog, ImageRecord
+from cci_uploader.ui.dialogs.settings import SettingsDialog
+from cci_uploader.ui.expiry import ExpiryFlow
+from cci_uploader.ui.intake import FileIntake
+from cci_uploader.ui.models.files import FileModel
+from cci_uploader.ui.models.progress import ProgressMeter
+from cci_uploader.ui.offline import OfflineFlow
 from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.settings_dialog import SettingsDialog
-from cci_uploader.ui.status_line import StatusLine
+from cci_uploader.ui.widgets.action_bar import ActionBar
+from cci_uploader.ui.widgets.banner import SandboxBanner
+from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+from cci_uploader.ui.widgets.file_panel import FilePanel, FilePicker, pick_files, pick_folder
+from cci_uploader.ui.widgets.focus_ring import FocusRing
+from cci_uploader.ui.widgets.group_picker import GroupPicker
+from cci_uploader.ui.widgets.pairs_editor import PairsEditor
+from cci_uploader.ui.widgets.pause_banner import PauseBanner
+from cci_uploader.ui.widgets.status_line import StatusLine
+from cci_uploader.ui.workers.tasks import ServerTasks
+from cci_uploader.ui.workers.tasks import explain as explain_error
 from cci_uploader.workspace import Workspace, user_workspace
 
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.
@@ -112,6 +119,40 @@ class MainWindow(QMainWindow):
         self.meter = ProgressMeter()
         self.status_line = StatusLine(self.meter)
         self.statusBar().addWidget(self.status_line, 1)
+        self.tasks = ServerTasks(self)
+        explain = functools.partial(explain_error, log_path=log_path)
+        self.connecting = ConnectFlow(
+            tasks=self.tasks,
+            connection_bar=self.connection_bar,
+            group_picker=self.group_picker,
+            pairs_editor=self.pairs_editor,
+            settings=settings,
+            config=lambda: self.session.config,
+            explain=explain,
+            open_url=open_url,
+            window=self,
+            sandbox=self.sandbox,
+        )
+        intake = FileIntake(
+            model=self.model,
+            status_line=self.status_line,
+            config=lambda: self.session.config,
+            explain=explain,
+            parent=self,
+        )
+        expiry = ExpiryFlow(
+            tasks=self.tasks,
+            server=lambda: self.session.config.server,
+            explain=explain,
+            window=self,
+        )
+        offline = OfflineFlow(
+            tasks=self.tasks,
+            banner=self.pause_banner,
+            connection_bar=self.connection_bar,
+            explain=explain,
+            parent=self,
+        )
         self.session = UploadSession(
             config=settings.apply_microscope(config),
             facility_microscope=config.default_microscope,
@@ -119,17 +160,19 @@ class MainWindow(QMainWindow):
             log_path=log_path,
             model=self.model,
             meter=self.meter,
+            tasks=self.tasks,
+            connecting=self.connecting,
+            intake=intake,
+            expiry=expiry,
+            offline=offline,
             connection_bar=self.connection_bar,
             group_picker=self.group_picker,
             pairs_editor=self.pairs_editor,
             file_panel=self.file_panel,
             action_bar=self.action_bar,
             status_line=self.status_line,
-            pause_banner=self.pause_banner,
-            open_url=open_url,
             workspace=self.workspace,
             parent=self,
-            sandbox=self.sandbox,
         )
         self.file_panel.image_opened.connect(self._on_image_opened)
         self.pairs_editor.rendered.connect(self._order_tabs)
@@ -160,26 +203,15 @@ class MainWindow(QMainWindow):
 
     def _order_tabs(self) -> None:
         """Tab goes through the controls in reading order, the pair list included."""
-        chain = [
-            self.connection_bar.get_token_button,
-            self.connection_bar.token_edit,
-            self.connection_bar.connect_button,
-            self.group_picker.combo,
-            self.pairs_editor.key_combo,
-            self.pairs_editor.value_combo,
-            self.pairs_editor.add_button,
-            *self.pairs_editor.remove_buttons(),
-            self.pause_banner.reconnect_button,
-            self.pause_banner.stop_button,
-            self.file_panel.add_files_button,
-            self.file_panel.add_folder_button,
-            self.file_panel.remove_button,
-            self.file_panel.clear_button,
-            self.file_panel.view,
-            self.action_bar.retry_button,
-            self.action_bar.cancel_button,
-            self.action_bar.import_button,
-        ]
+        parts = (
+            self.connection_bar,
+            self.group_picker,
+            self.pairs_editor,
+            self.pause_banner,
+            self.file_panel,
+            self.action_bar,
+        )
+        chain = [control for part in parts for control in part.tab_chain()]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from cci_uploader import omero as om
-from cci_uploader.ui.connection_bar import ConnectionBar
-from cci_uploader.ui.pause_banner import PauseBanner
-from cci_uploader.ui.tasks import ServerTasks
+from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+from cci_uploader.ui.widgets.pause_banner import PauseBanner
+from cci_uploader.ui.workers.tasks import ServerTasks
 
 
 class OfflineFlow(QObject):

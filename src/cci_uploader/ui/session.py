@@ -1,40 +1,37 @@
-"""The controller behind the window: connect, choose a group, scan, import.
+"""The controller behind the window: the file list and the queue, Import to summary.
 
-Every server call and every file read runs in a worker; the slots here run
-on the GUI thread and only update widgets and the model.
+The window builds the flows it wires (connecting, reading files, a lost session or
+connection). Server calls and file reads run in workers; the slots here run on the
+GUI thread and only tell widgets and the model what to show.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ConnectionDown, ImportQueue, SessionLost, Status
-from cci_uploader.ui import jobs
-from cci_uploader.ui.action_bar import ActionBar
-from cci_uploader.ui.connection_bar import ConnectionBar
+from cci_uploader.ui.connecting import ConnectFlow
 from cci_uploader.ui.expiry import ExpiryFlow
-from cci_uploader.ui.file_model import FileModel
-from cci_uploader.ui.file_panel import FilePanel
-from cci_uploader.ui.group_picker import GroupPicker
 from cci_uploader.ui.intake import FileIntake
+from cci_uploader.ui.models.files import FileModel
+from cci_uploader.ui.models.progress import ProgressMeter
 from cci_uploader.ui.offline import OfflineFlow
-from cci_uploader.ui.pairs_editor import PairsEditor
-from cci_uploader.ui.pause_banner import PauseBanner
-from cci_uploader.ui.progress import ProgressMeter
-from cci_uploader.ui.remembered import ask_use_remembered
-from cci_uploader.ui.retention_dialog import remind_if_old_images
 from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.status_line import StatusLine
-from cci_uploader.ui.tasks import ServerTasks, run_in_background
-from cci_uploader.ui.token_dialog import TokenDialog
+from cci_uploader.ui.widgets.action_bar import ActionBar
+from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+from cci_uploader.ui.widgets.file_panel import FilePanel
+from cci_uploader.ui.widgets.group_picker import GroupPicker
+from cci_uploader.ui.widgets.pairs_editor import PairsEditor
+from cci_uploader.ui.widgets.status_line import StatusLine
+from cci_uploader.ui.workers import jobs
+from cci_uploader.ui.workers.tasks import ServerTasks, explain, run_in_background
 from cci_uploader.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -44,10 +41,6 @@ EXPIRED_NOT_NOW = (
 )
 OFFLINE_STOPPED = (
     "not uploaded: the connection to OMERO was lost. Reconnect, then press Retry failed."
-)
-SANDBOX_TOKEN_NOTE = (
-    "In the training sandbox the demo token is already filled in: just press Connect. "
-    "Against your facility's server, Get token opens OMERO.web's token page."
 )
 
 
@@ -63,17 +56,19 @@ class UploadSession(QObject):
         log_path: Path,
         model: FileModel,
         meter: ProgressMeter,
+        tasks: ServerTasks,
+        connecting: ConnectFlow,
+        intake: FileIntake,
+        expiry: ExpiryFlow,
+        offline: OfflineFlow,
         connection_bar: ConnectionBar,
         group_picker: GroupPicker,
         pairs_editor: PairsEditor,
         file_panel: FilePanel,
         action_bar: ActionBar,
         status_line: StatusLine,
-        pause_banner: PauseBanner,
-        open_url: Callable[[str], None],
         workspace: Workspace,
         parent: QWidget,
-        sandbox: bool = False,
     ) -> None:
         super().__init__(parent)
         self.workspace = workspace
@@ -90,51 +85,23 @@ class UploadSession(QObject):
         self.file_panel = file_panel
         self.action_bar = action_bar
         self.status_line = status_line
-        self._open_url = open_url
-        self._window = parent
-        self.sandbox = sandbox
-        self.sandbox_note: QMessageBox | None = None
-        self.remembered_box: QMessageBox | None = None
-        self.tasks = ServerTasks(self)
-        self.conn: om.Connection | None = None
+        self.tasks = tasks
         self.queue: ImportQueue | None = None
         self.running = False
         self.paused = False  # the session expired; the token dialog is open
-        self.intake = FileIntake(
-            model=model,
-            status_line=status_line,
-            config=lambda: self.config,
-            explain=self._explain,
-            parent=self,
-        )
-        self.intake.changed.connect(self._refresh_actions)
         self.stopping = False  # Cancel was pressed: the summary says Stopped
-        self._reminded = False
-        self.expiry = ExpiryFlow(
-            tasks=self.tasks,
-            server=lambda: self.config.server,
-            explain=self._explain,
-            window=parent,
-        )
-        self.expiry.token_page_requested.connect(self._on_token_page_requested)
+        self.connecting = connecting
+        self.connecting.changed.connect(self._refresh_actions)
+        self.intake = intake
+        self.intake.changed.connect(self._refresh_actions)
+        self.expiry = expiry
+        self.expiry.token_page_requested.connect(self.connecting.open_token_page)
         self.expiry.rejoined.connect(self._on_rejoined)
         self.expiry.refused.connect(self._on_refused)
-        self.offline = OfflineFlow(
-            tasks=self.tasks,
-            banner=pause_banner,
-            connection_bar=connection_bar,
-            explain=self._explain,
-            parent=self,
-        )
+        self.offline = offline
         self.offline.reconnected.connect(self._on_reconnected)
         self.offline.stopped.connect(self._on_offline_stopped)
         self.offline.expired.connect(self._on_offline_expired)
-
-        connection_bar.connect_requested.connect(self._on_connect_requested)
-        connection_bar.token_page_requested.connect(self._on_token_page_requested)
-        group_picker.group_chosen.connect(self._on_group_chosen)
-        pairs_editor.key_changed.connect(self._on_key_changed)
-        pairs_editor.pairs_changed.connect(self._on_pairs_changed)
         file_panel.paths_chosen.connect(self.add_paths)
         file_panel.clear_requested.connect(self._on_clear_requested)
         file_panel.remove_requested.connect(self._on_remove_requested)
@@ -146,11 +113,7 @@ class UploadSession(QObject):
     # -- helpers ----------------------------------------------------------
 
     def _explain(self, exc: BaseException) -> str:
-        """A message for the user; unexpected errors go to the log with their traceback."""
-        if isinstance(exc, om.OmeroError):
-            return str(exc)
-        log.error("unexpected error in a worker", exc_info=exc)
-        return f"Something went wrong unexpectedly. Details are in the log file: {self.log_path}"
+        return explain(exc, self.log_path)
 
     def _refresh_actions(self) -> None:
         rows = self.model.rows()
@@ -161,25 +124,18 @@ class UploadSession(QObject):
             and any(e.status is Status.ERROR and not e.refused for e in self.queue.entries)
         )
         busy = self.busy
-        if self.offline.paused:
-            hint = "Paused: the connection to OMERO was lost. Press Reconnect above the list."
-        elif self.paused:
-            hint = "Paused: the queue continues once you give a new token."
-        elif self.running:
-            hint = "Uploading… you can keep working; Cancel stops after the current chunk."
-        elif self.conn is None:
-            hint = "Connect first: paste your token and press Connect."
-        elif self.scanning:
-            hint = "Reading the files…"
-        elif not rows:
-            hint = "Add files or a folder, or drop them on this window."
-        else:
-            hint = "Press Import to upload every file listed."
-        self.action_bar.set_state(busy, can_import, failed, hint)
-        self.action_bar.cancel_button.setEnabled(self.running)
+        self.action_bar.show_state(
+            waiting="offline" if self.offline.paused else "token" if self.paused else None,
+            running=self.running,
+            connected=self.conn is not None,
+            scanning=bool(self.scanning),
+            has_rows=bool(rows),
+            can_import=can_import,
+            can_retry=failed,
+        )
         self.file_panel.set_editable(not busy)
         self.group_picker.setEnabled(not busy and self.conn is not None)
-        self.connection_bar.connect_button.setEnabled(not busy)
+        self.connection_bar.set_locked(busy)
 
     @property
     def busy(self) -> bool:
@@ -212,91 +168,20 @@ class UploadSession(QObject):
 
     # -- connecting -------------------------------------------------------
 
-    def _on_token_page_requested(self) -> None:
-        if self.sandbox:  # the stand-in has no OMERO.web; the token is already there
-            self.sandbox_note = QMessageBox(
-                QMessageBox.Icon.Information, "Get token", SANDBOX_TOKEN_NOTE, parent=self._window
-            )
-            self.sandbox_note.open()
-            return
-        self._open_url(self.config.token_url)
+    @property
+    def conn(self) -> om.Connection | None:
+        """The OMERO session the queue uses (None before Connect, after expiry)."""
+        return self.connecting.conn
 
-    def _on_connect_requested(self, token: str) -> None:
-        self.connection_bar.set_connecting()
-        self.tasks.call(
-            jobs.join,
-            self.config.server,
-            token,
-            None,
-            on_done=self._on_joined,
-            on_error=self._on_join_failed,
-        )
+    @conn.setter
+    def conn(self, conn: om.Connection | None) -> None:
+        self.connecting.conn = conn
 
     def _replace_connection(self, conn: om.Connection) -> None:
-        old, self.conn = self.conn, conn
-        if old is not None:
-            self.tasks.call(old.close, on_done=lambda _: None, on_error=lambda _: None)
-        self.connection_bar.set_connected(conn.user_name, self.config.server)
-
-    def _on_joined(self, joined: jobs.Joined) -> None:
-        self._replace_connection(joined.conn)
-        if not self._reminded:  # the 4-week reminder, once per run of the app
-            self._reminded = True
-            remind_if_old_images(
-                self._window,
-                conn=joined.conn,
-                config=self.config,
-                tasks=self.tasks,
-                open_url=self._open_url,
-            )
-        preferred = self.settings.last_group(self.config.server)
-        self.group_picker.set_groups(joined.groups, preferred)
-        self._refresh_actions()
-
-    def _on_join_failed(self, exc: BaseException) -> None:
-        # A malformed server address (Settings) raises ValueError with a plain message.
-        message = str(exc) if isinstance(exc, ValueError) else self._explain(exc)
-        if self.conn is not None:
-            self.connection_bar.set_failed_while_connected(message, self.conn.user_name)
-        else:
-            self.connection_bar.set_disconnected(message)
-        self._refresh_actions()
-
-    def _on_group_chosen(self, group_id: int) -> None:
-        if self.conn is None:
-            return
-        self.settings.set_last_group(self.config.server, group_id)
-        self.tasks.call(
-            jobs.choose_group,
-            self.conn,
-            group_id,
-            self.pairs_editor.current_key(),
-            on_done=self._on_group_ready,
-            on_error=self._on_values_failed,
-        )
-
-    def _on_group_ready(self, result: tuple[int, list[str]]) -> None:
-        _, values = result
-        self.pairs_editor.set_values(self.pairs_editor.current_key(), values)
+        self.connecting.replace(conn)
 
     def _on_key_changed(self, key: str) -> None:
-        if self.conn is not None:
-            self.tasks.call(
-                jobs.values_for,
-                self.conn,
-                key,
-                on_done=self._on_values_loaded,
-                on_error=self._on_values_failed,
-            )
-
-    def _on_values_loaded(self, result: tuple[str, list[str]]) -> None:
-        self.pairs_editor.set_values(*result)
-
-    def _on_values_failed(self, exc: BaseException) -> None:
-        self.pairs_editor.set_values_unavailable(self._explain(exc))
-
-    def _on_pairs_changed(self) -> None:
-        self.settings.set_last_pairs(self.pairs_editor.pairs())
+        self.connecting.load_values(key)
 
     # -- files --------------------------------------------------------------
 
@@ -330,27 +215,13 @@ class UploadSession(QObject):
     def _on_import_requested(self) -> None:
         if self.busy or self.conn is None:
             return
-        if self.pairs_editor.remembered:  # never applied unnoticed: ask once
-            self.remembered_box = ask_use_remembered(
-                self._window, self.pairs_editor.pairs(), self._on_remembered_answered
-            )
-            return
-        self._import()
-
-    def _on_remembered_answered(self, use: bool) -> None:
-        if use:
-            self.pairs_editor.mark_used()
-            self._import()
-        else:
-            self.pairs_editor.value_combo.setFocus()
+        self.pairs_editor.confirm_remembered(self._import)
 
     def _import(self) -> None:
         if self.busy or self.conn is None:
             return
         # A value typed but not added still counts: it is added now, and said so.
-        added = self.pairs_editor.add_typed()
-        pairs = self.pairs_editor.pairs()
-        self.pairs_editor.mark_used()
+        pairs, added = self.pairs_editor.take()
         self.settings.set_last_pairs(pairs)
         # A training sandbox reached from the normal window records nothing either.
         keep = self.workspace.throwaway or not self.conn.is_sandbox
@@ -376,7 +247,7 @@ class UploadSession(QObject):
         if self.queue is not None and self.running:
             self.queue.cancel()
             self.stopping = True
-            self.action_bar.cancel_button.setEnabled(False)
+            self.action_bar.set_stopping()
             self.status_line.show_text("Stopping after the current chunk…")
 
     def _show_entry(self, index: int) -> None:
@@ -497,11 +368,6 @@ class UploadSession(QObject):
                 self._show_entry(index)
 
     # -- session expiry -----------------------------------------------------
-
-    @property
-    def token_dialog(self) -> TokenDialog | None:
-        """The open session-expiry dialog, if any."""
-        return self.expiry.dialog
 
     def _on_rejoined(self, joined: jobs.Joined) -> None:
         self._replace_connection(joined.conn)

@@ -6,7 +6,7 @@ from typing import Any
 
 from cci_uploader.omero import CLIENT_NS
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.image_dialog import ImageRecord
+from cci_uploader.ui.dialogs.image import ImageRecord
 
 
 def _value(obj: Any, getter: str) -> str:

@@ -34,8 +34,8 @@ from cci_uploader.stewardship.reminder import (
     web_link,
     whole_filesets,
 )
-from cci_uploader.ui.confirm import Confirm, ask
-from cci_uploader.ui.tasks import ServerTasks
+from cci_uploader.ui.dialogs.confirm import Confirm, ask
+from cci_uploader.ui.workers.tasks import ServerTasks
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from cci_uploader.pipeline import Status
-from cci_uploader.ui.file_model import (
+from cci_uploader.ui.models.files import (
     ACQUIRED,
     IMAGE_ID_ROLE,
     MICROSCOPE,
@@ -45,7 +45,7 @@ from cci_uploader.ui.file_model import (
     FileModel,
     status_text,
 )
-from cci_uploader.ui.progress_delegate import RowDelegate
+from cci_uploader.ui.widgets.progress_delegate import RowDelegate
 
 FilePicker = Callable[[QWidget], list[Path]]
 # Widest a column grows on its own, so that the Status column keeps room.
@@ -159,6 +159,16 @@ class FilePanel(QWidget):
         selection.selectionChanged.connect(self._on_selection_changed)
         self._on_model_reset()
         self._fit_columns()
+
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [
+            self.add_files_button,
+            self.add_folder_button,
+            self.remove_button,
+            self.clear_button,
+            self.view,
+        ]
 
     def set_editable(self, editable: bool) -> None:
         """Adding, removing and clearing wait while the queue runs."""

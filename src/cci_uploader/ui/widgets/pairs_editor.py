@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -12,11 +13,14 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
+
+from cci_uploader.ui.dialogs.remembered import ask_use_remembered
 
 REMEMBERED = (
     "Remembered from your last session: check these pairs fit this batch, "
@@ -37,6 +41,7 @@ class PairsEditor(QWidget):
 
     def __init__(self, keys: tuple[str, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.remembered_box: QMessageBox | None = None  # the question asked on Import
         self._pairs: list[tuple[str, str]] = []
         self._remembered = False  # the pairs came from the last session, untouched since
         self.key_combo = QComboBox()
@@ -136,6 +141,28 @@ class PairsEditor(QWidget):
         """Whether the pairs shown are the last session's, not yet looked at."""
         return self._remembered
 
+    def confirm_remembered(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once the pairs may be used: remembered ones are never used unnoticed."""
+        if not self._remembered:
+            then()
+            return
+        self.remembered_box = ask_use_remembered(
+            self.window(), self.pairs(), lambda use: self._on_remembered_answered(use, then)
+        )
+
+    def _on_remembered_answered(self, use: bool, then: Callable[[], None]) -> None:
+        if use:
+            self.mark_used()
+            then()
+        else:
+            self.value_combo.setFocus()
+
+    def take(self) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+        """The pairs for an Import, and the pair typed but not added (added now), if any."""
+        added = self.add_typed()
+        self.mark_used()
+        return self.pairs(), added
+
     def _put(self, key: str, value: str) -> str:
         """Add or replace ``key``; return a word on what happened."""
         for number, (old_key, old_value) in enumerate(self._pairs):
@@ -144,6 +171,10 @@ class PairsEditor(QWidget):
                 return f"{key} was {old_value}; it is now {value} (one value per key)."
         self._pairs.append((key, value))
         return ""
+
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [self.key_combo, self.value_combo, self.add_button, *self._remove_buttons]
 
     def remove_buttons(self) -> list[QPushButton]:
         """The Remove button of each pair, in order."""

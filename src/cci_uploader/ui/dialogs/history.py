@@ -40,9 +40,9 @@ from cci_uploader.stewardship.history import (
     write_csv,
 )
 from cci_uploader.stewardship.removal import Action, Outcome, remove_local_copies
-from cci_uploader.ui.confirm import Confirm, ask
-from cci_uploader.ui.history_model import UPLOAD_ROLE, HistoryModel
-from cci_uploader.ui.tasks import ServerTasks
+from cci_uploader.ui.dialogs.confirm import Confirm, ask
+from cci_uploader.ui.models.history import UPLOAD_ROLE, HistoryModel
+from cci_uploader.ui.workers.tasks import ServerTasks
 
 ALL = "All"
 NAME_CAP = 360  # widest a column grows on its own

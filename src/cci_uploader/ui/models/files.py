@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from cci_uploader.config import UNKNOWN_MICROSCOPE, Config, map_microscope
 from cci_uploader.pipeline import Status
 from cci_uploader.scan import ScanEntry
-from cci_uploader.ui.progress import human_bytes
+from cci_uploader.ui.models.progress import human_bytes
 
 Index = QModelIndex | QPersistentModelIndex
 

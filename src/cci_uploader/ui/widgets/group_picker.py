@@ -28,6 +28,10 @@ class GroupPicker(QWidget):
         self.combo.activated.connect(self._on_activated)
         self.set_groups([], None)
 
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [self.combo]
+
     def set_groups(self, groups: list[Group], preferred: int | None) -> None:
         """List ``groups``; select ``preferred`` if listed, else the default one."""
         self.combo.clear()

@@ -38,6 +38,10 @@ class PauseBanner(QFrame):
         self.stop_button.clicked.connect(self.stop_requested)
         self.hide()
 
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [self.reconnect_button, self.stop_button]
+
     def show_paused(self, message: str) -> None:
         """Say why the queue waits; Reconnect is ready."""
         self.message.setText(message)

@@ -48,6 +48,10 @@ class ConnectionBar(QWidget):
         self.set_server(server)
         self.set_disconnected()
 
+    def tab_chain(self) -> list[QWidget]:
+        """Its controls in the order Tab visits them."""
+        return [self.get_token_button, self.token_edit, self.connect_button]
+
     def set_server(self, server: str) -> None:
         """Show which server Connect talks to."""
         self.server_label.setText(f"Server: <b>{server}</b>")
@@ -82,6 +86,10 @@ class ConnectionBar(QWidget):
         self.connect_button.setEnabled(True)
         self.connect_button.setText("Connect")
         self._state(f"○ Not connected. {message}".strip(), ERROR_RED if message else "#555555")
+
+    def set_locked(self, locked: bool) -> None:
+        """While the queue runs or waits, Connect waits too (the queue holds the session)."""
+        self.connect_button.setEnabled(not locked)
 
     def _state(self, text: str, colour: str) -> None:
         self.state_label.setText(text)

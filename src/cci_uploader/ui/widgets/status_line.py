@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
-from cci_uploader.ui.ignored_files import IgnoredFilesButton
-from cci_uploader.ui.progress import ProgressMeter
+from cci_uploader.scan import Ignored
+from cci_uploader.ui.models.progress import ProgressMeter
+from cci_uploader.ui.widgets.ignored_files import IgnoredFilesButton
 
 
 class StatusLine(QWidget):
@@ -42,6 +45,10 @@ class StatusLine(QWidget):
     def show_text(self, text: str) -> None:
         """Replace the figures with a sentence (the run's outcome)."""
         self._say(text)
+
+    def set_ignored(self, ignored: Sequence[Ignored]) -> None:
+        """The files the scans so far left out, behind the button beside the figures."""
+        self.ignored_button.set_ignored(ignored)
 
     def _say(self, text: str) -> None:
         self.label.setText(text)

@@ -1,0 +1,1 @@
+"""The work handed to worker threads, and the workers that run it."""
