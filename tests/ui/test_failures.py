@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader import logsetup
 from cci_uploader.pipeline import ImportQueue, Status
@@ -15,6 +14,7 @@ from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.file_model import COLOURS, STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.session import EXPIRED_NOT_NOW
+from tests.ui.uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
 CZI = "czi/tiles_z.czi"
 

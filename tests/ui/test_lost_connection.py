@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QModelIndex
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, statuses
 
 from cci_uploader.pipeline import PAUSED_OFFLINE, Status
 from cci_uploader.sandbox import SandboxServer
@@ -16,7 +15,8 @@ from cci_uploader.ui.connection_bar import ERROR_RED
 from cci_uploader.ui.file_model import STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.session import OFFLINE_STOPPED
-from netcut import NetCut
+from tests.netcut import NetCut
+from tests.ui.uihelpers import WAIT_MS, Outside, add, connect, press, statuses
 
 CZI = "czi/tiles_z.czi"
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader.omero import CLIENT_NS
 from cci_uploader.pipeline import Status
@@ -14,6 +13,7 @@ from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.pairs_editor import REMEMBERED
 from cci_uploader.ui.settings import AppSettings
+from tests.ui.uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
 CZI = "czi/tiles_z.czi"
 

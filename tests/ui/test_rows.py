@@ -8,13 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.file_model import NAME, STATUS, TARGET
 from cci_uploader.ui.file_panel import STATUS_MIN
 from cci_uploader.ui.main_window import MainWindow
+from tests.ui.uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
 CZI = "czi/tiles_z.czi"
 
