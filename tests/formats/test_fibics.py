@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from bioformats import ImageInfo
 
 from cci_uploader.config import Config
 from cci_uploader.formats import FormatError, _tiff_lzw, detect, fibics, sem_tif
 from cci_uploader.scan import scan_file
+from tests.formats.bioformats import ImageInfo
 
 SAMPLES = Path(
     os.environ.get("CCI_SAMPLES", Path(__file__).resolve().parents[3] / "shared/samples")

@@ -19,9 +19,9 @@ import numpy as np
 import ome_types
 import pytest
 import tifffile
-from bioformats import ImageInfo
 
 from cci_uploader.formats import FormatError, detect, mrc
+from tests.formats.bioformats import ImageInfo
 
 SAMPLES = Path(
     os.environ.get("CCI_SAMPLES", Path(__file__).resolve().parents[3] / "shared/samples")

@@ -11,11 +11,11 @@ import numpy as np
 import ome_types
 import pytest
 import tifffile
-from bioformats import ImageInfo
 from ome_types.model import UnitsLength
 
 from cci_uploader.formats import FormatError, ometiff
 from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
+from tests.formats.bioformats import ImageInfo
 
 CEST = dt.timezone(dt.timedelta(hours=2))
 

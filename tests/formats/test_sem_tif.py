@@ -14,9 +14,9 @@ import numpy as np
 import ome_types
 import pytest
 import tifffile
-from bioformats import ImageInfo
 
 from cci_uploader.formats import FormatError, detect, sem_tif
+from tests.formats.bioformats import ImageInfo
 
 SAMPLES = Path(
     os.environ.get("CCI_SAMPLES", Path(__file__).resolve().parents[3] / "shared/samples")

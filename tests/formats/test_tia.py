@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from bioformats import ImageInfo
 
 from cci_uploader.formats import FormatError, companion_owner, detect, tia
+from tests.formats.bioformats import ImageInfo
 
 SAMPLES = Path(
     os.environ.get("CCI_SAMPLES", Path(__file__).resolve().parents[3] / "shared/samples")

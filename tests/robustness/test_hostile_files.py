@@ -14,11 +14,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import hostile
 import pytest
-from limited import run_cli
 
 from cci_uploader.sandbox import SandboxServer
+from tests.robustness import hostile
+from tests.robustness.limited import run_cli
 
 AGAIN = "it is probably damaged, so copy it again from the microscope PC."
 DEEP = f"nested more than 100 levels deep, which no microscope writes; {AGAIN}"

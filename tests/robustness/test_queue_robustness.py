@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import hostile
 import pytest
 
 from cci_uploader import cache
@@ -25,6 +24,7 @@ from cci_uploader.pipeline import EntryChanged, ImportQueue, Status
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
+from tests.robustness import hostile
 
 CZI = "czi/tiles_z.czi"
 EMD = "emd/fei_example_tem_stack.emd"

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import facility_config, stdin
 
 from cci_uploader import omero as om
 from cci_uploader.cli import main
 from cci_uploader.omero.password_login import login
 from cci_uploader.sandbox import SERVICE_ACCOUNT, SERVICE_PASSWORD, SandboxServer
 from cci_uploader.stewardship.history import History
+from tests.stewardship.stewardship_helpers import facility_config, stdin
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from cci_uploader.pipeline import ImportQueue, Status
 from cci_uploader.sandbox import SERVICE_ACCOUNT
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
-from standin import Clock as Clock
+from tests.standin import Clock as Clock
 
 CZI = "czi/tiles_z.czi"
 TIA = ("tia/64x64_TEM_images_acquire.emi", "tia/64x64_TEM_images_acquire_1.ser")

@@ -6,17 +6,6 @@ from pathlib import Path
 
 import keyring
 import pytest
-from stewardship_helpers import (
-    TIA,
-    age,
-    copy_samples,
-    czi_copy,
-    facility_config,
-    report_reasons,
-    report_sections,
-    stdin,
-    upload,
-)
 
 from cci_uploader import omero as om
 from cci_uploader.cli import main
@@ -27,6 +16,17 @@ from cci_uploader.sandbox import SERVICE_ACCOUNT, SERVICE_PASSWORD, SandboxServe
 from cci_uploader.stewardship import removal
 from cci_uploader.stewardship.credentials import SERVICE, stored_password
 from cci_uploader.stewardship.history import History
+from tests.stewardship.stewardship_helpers import (
+    TIA,
+    age,
+    copy_samples,
+    czi_copy,
+    facility_config,
+    report_reasons,
+    report_sections,
+    stdin,
+    upload,
+)
 
 
 @pytest.fixture

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import (
+
+from cci_uploader import omero as om
+from cci_uploader.cli import main
+from cci_uploader.sandbox import SandboxServer
+from cci_uploader.stewardship.cleanup import LINK
+from cci_uploader.stewardship.history import History
+from tests.stewardship.stewardship_helpers import (
     TIA,
     age,
     copy_samples,
@@ -15,12 +21,6 @@ from stewardship_helpers import (
     report_sections,
     upload,
 )
-
-from cci_uploader import omero as om
-from cci_uploader.cli import main
-from cci_uploader.sandbox import SandboxServer
-from cci_uploader.stewardship.cleanup import LINK
-from cci_uploader.stewardship.history import History
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import TIA, copy_samples, czi_copy, upload
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
@@ -26,6 +25,7 @@ from cci_uploader.stewardship.history import (
     select,
     write_csv,
 )
+from tests.stewardship.stewardship_helpers import TIA, copy_samples, czi_copy, upload
 
 
 class PowerCut(Exception):

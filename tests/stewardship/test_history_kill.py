@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stewardship_helpers import czi_copy
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
@@ -20,6 +19,7 @@ from cci_uploader.sandbox import SandboxServer
 from cci_uploader.sandbox.repository import ManagedRepository
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
+from tests.stewardship.stewardship_helpers import czi_copy
 
 
 def test_killed_mid_batch_then_run_again_records_each_upload_once(

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from omero.rtypes import rstring
-from stewardship_helpers import SEM, TIA, copy_samples, czi_copy, upload
 
 from cci_uploader import omero as om
 from cci_uploader.omero.retention import delete_filesets
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.stewardship.history import History
 from cci_uploader.stewardship.removal import Action, Outcome, remove_local_copies
+from tests.stewardship.stewardship_helpers import SEM, TIA, copy_samples, czi_copy, upload
 
 
 def _remove(conn: om.Connection, history: History, **kwargs: object) -> list[Outcome]:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import age, czi_copy, upload
 
 from cci_uploader import omero as om
 from cci_uploader.cli import main
@@ -22,6 +21,7 @@ from cci_uploader.stewardship.removal import (
     remove_local_copies,
     verify_upload,
 )
+from tests.stewardship.stewardship_helpers import age, czi_copy, upload
 
 SANDBOX = "the training sandbox is not a copy anyone can rely on"
 

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import Clock, copy_samples, put_image, upload
 
 from cci_uploader import omero as om
 from cci_uploader.omero.retention import DeleteFailed, delete_filesets, old_images
@@ -19,6 +18,7 @@ from cci_uploader.stewardship.reminder import (
     web_link,
     whole_filesets,
 )
+from tests.stewardship.stewardship_helpers import Clock, copy_samples, put_image, upload
 
 
 @pytest.fixture

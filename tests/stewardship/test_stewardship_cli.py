@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from stewardship_helpers import Clock, czi_copy, put_image, upload
 
 from cci_uploader import omero as om
 from cci_uploader.cli import main
 from cci_uploader.hashing import file_sha1
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.stewardship.history import History
+from tests.stewardship.stewardship_helpers import Clock, czi_copy, put_image, upload
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
-from uihelpers import CZI, WEB_URL, Copies, Outside, Ready, add, connect
 
 from cci_uploader.config import Config
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.gc_guard import MainThreadGC
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.settings import AppSettings
+from tests.ui.uihelpers import CZI, WEB_URL, Copies, Outside, Ready, add, connect
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
-from uihelpers import (
+
+from cci_uploader import logsetup
+from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.sandbox import SandboxServer
+from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import COLOURS, STATUS, STATUS_ROLE
+from cci_uploader.ui.session import EXPIRED_NOT_NOW
+from tests.ui.uihelpers import (
     CZI,
     WAIT_MS,
     Copies,
@@ -19,13 +26,6 @@ from uihelpers import (
     run_to_end,
     statuses,
 )
-
-from cci_uploader import logsetup
-from cci_uploader.pipeline import ImportQueue, Status
-from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.models.files import COLOURS, STATUS, STATUS_ROLE
-from cci_uploader.ui.session import EXPIRED_NOT_NOW
 
 
 def _status_text(window: MainWindow, row: int = 0) -> str:

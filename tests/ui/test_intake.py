@@ -7,9 +7,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
-from uihelpers import Outside, add
 
 from cci_uploader.ui.main_window import MainWindow
+from tests.ui.uihelpers import Outside, add
 
 
 def test_add_folder_counts_and_lists_what_it_ignored(

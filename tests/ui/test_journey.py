@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
-from uihelpers import WEB_URL, Outside, add, connect, run_to_end, statuses
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
@@ -20,6 +19,7 @@ from cci_uploader.scan import scan_paths
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.models.files import COLOURS, NAME, STATUS, TARGET
 from cci_uploader.ui.settings import AppSettings
+from tests.ui.uihelpers import WEB_URL, Outside, add, connect, run_to_end, statuses
 
 # Read by hand from the files' XML (see tests/cli/test_import_cli.py), Europe/Stockholm.
 KNOWN_TARGETS = {

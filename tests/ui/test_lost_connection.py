@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from PySide6.QtCore import QModelIndex
 from pytestqt.qtbot import QtBot
-from uihelpers import WAIT_MS, Copies, Ready, press, statuses
 
 from cci_uploader.pipeline import PAUSED_OFFLINE, Status
 from cci_uploader.sandbox import SandboxServer
@@ -15,7 +14,8 @@ from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.models.files import STATUS, STATUS_ROLE
 from cci_uploader.ui.session import OFFLINE_STOPPED
 from cci_uploader.ui.widgets.connection_bar import ERROR_RED
-from netcut import NetCut
+from tests.netcut import NetCut
+from tests.ui.uihelpers import WAIT_MS, Copies, Ready, press, statuses
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
-from uihelpers import Outside, add, connect, run_to_end, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import SandboxServer
@@ -15,6 +14,7 @@ from cci_uploader.ui.dialogs.settings import SettingsDialog
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.models.files import MICROSCOPE, TARGET, UNKNOWN_SHOWN
 from cci_uploader.ui.settings import AppSettings
+from tests.ui.uihelpers import Outside, add, connect, run_to_end, statuses
 
 NO_MICROSCOPE = "czi/RGB-8bit.czi"  # its metadata names no microscope
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
-from uihelpers import CZI, WAIT_MS, Ready, press, run_to_end, statuses
 
 from cci_uploader.omero import CLIENT_NS
 from cci_uploader.pipeline import Status
@@ -14,6 +13,7 @@ from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.widgets.pairs_editor import REMEMBERED
+from tests.ui.uihelpers import CZI, WAIT_MS, Ready, press, run_to_end, statuses
 
 
 def _pairs_on_server(sandbox: SandboxServer) -> list[list[tuple[str, str]]]:

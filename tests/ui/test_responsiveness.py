@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
-from uihelpers import Outside, add, connect, press, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN
 from cci_uploader.ui.main_window import MainWindow
+from tests.ui.uihelpers import Outside, add, connect, press, statuses
 
 GIB = 1024**3
 MAX_GAP_S = 0.100

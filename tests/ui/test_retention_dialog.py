@@ -15,7 +15,7 @@ from cci_uploader.config import Config
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.dialogs.retention import RetentionDialog, remind_if_old_images
 from cci_uploader.ui.workers.tasks import ServerTasks
-from standin import Clock
+from tests.standin import Clock
 
 WEB = "https://omero.example.org/webclient/"
 

@@ -8,7 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
-from uihelpers import (
+
+from cci_uploader.pipeline import Status
+from cci_uploader.sandbox import SandboxServer
+from cci_uploader.ui.main_window import MainWindow
+from cci_uploader.ui.models.files import NAME, STATUS, TARGET
+from cci_uploader.ui.widgets.file_panel import STATUS_MIN
+from tests.ui.uihelpers import (
     CZI,
     WAIT_MS,
     Copies,
@@ -20,12 +26,6 @@ from uihelpers import (
     run_to_end,
     statuses,
 )
-
-from cci_uploader.pipeline import Status
-from cci_uploader.sandbox import SandboxServer
-from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.models.files import NAME, STATUS, TARGET
-from cci_uploader.ui.widgets.file_panel import STATUS_MIN
 
 
 def _names(window: MainWindow) -> list[str]:

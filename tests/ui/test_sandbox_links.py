@@ -8,7 +8,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from uihelpers import CZI, Outside, Ready, add, connect, press, run_to_end, statuses
 
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
@@ -16,6 +15,7 @@ from cci_uploader.ui.connecting import SANDBOX_TOKEN_NOTE
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.models.files import NAME
 from cci_uploader.ui.standin_view import describe_image
+from tests.ui.uihelpers import CZI, Outside, Ready, add, connect, press, run_to_end, statuses
 
 
 def _double_click(qtbot: QtBot, window: MainWindow, row: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
-from uihelpers import press, run_to_end, statuses
 
 from cci_uploader.config import Config
 from cci_uploader.pipeline import Status
@@ -15,6 +14,7 @@ from cci_uploader.stewardship.removal import Action, remove_local_copies
 from cci_uploader.ui.app import _workspace, build_window
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.workspace import user_workspace
+from tests.ui.uihelpers import press, run_to_end, statuses
 
 
 def test_nothing_done_in_the_sandbox_reaches_the_users_history_pairs_or_group(

@@ -12,7 +12,6 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from uihelpers import Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader.cli import build_parser
 from cci_uploader.config import Config
@@ -24,6 +23,7 @@ from cci_uploader.ui.dialogs.settings import SettingsDialog, join_server, split_
 from cci_uploader.ui.main_window import USER_GUIDE, MainWindow
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.widgets.banner import SANDBOX_TEXT
+from tests.ui.uihelpers import Outside, add, connect, press, run_to_end, statuses
 
 
 def test_sandbox_mode_banner_prefilled_token_and_a_working_import(

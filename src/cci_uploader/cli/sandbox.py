@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from cci_uploader.sandbox import DEMO_TOKEN, SERVICE_ACCOUNT, SERVICE_PASSWORD, SandboxServer
-from cci_uploader.sandbox.state import ImportTime
-
-SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "samples"
+from cci_uploader.sandbox import (
+    DEMO_TOKEN,
+    SERVICE_ACCOUNT,
+    SERVICE_PASSWORD,
+    ImportTime,
+    SandboxServer,
+)
 
 
 def register(sub: Any) -> None:
@@ -41,7 +44,13 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=run_sandbox)
     d = sub.add_parser("demo", help="start the sandbox and import sample data into it")
-    d.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    d.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files or folders to import (default: small files of each format, made now)",
+    )
     d.set_defaults(func=run_demo)
 
 
@@ -81,17 +90,34 @@ def run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_demo_files(folder: Path) -> list[Path]:
+    """One small file (or pair) of each format the app reads, written into ``folder``."""
+    from cci_uploader.selftest import samples
+
+    samples.write_czi(folder, stem="demo")
+    for writer in (
+        samples.write_emd,
+        samples.write_emi_ser,
+        samples.write_mrc_xml,
+        samples.write_sem_tif,
+    ):
+        writer(folder, stem="demo", microscope="Demo scope")
+    return [folder]
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    import os
+
     from cci_uploader.cli import main
 
-    paths = args.paths or ([SAMPLES.resolve()] if SAMPLES.is_dir() else [])
-    with SandboxServer(port=0) as server:
-        _banner(server)
+    with contextlib.ExitStack() as stack:
+        paths = list(args.paths)
         if not paths:
-            print("No sample folder found; give files or folders to import.", file=sys.stderr)
-            return 2
-        import os
-
+            # Written at run time: an installed app has no sample folder beside it.
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cci-demo-")))
+            paths = _write_demo_files(folder)
+        server = stack.enter_context(SandboxServer(port=0))
+        _banner(server)
         os.environ.setdefault("CCI_OMERO_TOKEN", DEMO_TOKEN)
         argv = [
             "import",
@@ -105,5 +131,8 @@ def run_demo(args: argparse.Namespace) -> int:
         ]
         print(f"cci-uploader {' '.join(argv)}", flush=True)
         code = main(argv)
-        print("\nRun it again: every file is now reported as already on the server.", flush=True)
+        print(
+            "\nThe sandbox stops now and forgets everything: nothing left this computer.",
+            flush=True,
+        )
         return code

@@ -7,5 +7,13 @@ from cci_uploader.sandbox.server import (
     SERVICE_PASSWORD,
     SandboxServer,
 )
+from cci_uploader.sandbox.state import ImportTime
 
-__all__ = ["DEMO_PASSWORD", "DEMO_TOKEN", "SERVICE_ACCOUNT", "SERVICE_PASSWORD", "SandboxServer"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_TOKEN",
+    "SERVICE_ACCOUNT",
+    "SERVICE_PASSWORD",
+    "ImportTime",
+    "SandboxServer",
+]

@@ -31,7 +31,7 @@ from cci_uploader.sandbox.state import SandboxState, StoredFile, group_id, owner
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cci_uploader.sandbox.router import ClientContext
+    from cci_uploader.sandbox.context import ClientContext
 
 Params = dict[str, Any]
 _SHA1 = "SHA1-160"

@@ -39,7 +39,7 @@ from cci_uploader.sandbox._loud import loud
 from cci_uploader.sandbox.state import Session, StoredFile
 
 if TYPE_CHECKING:
-    from cci_uploader.sandbox.router import ClientContext
+    from cci_uploader.sandbox.context import ClientContext
 
 # Files whose bytes the stand-in keeps: their OME-XML names the images.
 KEPT = (".ome.tif", ".ome.tiff")

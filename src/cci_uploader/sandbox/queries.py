@@ -17,7 +17,7 @@ from cci_uploader.sandbox._loud import not_supported
 from cci_uploader.sandbox.state import SandboxState, group_id, kind, owner_id
 
 if TYPE_CHECKING:
-    from cci_uploader.sandbox.router import ClientContext
+    from cci_uploader.sandbox.context import ClientContext
 
 Params = dict[str, Any]
 

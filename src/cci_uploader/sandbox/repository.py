@@ -13,9 +13,9 @@ from omero.rtypes import rlong, rstring
 
 from cci_uploader.sandbox import paths
 from cci_uploader.sandbox._loud import loud
+from cci_uploader.sandbox.context import ClientContext
 from cci_uploader.sandbox.importing import KEPT, ImportHandle
 from cci_uploader.sandbox.plates import PlateSniffer
-from cci_uploader.sandbox.router import ClientContext
 from cci_uploader.sandbox.state import Session, StoredFile
 
 SHA1 = "SHA1-160"

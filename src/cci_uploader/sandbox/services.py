@@ -12,8 +12,8 @@ from omero.rtypes import rlong, rstring
 
 from cci_uploader.sandbox import attachments, permissions
 from cci_uploader.sandbox._loud import loud, not_supported
+from cci_uploader.sandbox.context import ClientContext
 from cci_uploader.sandbox.queries import run_query
-from cci_uploader.sandbox.router import ClientContext
 from cci_uploader.sandbox.state import Group, Session, User, kind
 
 

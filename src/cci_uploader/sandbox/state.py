@@ -20,7 +20,7 @@ import omero
 import omero.model
 from omero.rtypes import rlong, rstring, rtime
 
-from cci_uploader.sandbox.identity import Identity
+from cci_uploader.sandbox.accounts import Identity
 
 
 class Faults:

@@ -20,7 +20,7 @@ from cci_uploader.sandbox._loud import loud, not_supported
 from cci_uploader.sandbox.state import SandboxState, group_id, kind, owner_id
 
 if TYPE_CHECKING:
-    from cci_uploader.sandbox.router import ClientContext
+    from cci_uploader.sandbox.context import ClientContext
 
 Params = dict[str, Any]
 

@@ -1,8 +1,9 @@
 """Small, valid microscope files written at run time, one per convertible format.
 
-The self-test needs no sample data on disk: each function here writes the
-least a format plugin accepts (the same structures the microscopes' software
-writes, with a 32 x 24 gradient as pixels) and returns the main file.
+The self-test and ``cci-uploader demo`` need no sample data on disk: each
+function here writes the least a format plugin accepts (the same structures the
+microscopes' software writes, with a 32 x 24 gradient as pixels) into a folder,
+with names from ``stem``, and returns the main file.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ def _gradient(dtype: type[Any]) -> NDArray[Any]:
     return ((rows * WIDTH + columns) % 251).astype(dtype)
 
 
-def write_emd(folder: Path) -> Path:
+def write_emd(folder: Path, stem: str = "selftest", microscope: str = MICROSCOPE) -> Path:
     """Write a Velox EMD holding one HAADF image."""
     import h5py
 
-    path = folder / "selftest.emd"
+    path = folder / f"{stem}.emd"
     metadata = {
-        "Instrument": {"InstrumentModel": MICROSCOPE, "InstrumentId": "1", "Manufacturer": "FEI"},
+        "Instrument": {"InstrumentModel": microscope, "InstrumentId": "1", "Manufacturer": "FEI"},
         "Acquisition": {"AcquisitionStartDatetime": {"DateTime": str(ACQUIRED_UNIX)}},
         "BinaryResult": {
             "PixelSize": {"width": str(PIXEL_SIZE_M), "height": str(PIXEL_SIZE_M)},
@@ -82,22 +83,22 @@ def _ser_bytes(pixels: NDArray[np.float32], seconds: int) -> bytes:
     )
 
 
-def write_emi_ser(folder: Path) -> Path:
-    """Write a TIA pair: ``selftest.emi`` and ``selftest_1.ser``."""
+def write_emi_ser(folder: Path, stem: str = "selftest", microscope: str = MICROSCOPE) -> Path:
+    """Write a TIA pair: ``<stem>.emi`` and ``<stem>_1.ser``."""
     import datetime as dt
 
     acquired = dt.datetime.fromtimestamp(ACQUIRED_UNIX, dt.UTC)
     info = (
         "<ObjectInfo><ExperimentalDescription><Root><Data><Label>Microscope</Label>"
-        f"<Value>Microscope {MICROSCOPE}</Value><Unit></Unit></Data></Root>"
+        f"<Value>Microscope {microscope}</Value><Unit></Unit></Data></Root>"
         "</ExperimentalDescription>"
         f"<AcquireDate>{acquired:%a %b %d %H:%M:%S %Y}</AcquireDate>"
         "<Manufacturer>FEI</Manufacturer></ObjectInfo>"
     )
-    emi = folder / "selftest.emi"
+    emi = folder / f"{stem}.emi"
     # TIA embeds the ObjectInfo XML in a binary container; readers search for it.
     emi.write_bytes(b"\x00" * 16 + info.encode("utf-8") + b"\x00" * 16)
-    (folder / "selftest_1.ser").write_bytes(
+    (folder / f"{stem}_1.ser").write_bytes(
         _ser_bytes(_gradient(np.float32), ACQUIRED_UNIX),
     )
     return emi
@@ -120,30 +121,30 @@ _EPU_XML = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def write_mrc_xml(folder: Path) -> Path:
-    """Write an EPU pair: ``selftest.mrc`` (16-bit) and ``selftest.xml``."""
+def write_mrc_xml(folder: Path, stem: str = "selftest", microscope: str = MICROSCOPE) -> Path:
+    """Write an EPU pair: ``<stem>.mrc`` (16-bit) and ``<stem>.xml``."""
     import mrcfile
 
-    path = folder / "selftest.mrc"
+    path = folder / f"{stem}.mrc"
     with warnings.catch_warnings():
         # mrcfile sets array dtypes in place, which NumPy 2.5 deprecates.
         warnings.filterwarnings("ignore", "Setting the dtype", DeprecationWarning)
         with mrcfile.new(path) as mrc:
             mrc.set_data(_gradient(np.int16))
-    xml = _EPU_XML.format(pixel=repr(PIXEL_SIZE_M), model=MICROSCOPE)
+    xml = _EPU_XML.format(pixel=repr(PIXEL_SIZE_M), model=microscope)
     path.with_suffix(".xml").write_text(xml, encoding="utf-8")
     return path
 
 
-def write_sem_tif(folder: Path) -> Path:
+def write_sem_tif(folder: Path, stem: str = "selftest", microscope: str = MICROSCOPE) -> Path:
     """Write a Zeiss SmartSEM TIFF: 8-bit pixels and the ``CZ_SEM`` tag (34118)."""
     import tifffile
 
-    path = folder / "selftest-sem.tif"
+    path = folder / f"{stem}-sem.tif"
     lines = [
         "0",
         "DP_SEM",
-        f"Sem = {MICROSCOPE}",
+        f"Sem = {microscope}",
         "AP_DATE",
         "Date :1 Mar 2024",
         "AP_TIME",
@@ -163,11 +164,11 @@ def write_sem_tif(folder: Path) -> Path:
     return path
 
 
-def write_czi(folder: Path) -> Path:
+def write_czi(folder: Path, stem: str = "selftest") -> Path:
     """Write a one-plane CZI with Zeiss's own writer (CZI is imported unchanged)."""
     from pylibCZIrw import czi
 
-    path = folder / "selftest.czi"
+    path = folder / f"{stem}.czi"
     with czi.create_czi(str(path), exist_ok=True) as document:
         document.write(data=_gradient(np.uint8)[:, :, None])
     return path

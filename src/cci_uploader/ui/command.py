@@ -1,7 +1,7 @@
 """``cci-uploader gui [--sandbox]``.
 
-This module lives in ``ui`` so that the CLI never imports the UI: the CLI
-loads command modules by name, and Qt is imported only when ``gui`` runs.
+The CLI's one import of the UI (listed as such in pyproject's import-linter
+contracts): this module imports no Qt itself, Qt is imported only when ``gui`` runs.
 """
 
 from __future__ import annotations
