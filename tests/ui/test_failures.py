@@ -10,7 +10,8 @@ from pytestqt.qtbot import QtBot
 from uihelpers import WAIT_MS, Outside, add, connect, press, run_to_end, statuses
 
 from cci_uploader import logsetup
-from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.pipeline import Status
+from cci_uploader.pipeline.steps import FileJob
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.file_model import COLOURS, STATUS, STATUS_ROLE
 from cci_uploader.ui.main_window import MainWindow
@@ -190,7 +191,7 @@ def test_cancel_leaves_no_half_image_and_import_again_finishes(
     connect(qtbot, window, token)
     add(qtbot, window, outside, *paths, rows=2)
     press(qtbot, window.action_bar.import_button)
-    qtbot.waitUntil(lambda: window.model.rows()[0].done_bytes > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.model.rows()[0].state.done_bytes > 0, timeout=WAIT_MS)
     press(qtbot, window.action_bar.cancel_button)
     qtbot.waitUntil(lambda: not window.session.running, timeout=WAIT_MS)
     # The file being uploaded when Cancel was pressed is not imported, nor anything after it.
@@ -222,7 +223,7 @@ def test_an_unexpected_error_ends_red_and_points_to_the_log(
     def broken(*_: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(ImportQueue, "_files_to_upload", broken)
+    monkeypatch.setattr(FileJob, "convert", broken)
     connect(qtbot, window, token)
     add(qtbot, window, outside, *_copies(samples, tmp_path, 2), rows=2)
     run_to_end(qtbot, window, window.action_bar.import_button)

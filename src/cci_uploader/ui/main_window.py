@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from cci_uploader.config import Config
+from cci_uploader.progress import ProgressMeter
 from cci_uploader.ui.about_dialog import AboutDialog
 from cci_uploader.ui.action_bar import ActionBar
 from cci_uploader.ui.banner import SandboxBanner
@@ -33,7 +34,6 @@ from cci_uploader.ui.history_window import show_history_window
 from cci_uploader.ui.image_dialog import ImageDialog, ImageRecord
 from cci_uploader.ui.pairs_editor import PairsEditor
 from cci_uploader.ui.pause_banner import PauseBanner
-from cci_uploader.ui.progress import ProgressMeter
 from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.settings_dialog import SettingsDialog

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
+from cci_uploader.progress import ProgressMeter
 from cci_uploader.ui.ignored_files import IgnoredFilesButton
-from cci_uploader.ui.progress import ProgressMeter
 
 
 class StatusLine(QWidget):
