@@ -21,6 +21,7 @@ from cci_uploader import formats
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
@@ -46,13 +47,12 @@ def _counting_conversions() -> Counter[str]:
 def _run(
     conn: om.Connection, samples: Path, history: History, work: Path
 ) -> tuple[float, Counter[str]]:
-    queue = ImportQueue(
-        scan_paths([samples], Config()), [("Sample", "bench")], work_dir=work, history=history
-    )
+    files = plan(scan_paths([samples], Config()), Config(), [("Sample", "bench")])
+    queue = ImportQueue(files, work_dir=work, history=history)
     start = time.perf_counter()
     list(queue.run(conn))
     elapsed = time.perf_counter() - start
-    return elapsed, Counter(e.status.value for e in queue.entries)
+    return elapsed, Counter(s.status.value for s in queue.states)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from cci_uploader.config import Config
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.acquisition import ACQUISITION_NS
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 
@@ -31,9 +32,11 @@ def _pairs(sandbox: SandboxServer, image_id: int) -> list[tuple[str, str]]:
 
 
 def _import(conn: om.Connection, path: Path) -> list[int]:
-    queue = ImportQueue(scan_paths([path], Config()), [("Sample", "S1")], history=None)
+    queue = ImportQueue(
+        plan(scan_paths([path], Config()), Config(), [("Sample", "S1")]), history=None
+    )
     list(queue.run(conn))
-    [entry] = queue.entries
+    [entry] = queue.states
     assert entry.status is Status.UPLOADED, entry.message
     return list(entry.image_ids)
 

@@ -6,14 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cci_uploader.config import (
-    UNKNOWN_MICROSCOPE,
-    Config,
-    ConfigError,
-    config_paths,
-    load_config,
-    map_microscope,
-)
+from cci_uploader.config import ConfigError, config_paths, load_config
 
 
 def _write(path: Path, text: str) -> Path:
@@ -67,11 +60,3 @@ def test_bad_values_name_the_file_and_key(tmp_path: Path, text: str, message: st
     with pytest.raises(ConfigError, match=message) as exc:
         load_config([path])
     assert str(path) in str(exc.value)
-
-
-def test_microscope_names_are_mapped_or_fall_back() -> None:
-    config = Config(microscope_map={"2635000123": "LSM 980"}, default_microscope="Scope 1")
-    assert map_microscope("2635000123", config) == ("LSM 980", "mapped from '2635000123'")
-    assert map_microscope("Talos", config) == ("Talos", "as stored in the file")
-    assert map_microscope(None, config)[0] == "Scope 1"
-    assert map_microscope(None, Config())[0] == UNKNOWN_MICROSCOPE

@@ -19,6 +19,7 @@ from cci_uploader.formats import emd, tia
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.originals import ORIGINALS_NS
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
@@ -39,7 +40,9 @@ def _home_beside_trash(_isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _run(conn: om.Connection, history: History, *paths: Path) -> ImportQueue:
-    queue = ImportQueue(scan_paths(list(paths), Config()), [("Sample", "S1")], history=history)
+    queue = ImportQueue(
+        plan(scan_paths(list(paths), Config()), Config(), [("Sample", "S1")]), history=history
+    )
     list(queue.run(conn))
     return queue
 
@@ -75,7 +78,7 @@ def test_emi_ser_originals_are_attached_with_the_servers_sha1(
     conn: om.Connection, sandbox: SandboxServer, samples: Path, tmp_path: Path, history: History
 ) -> None:
     emi, ser = (Path(shutil.copy(samples / n, tmp_path)) for n in TIA)
-    [entry] = _run(conn, history, emi).entries
+    [entry] = _run(conn, history, emi).states
     assert entry.status is Status.UPLOADED, entry.message
     attached = _attachments(sandbox)
     assert set(attached) == set(entry.image_ids)
@@ -99,7 +102,7 @@ def test_second_run_converts_nothing_and_finds_the_same_images(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = Path(shutil.copy(samples / EMD, tmp_path))
-    [first] = _run(conn, history, path).entries
+    [first] = _run(conn, history, path).states
     assert first.status is Status.UPLOADED, first.message
     filesets = len(sandbox.objects("Fileset"))
 
@@ -108,7 +111,7 @@ def test_second_run_converts_nothing_and_finds_the_same_images(
 
     monkeypatch.setattr(emd, "convert", no_conversion)
     # A fresh history: the answer comes from the attachments on the server, not this PC.
-    [again] = _run(conn, History(tmp_path / "other-pc.sqlite3"), path).entries
+    [again] = _run(conn, History(tmp_path / "other-pc.sqlite3"), path).states
     assert again.status is Status.DUPLICATE, again.message
     assert again.image_ids == first.image_ids
     assert len(sandbox.objects("Fileset")) == filesets
@@ -123,7 +126,7 @@ def test_file_converted_by_an_older_version_is_found_and_gets_its_originals(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     emi, ser = (Path(shutil.copy(samples / n, tmp_path)) for n in TIA)
-    [first] = _run(conn, history, emi).entries
+    [first] = _run(conn, history, emi).states
     _forget_attachments(sandbox)
     assert _attachments(sandbox) == {}
 
@@ -131,7 +134,7 @@ def test_file_converted_by_an_older_version_is_found_and_gets_its_originals(
         raise AssertionError("converted again")
 
     monkeypatch.setattr(tia, "convert", no_conversion)
-    [again] = _run(conn, history, emi).entries
+    [again] = _run(conn, history, emi).states
     assert again.status is Status.DUPLICATE, again.message
     assert again.image_ids == first.image_ids
     attached = _attachments(sandbox)
@@ -150,7 +153,7 @@ def test_same_content_under_another_name_is_not_a_duplicate(
     renamed = tmp_path / "other" / "renamed.emd"
     renamed.parent.mkdir()
     shutil.copyfile(path, renamed)
-    [entry] = _run(conn, History(tmp_path / "fresh.sqlite3"), renamed).entries
+    [entry] = _run(conn, History(tmp_path / "fresh.sqlite3"), renamed).states
     assert entry.status is Status.UPLOADED, entry.message
 
 
@@ -215,15 +218,16 @@ def test_failed_attachment_is_this_files_error_and_retry_attaches(
         raise om.ChecksumMismatch("OMERO received different bytes (test).")
 
     monkeypatch.setattr(converted, "upload_original", fails_once)
-    queue = ImportQueue(scan_paths([path], Config()), [], history=history)
+    queue = ImportQueue(plan(scan_paths([path], Config()), Config(), []), history=history)
     list(queue.run(conn))
-    [entry] = queue.entries
+    [entry] = queue.states
     assert entry.status is Status.ERROR
     assert "could not be attached" in entry.message and "press Retry" in entry.message
     assert _attachments(sandbox) == {}
     filesets = len(sandbox.objects("Fileset"))
-    assert queue.retry_failed() == [0]
+    assert [e.index for e in queue.retry_failed()] == [0]
     list(queue.run(conn))
+    [entry] = queue.states
     assert entry.status is Status.DUPLICATE, entry.message
     assert len(sandbox.objects("Fileset")) == filesets  # nothing imported twice
     assert set(_attachments(sandbox)) == set(entry.image_ids)

@@ -104,6 +104,7 @@ def shoot(out: Path, work: Path, suffix: str) -> None:
     from cci_uploader import omero as om
     from cci_uploader.config import Config
     from cci_uploader.pipeline import ImportQueue, Status
+    from cci_uploader.plan import plan
     from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
     from cci_uploader.scan import scan_paths
     from cci_uploader.ui.app import build_window
@@ -141,7 +142,7 @@ def shoot(out: Path, work: Path, suffix: str) -> None:
         # Someone uploaded one of the files before: it will show orange.
         conn = om.connect(server.address, DEMO_TOKEN)
         seed = scan_paths([SAMPLES / "czi" / "tiles_z.czi"], Config())
-        list(ImportQueue(seed, [], history=None).run(conn))
+        list(ImportQueue(plan(seed, Config()), history=None).run(conn))
         conn.close()
         settings = AppSettings(work / f"gui-{suffix}.ini")
         window = build_window(Config(), settings, work / "cci-uploader.log", server, workspace)

@@ -1,4 +1,4 @@
-"""The acquisition-metadata pairs of one scanned file (see ``omero/acquisition.py``).
+"""The acquisition-metadata pairs of one planned file (see ``omero/acquisition.py``).
 
 Built from what the format read (objective, detector, channels, high tension
 and magnification for EM), the pixel size, the instrument as stored and as
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cci_uploader.scan import DATE_NOTES, ScanEntry
+from cci_uploader.plan import PlannedFile
 
 _NAMES_BOUND = 255  # OMERO.web shows values in one line; names from files are data
 
@@ -20,10 +20,10 @@ def _clean(text: str) -> str:
 
 
 def acquisition_pairs(
-    scan: ScanEntry, originals: Sequence[tuple[str, str]]
+    file: PlannedFile, originals: Sequence[tuple[str, str]]
 ) -> list[tuple[str, str]]:
-    """Return the pairs for ``scan``; ``originals`` are (file name, SHA-1) of its files."""
-    meta = scan.metadata
+    """Return the pairs for ``file``; ``originals`` are (file name, SHA-1) of its files."""
+    meta = file.scan.metadata
     if meta is None:
         return []
     pairs = [(key, value) for key, value in meta.acquisition.items()]
@@ -31,15 +31,13 @@ def acquisition_pairs(
         x, y = (v * 1e6 for v in meta.pixel_size_m)
         pairs.append(("Pixel size", f"{x:.6g} x {y:.6g} µm"))
     pairs.append(("Instrument (as stored)", meta.microscope or "not stored in the file"))
-    if scan.microscope:
-        pairs.append(("Instrument (mapped)", scan.microscope))
+    if file.microscope:
+        pairs.append(("Instrument (mapped)", file.microscope))
     if meta.software:
         pairs.append(("Software", meta.software))
     if meta.acquired is not None:
         pairs.append(("Acquired", meta.acquired.isoformat()))
-        pairs.append(
-            ("Date source", DATE_NOTES.get(meta.date_source, "acquisition time in the file"))
-        )
+        pairs.append(("Date source", file.date_note or "acquisition time in the file"))
     for name, sha1 in originals:
         pairs.append(("Original file", name))
         pairs.append(("Original SHA-1", f"{sha1} ({name})"))

@@ -207,14 +207,3 @@ def load_config(paths: list[Path] | None = None) -> Config:
         _merge(values, data, path)
         sources.append(path)
     return Config(**values, sources=tuple(sources))
-
-
-def map_microscope(stored: str | None, config: Config) -> tuple[str, str]:
-    """Return the OMERO Project name for a stored instrument name, and how it was chosen."""
-    if stored:
-        if stored in config.microscope_map:
-            return config.microscope_map[stored], f"mapped from {stored!r}"
-        return stored, "as stored in the file"
-    if config.default_microscope:
-        return config.default_microscope, "the file names no microscope: this PC's default"
-    return UNKNOWN_MICROSCOPE, "the file names no microscope and this PC has no default"

@@ -1,7 +1,8 @@
-"""Scan: what each chosen file is, what belongs with it, and where it will land.
+"""Scan: what each chosen file is and what belongs with it.
 
 This is the first step of the one-way flow scan -> plan -> convert -> import
--> annotate.  It reads metadata only; nothing is converted or uploaded.
+-> annotate -> record.  It reads metadata only; where a file lands is the
+plan's (:mod:`cci_uploader.plan`).  Nothing is converted or uploaded.
 """
 
 from __future__ import annotations
@@ -17,38 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from cci_uploader import formats
-from cci_uploader.config import UNKNOWN_MICROSCOPE, Config, map_microscope
-from cci_uploader.formats.base import (
-    CREATION,
-    FILE_MODIFIED,
-    FileMetadata,
-    FormatError,
-    FormatModule,
-)
+from cci_uploader.config import Config
+from cci_uploader.formats.base import FILE_MODIFIED, FileMetadata, FormatError, FormatModule
 from cci_uploader.isolation import unexpected
-from cci_uploader.names import clean_name
 
 UNSUPPORTED = "unsupported"
-
-# What the user is told about a date that is not the file's own acquisition time.
-DATE_NOTES = {
-    FILE_MODIFIED: "date taken from the file's modification time",
-    CREATION: "date taken from the document's creation time",
-}
 
 
 @dataclass(frozen=True)
 class ScanEntry:
-    """One file (with its companions) and what the app will do with it."""
+    """One file (with its companions) and what it holds."""
 
     path: Path
     format: str
     reason: str | None = None
     metadata: FileMetadata | None = None
-    microscope: str | None = None
-    microscope_note: str = ""
     folder: Path | None = None  # the folder the user chose, when found by walking it
-    name_notes: tuple[str, ...] = ()  # how names taken from the file were cleaned
 
     @property
     def ok(self) -> bool:
@@ -71,48 +56,10 @@ class ScanEntry:
         return self.metadata.date_source if self.metadata else None
 
     @property
-    def date_note(self) -> str:
-        """Says where the date comes from when it is not the acquisition time; else empty."""
-        return DATE_NOTES.get(self.date_source or "", "")
-
-    @property
-    def project(self) -> str | None:
-        """The OMERO Project: the (mapped) microscope name."""
-        return self.microscope
-
-    @property
-    def dataset(self) -> str | None:
-        """The OMERO Dataset: the local acquisition date, ``YYYY-MM-DD``."""
-        return self.date.isoformat() if self.date else None
-
-    @property
     def size(self) -> int:
         """Bytes of the file and its companions."""
         paths = (self.path, *self.companions)
         return sum(p.stat().st_size for p in paths if p.exists())
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``scan --json`` record."""
-        meta = self.metadata
-        pixel = meta.pixel_size_m if meta else None
-        return {
-            "path": str(self.path),
-            "format": self.format,
-            "companions": [str(p) for p in self.companions],
-            "microscope": self.microscope,
-            "microscope_raw": meta.microscope if meta else None,
-            "microscope_note": self.microscope_note or None,
-            "acquired": meta.acquired.isoformat() if meta and meta.acquired else None,
-            "date": self.dataset,
-            "date_source": self.date_source,
-            "pixel_size_um": [pixel[0] * 1e6, pixel[1] * 1e6] if pixel else None,
-            "images": meta.images if meta else 0,
-            "skipped": list(meta.skipped) if meta else [],
-            "project": self.project,
-            "dataset": self.dataset,
-            "reason": self.reason,
-            "name_notes": list(self.name_notes),
-        }
 
 
 def _is_regular(path: Path) -> bool:
@@ -196,7 +143,6 @@ def _scan_file(
         return ScanEntry(
             path, module.NAME, f"{path.name} cannot be read: {exc.strerror}.", folder=folder
         )
-    microscope, note, notes = _project(meta.microscope, config)
     reason: str | None = None
     if meta.acquired is None:
         try:
@@ -211,21 +157,7 @@ def _scan_file(
             )
     if meta.images == 0:
         reason = f"{path.name} contains no images to upload ({'; '.join(meta.skipped)})."
-    return ScanEntry(path, module.NAME, reason, meta, microscope, note, folder, notes)
-
-
-def _project(stored: str | None, config: Config) -> tuple[str, str, tuple[str, ...]]:
-    """The Project name for a stored microscope name, how it was chosen, and any cleaning."""
-    notes = []
-    if stored is not None:
-        stored, note = clean_name(stored, "the microscope name in the file was")
-        notes.append(note)
-    microscope, how = map_microscope(stored or None, config)
-    microscope, note = clean_name(microscope, "the Project name was")
-    notes.append(note)
-    notes = [n for n in notes if n]
-    how = "; ".join([how, *notes])
-    return microscope or UNKNOWN_MICROSCOPE, how, tuple(notes)
+    return ScanEntry(path, module.NAME, reason, meta, folder)
 
 
 def _dated_by_mtime(meta: FileMetadata, path: Path) -> FileMetadata:

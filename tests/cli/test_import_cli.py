@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -15,7 +16,12 @@ import pytest
 
 from cci_uploader import omero as om
 from cci_uploader.cli import importing, main
+from cci_uploader.config import Config
+from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
+from cci_uploader.progress import human_bytes
 from cci_uploader.sandbox import SandboxServer
+from cci_uploader.scan import scan_paths
 from tests.netcut import NetCut
 
 # Project and local Dataset for each sample in Europe/Stockholm, read by hand from
@@ -307,3 +313,47 @@ def test_each_step_of_a_file_is_printed_once_including_omero_importing(
     assert "[uploading] tiles_z.czi: uploading" in steps
     assert "[uploading] tiles_z.czi: OMERO is importing" in steps
     assert steps[-1].startswith("[ uploaded] tiles_z.czi: uploaded to ")
+
+
+class _Ticks:
+    """A clock that moves one second each time it is read: rates without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_human_output_shows_speed_and_time_left_and_json_does_not(
+    conn: om.Connection, samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = (samples / "czi" / "tiles_z.czi").read_bytes()
+    paths = []
+    for n in range(2):
+        paths.append(tmp_path / f"copy{n}.czi")
+        paths[-1].write_bytes(data + bytes([n]))
+    files = plan(scan_paths(paths, Config()), Config())
+    queue = ImportQueue(files, history=None, chunk_size=64 * 1024)
+    importing._run_queue(queue, conn, as_json=False, clock=_Ticks())
+    out, err = capsys.readouterr()
+    assert err == ""
+    progress = [line.strip() for line in out.splitlines() if line.startswith("    File ")]
+    moving = [line for line in progress if re.search(r" · [\d.]+ [kMGT]?B/s · ", line)]
+    assert moving, out
+    assert any(
+        re.search(r"File 1 of 2 · .* of .* · .*B/s · \d+ (s|min \d\d s) left$", m) for m in moving
+    )
+    assert (
+        progress[-1] == f"File 2 of 2 · {human_bytes(2 * len(data) + 2)} of "
+        f"{human_bytes(2 * len(data) + 2)} · 0 s left"
+    )
+    assert [s.status for s in queue.states] == [Status.UPLOADED, Status.UPLOADED]
+
+    again = ImportQueue(plan(scan_paths(paths, Config()), Config()), history=None)
+    importing._run_queue(again, conn, as_json=True, clock=_Ticks())
+    out, err = capsys.readouterr()
+    assert out == ""  # --json: the records are printed after the run, nothing else on stdout
+    assert "[duplicate] copy0.czi" in err
+    assert " left" not in err and "/s" not in err

@@ -12,6 +12,7 @@ import pytest
 
 from cci_uploader.config import Config
 from cci_uploader.formats import czi
+from cci_uploader.plan import plan_file
 from cci_uploader.scan import scan_file
 from tests.formats.bioformats import ImageInfo
 
@@ -69,7 +70,7 @@ def test_scan_json_counts_scenes_and_dates_an_undated_czi(
     os.utime(path, (stamp, stamp))
     entry = scan_file(path, Config())
     assert entry.ok, entry.reason
-    record = entry.to_json()
+    record = plan_file(entry, Config()).to_json()
     assert record["images"] == 3
     assert record["date_source"] == "file_modified"
     assert record["acquired"] == "2025-06-15T17:06:40+02:00"

@@ -22,6 +22,7 @@ import numpy as np
 
 from cci_uploader.config import Config
 from cci_uploader.formats import emd
+from cci_uploader.plan import DateSource, plan_file
 from cci_uploader.scan import scan_file
 
 SAMPLES = Path(
@@ -95,9 +96,9 @@ def test_no_image_time_falls_back_to_file_mtime(
     assert _both_paths(path) is None
     stamp = 1_735_700_000  # 2025-01-01 02:53:20 UTC: still 31 December in Chicago
     os.utime(path, (stamp, stamp))
-    entry = scan_file(path, Config())
-    assert entry.ok, entry.reason  # no longer refused for "records no acquisition date"
-    assert entry.date_source == "file_modified"
+    entry = plan_file(scan_file(path, Config()), Config())
+    assert entry.ok, entry.scan.reason  # no longer refused for "records no acquisition date"
+    assert entry.date_source is DateSource.FILE_MODIFIED
     assert entry.dataset == "2024-12-31"
     assert entry.date_note == "date taken from the file's modification time"
 

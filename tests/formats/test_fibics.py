@@ -17,6 +17,7 @@ import tifffile
 
 from cci_uploader.config import Config
 from cci_uploader.formats import FormatError, _tiff_lzw, detect, fibics, sem_tif
+from cci_uploader.plan import DateSource, plan_file
 from cci_uploader.scan import scan_file
 from tests.formats.bioformats import ImageInfo
 
@@ -87,10 +88,11 @@ def test_scan_dates_it_by_the_files_modification_time(
     # 2025-06-30 23:30 UTC is 2025-07-01 11:30 in Auckland: the local date is the Dataset.
     moment = dt.datetime(2025, 6, 30, 23, 30, tzinfo=dt.UTC).timestamp()
     os.utime(copy, (moment, moment))
-    entry = scan_file(copy, Config(default_microscope="Crossbeam 550"))
-    assert entry.ok, entry.reason
+    config = Config(default_microscope="Crossbeam 550")
+    entry = plan_file(scan_file(copy, config), config)
+    assert entry.ok, entry.scan.reason
     assert entry.dataset == "2025-07-01"
-    assert entry.date_source == "file_modified"
+    assert entry.date_source is DateSource.FILE_MODIFIED
     assert entry.date_note == "date taken from the file's modification time"
     assert entry.project == "Crossbeam 550"
     record = entry.to_json()

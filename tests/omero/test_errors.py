@@ -12,6 +12,7 @@ from omero.rtypes import rstring
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 
@@ -107,14 +108,16 @@ def test_security_violation_mid_queue_fails_that_file_and_the_next_are_imported(
         path = tmp_path / f"copy{n}.czi"
         path.write_bytes(data + bytes([n]))
         paths.append(path)
-    queue = ImportQueue(scan_paths(paths, Config()), [("Sample", "S1")], history=None)
+    queue = ImportQueue(
+        plan(scan_paths(paths, Config()), Config(), [("Sample", "S1")]), history=None
+    )
     sandbox.faults.refuse(
         "importFileset",
         _server_error(omero.SecurityViolation, "Group is rwr---. Cannot link to object"),
         after=1,
     )
     list(queue.run(conn))
-    first, second, third = queue.entries
+    first, second, third = queue.states
     assert (first.status, second.status, third.status) == (
         Status.UPLOADED,
         Status.ERROR,

@@ -10,7 +10,8 @@ import pytest
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.omero import orphans
-from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.pipeline import EntryChanged, ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 
@@ -96,18 +97,21 @@ def test_cancel_while_omero_imports_says_the_image_will_appear(
     conn: om.Connection, sandbox: SandboxServer, samples: Path
 ) -> None:
     sandbox.faults.import_delay_s = 0.5
-    queue = ImportQueue(scan_paths([samples / "czi" / "tiles_z.czi"], Config()), [], history=None)
+    queue = ImportQueue(
+        plan(scan_paths([samples / "czi" / "tiles_z.czi"], Config()), Config(), []), history=None
+    )
     for event in queue.run(conn):
-        if getattr(event, "entry", None) and event.entry.message == "OMERO is importing":  # type: ignore[union-attr]
+        if isinstance(event, EntryChanged) and event.state.message == "OMERO is importing":
             queue.cancel()
-    [entry] = queue.entries
+    [entry] = queue.states
     assert entry.status is Status.ERROR
     assert "still importing" in entry.message and "nothing was imported" not in entry.message
     _wait_for_images(sandbox, 1)
     assert len(sandbox.objects("Image")) == 1  # the handle was not closed: it finished
     sandbox.faults.reset()
-    assert queue.retry_failed() == [0]
+    assert [e.index for e in queue.retry_failed()] == [0]
     list(queue.run(conn))
+    [entry] = queue.states
     assert entry.status is Status.DUPLICATE
     assert len(sandbox.objects("Image")) == 1
 

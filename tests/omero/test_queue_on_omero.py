@@ -13,6 +13,7 @@ from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.omero.acquisition import ACQUISITION_NS
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 
@@ -49,13 +50,13 @@ def test_czi_samples_into_a_read_only_group_with_a_colleagues_tag(
 ) -> None:
     assert sandbox.seed.lab_group.permissions == "rwr---" and conn.group_name == "Sandbox Lab"
     theirs = _colleagues_tag(sandbox, om.tag_text(*SAMPLE))
-    queue = ImportQueue(scan_paths([samples / "czi"], Config()), [SAMPLE], history=None)
+    queue = ImportQueue(
+        plan(scan_paths([samples / "czi"], Config()), Config(), [SAMPLE]), history=None
+    )
     list(queue.run(conn))
-    assert {e.status for e in queue.entries} == {Status.UPLOADED}, [
-        e.message for e in queue.entries
-    ]
+    assert {e.status for e in queue.states} == {Status.UPLOADED}, [e.message for e in queue.states]
     images = sandbox.objects("Image")
-    assert len(images) >= len(queue.entries) >= 5
+    assert len(images) >= len(queue.states) >= 5
     for image in images:
         annotations = _annotations(sandbox, image.getId().getValue())
         maps = [a for a in annotations if type(a).__name__ == "MapAnnotationI"]
@@ -73,9 +74,11 @@ def test_czi_samples_into_a_read_only_group_with_a_colleagues_tag(
         assert tag.getId().getValue() != theirs
         assert tag.getDetails().getOwner().getId().getValue() == conn.user_id
     before = _snapshot(sandbox)
-    again = ImportQueue(scan_paths([samples / "czi"], Config()), [SAMPLE], history=None)
+    again = ImportQueue(
+        plan(scan_paths([samples / "czi"], Config()), Config(), [SAMPLE]), history=None
+    )
     list(again.run(conn))
-    assert {e.status for e in again.entries} == {Status.DUPLICATE}
+    assert {e.status for e in again.states} == {Status.DUPLICATE}
     assert _snapshot(sandbox) == before  # the second run created nothing
 
 
@@ -83,18 +86,20 @@ def test_pairs_refused_after_import_are_red_and_retry_attaches_them(
     conn: om.Connection, sandbox: SandboxServer, samples: Path
 ) -> None:
     queue = ImportQueue(
-        scan_paths([samples / "czi" / "tiles_z.czi"], Config()), [SAMPLE], history=None
+        plan(scan_paths([samples / "czi" / "tiles_z.czi"], Config()), Config(), [SAMPLE]),
+        history=None,
     )
     refusal = omero.SecurityViolation(serverStackTrace="", serverExceptionClass="", message="no")
     sandbox.faults.refuse("saveArray", refusal)  # the pairs' call
     list(queue.run(conn))
-    [entry] = queue.entries
+    [entry] = queue.states
     assert entry.status is Status.ERROR
     assert entry.message.startswith("imported, but the key-value pairs could not be attached")
     [image] = sandbox.objects("Image")
     assert _annotations(sandbox, image.getId().getValue()) == []
-    assert queue.retry_failed() == [0]
+    assert [e.index for e in queue.retry_failed()] == [0]
     list(queue.run(conn))
+    [entry] = queue.states
     assert entry.status is Status.DUPLICATE
     assert len(sandbox.objects("Image")) == 1
     kinds = sorted(type(a).__name__ for a in _annotations(sandbox, image.getId().getValue()))
@@ -105,10 +110,14 @@ def test_a_duplicate_gets_the_batch_pairs_it_lacks(
     conn: om.Connection, sandbox: SandboxServer, samples: Path
 ) -> None:
     path = samples / "czi" / "tiles_z.czi"
-    list(ImportQueue(scan_paths([path], Config()), [SAMPLE], history=None).run(conn))
-    queue = ImportQueue(scan_paths([path], Config()), [SAMPLE, ("Grid", "3")], history=None)
+    list(
+        ImportQueue(plan(scan_paths([path], Config()), Config(), [SAMPLE]), history=None).run(conn)
+    )
+    queue = ImportQueue(
+        plan(scan_paths([path], Config()), Config(), [SAMPLE, ("Grid", "3")]), history=None
+    )
     list(queue.run(conn))
-    assert queue.entries[0].status is Status.DUPLICATE
+    assert queue.states[0].status is Status.DUPLICATE
     [image] = sandbox.objects("Image")
     pairs = sorted(
         (nv.name, nv.value)

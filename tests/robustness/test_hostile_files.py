@@ -194,7 +194,7 @@ def test_window_add_folder_lists_every_file_with_hostile_ones_red(
     for case in ("emd_deep_json", "emi_deep_object_info", "czi_garbage_directory"):
         hostile.CRAFTERS[case](folder)
     hostile.fifo_czi(folder)
-    rows = {entry.path.name: entry.reason for entry, _size in scan([folder], Config())}
+    rows = {entry.path.name: entry.scan.reason for entry, _size in scan([folder], Config())}
     assert rows == {
         "tiles_z.czi": None,
         **{EXPECTED[c][0]: EXPECTED[c][1] for c in ("emd_deep_json", "czi_garbage_directory")},

@@ -21,6 +21,7 @@ from cci_uploader.hashing import file_sha1
 from cci_uploader.logsetup import log_file
 from cci_uploader.names import MAX_NAME
 from cci_uploader.pipeline import EntryChanged, ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
@@ -37,7 +38,9 @@ def _stage(samples: Path, folder: Path, *names: str) -> list[Path]:
 
 def _queue(paths: list[Path], tmp_path: Path, **kwargs: object) -> ImportQueue:
     history = History(tmp_path / "history.sqlite")
-    return ImportQueue(scan_paths(paths, Config()), [("Sample", "S1")], history=history, **kwargs)  # type: ignore[arg-type]
+    return ImportQueue(
+        plan(scan_paths(paths, Config()), Config(), [("Sample", "S1")]), history=history, **kwargs
+    )  # type: ignore[arg-type]
 
 
 # -- one file, one failure ----------------------------------------------------------
@@ -86,7 +89,9 @@ def test_reader_failing_unexpectedly_reddens_only_its_file(
     monkeypatch.setattr(emd, "convert", broken)
     queue = _queue([folder], tmp_path)
     list(queue.run(conn))
-    got = {e.scan.path.name: (e.status, e.message) for e in queue.entries}
+    got = {
+        f.path.name: (s.status, s.message) for f, s in zip(queue.files, queue.states, strict=True)
+    }
     assert got["fei_example_tem_stack.emd"] == (
         Status.ERROR,
         f"{cause}: fei_example_tem_stack.emd could not be converted. "
@@ -130,10 +135,10 @@ def test_file_changing_during_upload_is_never_green(
     queue = _queue([path], tmp_path, chunk_size=64 * 1024)
     changed = False
     for event in queue.run(conn):
-        if not changed and isinstance(event, EntryChanged) and event.entry.message == "uploading":
+        if not changed and isinstance(event, EntryChanged) and event.state.message == "uploading":
             change(path)
             changed = True
-    [entry] = queue.entries
+    [entry] = queue.states
     assert changed
     assert (entry.status, entry.message) == (
         Status.ERROR,
@@ -143,8 +148,9 @@ def test_file_changing_during_upload_is_never_green(
     assert sandbox.objects("Image") == []
     assert History(tmp_path / "history.sqlite").uploads() == []
     # Once the file is still, a retry uploads it as it is now.
-    assert queue.retry_failed() == [0]
+    assert [e.index for e in queue.retry_failed()] == [0]
     list(queue.run(conn))
+    [entry] = queue.states
     assert entry.status is Status.UPLOADED, entry.message
     [record] = History(tmp_path / "history.sqlite").uploads()
     assert [s.size for s in record.sources] == [path.stat().st_size]
@@ -196,7 +202,7 @@ def test_queue_start_sweeps_what_an_interrupted_run_left(
     [path] = _stage(samples, tmp_path / "in", EMD)
     queue = _queue([path], tmp_path)
     list(queue.run(conn))
-    assert queue.entries[0].status is Status.UPLOADED, queue.entries[0].message
+    assert queue.states[0].status is Status.UPLOADED, queue.states[0].message
     assert list(root.iterdir()) == [root / "notes.txt"]
 
 
@@ -208,7 +214,9 @@ def test_conversion_beyond_the_cache_cap_names_the_cache_folder(
     queue = _queue(paths, tmp_path)
     queue.cache_cap = 100_000
     list(queue.run(conn))
-    got = {e.scan.path.name: (e.status, e.message) for e in queue.entries}
+    got = {
+        f.path.name: (s.status, s.message) for f, s in zip(queue.files, queue.states, strict=True)
+    }
     assert got["fei_example_tem_stack.emd"] == (
         Status.ERROR,
         f"The cache folder {root} may hold 0 MB; converting this file needs about 0 MB more "
@@ -236,7 +244,7 @@ def test_long_file_name_converts_and_uploads(
     path = Path(shutil.copyfile(samples / EMD, folder / name))
     queue = _queue([path], tmp_path)
     list(queue.run(conn))
-    assert queue.entries[0].status is Status.UPLOADED, queue.entries[0].message
+    assert queue.states[0].status is Status.UPLOADED, queue.states[0].message
     [image] = sandbox.objects("Image")
     assert image.getName().getValue() == "a" * 242 + ".ome.tif"
 
@@ -250,13 +258,13 @@ def test_hostile_microscope_name_is_cleaned_and_the_row_says_so(
     folder = tmp_path / "run\u202e\x1b[31m"
     folder.mkdir()
     path = hostile.epu_hostile_name(folder)
-    [entry] = scan_paths([folder], Config())
-    assert entry.ok, entry.reason
+    [entry] = plan(scan_paths([folder], Config()), Config())
+    assert entry.ok, entry.scan.reason
     expected = ("Titan Krios " + "K" * MAX_NAME)[:MAX_NAME]
     assert entry.project == expected
     queue = _queue([folder], tmp_path)
     list(queue.run(conn))
-    [done] = queue.entries
+    [done] = queue.states
     assert done.status is Status.UPLOADED, done.message
     assert done.message == (
         f"uploaded to {expected} / {entry.dataset} (the microscope name in the file was "
@@ -285,14 +293,14 @@ def test_history_records_what_the_server_verified_not_a_later_change(
     sent_all = 0
     changed = False
     for event in queue.run(conn):
-        entry = event.entry if isinstance(event, EntryChanged) else None
+        entry = event.state if isinstance(event, EntryChanged) else None
         if entry and entry.status is Status.UPLOADING and entry.done_bytes == size:
             sent_all += 1
             if sent_all == 2:
                 _append(path)  # the server already holds the bytes it checked
                 changed = True
     assert changed
-    assert queue.entries[0].status is Status.UPLOADED, queue.entries[0].message
+    assert queue.states[0].status is Status.UPLOADED, queue.states[0].message
     [record] = History(tmp_path / "history.sqlite").uploads()
     assert [(s.size, s.sha1) for s in record.sources] == [(size, sha1)]
     assert [(s.size, s.sha1) for s in record.stored] == [(size, sha1)]

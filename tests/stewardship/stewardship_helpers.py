@@ -13,6 +13,7 @@ import pytest
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SERVICE_ACCOUNT
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
@@ -40,10 +41,12 @@ def upload(
     conn: om.Connection, history: History, *paths: Path, expect: Status = Status.UPLOADED
 ) -> ImportQueue:
     """Import through the real queue into ``history``; every file must end as ``expect``."""
-    queue = ImportQueue(scan_paths(list(paths), Config()), [("Sample", "S1")], history=history)
+    queue = ImportQueue(
+        plan(scan_paths(list(paths), Config()), Config(), [("Sample", "S1")]), history=history
+    )
     list(queue.run(conn))
-    assert [e.status for e in queue.entries] == [expect] * len(queue.entries), [
-        e.message for e in queue.entries
+    assert [e.status for e in queue.states] == [expect] * len(queue.states), [
+        e.message for e in queue.states
     ]
     return queue
 

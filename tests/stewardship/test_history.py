@@ -14,6 +14,7 @@ from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.hashing import file_sha1
 from cci_uploader.pipeline import EntryChanged, ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import (
@@ -47,12 +48,14 @@ def test_each_upload_recorded_once_even_after_a_crash_mid_batch(
 ) -> None:
     paths = [czi_copy(samples, tmp_path / "data", n) for n in range(3)]
     db = tmp_path / "history.sqlite3"
-    queue = ImportQueue(scan_paths(paths, Config()), [], history=History(db), chunk_size=64 * 1024)
+    queue = ImportQueue(
+        plan(scan_paths(paths, Config()), Config(), []), history=History(db), chunk_size=64 * 1024
+    )
     conn = om.connect(sandbox.address, token)
     seen_at_crash = None
     with pytest.raises(PowerCut):
         for event in queue.run(conn):
-            if isinstance(event, EntryChanged) and event.index == 1 and event.entry.done_bytes:
+            if isinstance(event, EntryChanged) and event.index == 1 and event.state.done_bytes:
                 seen_at_crash = _rows(db)  # another process reading the file
                 raise PowerCut
     conn.close()
@@ -61,10 +64,10 @@ def test_each_upload_recorded_once_even_after_a_crash_mid_batch(
 
     # The app starts again and the user imports the same three files.
     conn = om.connect(sandbox.address, sandbox.new_token())
-    again = ImportQueue(scan_paths(paths, Config()), [], history=History(db))
+    again = ImportQueue(plan(scan_paths(paths, Config()), Config(), []), history=History(db))
     list(again.run(conn))
     conn.close()
-    assert [e.status for e in again.entries] == [Status.DUPLICATE, Status.UPLOADED, Status.UPLOADED]
+    assert [e.status for e in again.states] == [Status.DUPLICATE, Status.UPLOADED, Status.UPLOADED]
 
     uploads = History(db).uploads()
     assert sorted(u.main for u in uploads) == [p.resolve() for p in paths]
@@ -159,9 +162,9 @@ def test_the_history_csv_is_never_uploaded(
     picked = scan_paths([folder / "history.csv", folder / "cells3.czi"], Config())
     assert not picked[0].ok
     assert "not a supported microscope file" in (picked[0].reason or "")
-    queue = ImportQueue(picked, [], history=history)
+    queue = ImportQueue(plan(picked, Config(), []), history=history)
     list(queue.run(conn))
-    assert [e.status for e in queue.entries] == [Status.ERROR, Status.UPLOADED]
+    assert [e.status for e in queue.states] == [Status.ERROR, Status.UPLOADED]
     names = {f.getName().getValue() for f in sandbox.objects("OriginalFile")}
     assert names == {"cells3.czi"}
 
@@ -170,13 +173,17 @@ def test_a_queue_records_in_the_history_it_is_given_and_nowhere_else(
     conn: om.Connection, samples: Path, tmp_path: Path
 ) -> None:
     with pytest.raises(TypeError):
-        ImportQueue([], [])  # type: ignore[call-arg]  # no silent default
-    quiet = ImportQueue(scan_paths([czi_copy(samples, tmp_path, 1)], Config()), [], history=None)
+        ImportQueue(
+            plan([], Config(), []),
+        )  # type: ignore[call-arg]  # no silent default
+    quiet = ImportQueue(
+        plan(scan_paths([czi_copy(samples, tmp_path, 1)], Config()), Config(), []), history=None
+    )
     list(quiet.run(conn))
     assert not history_path().exists()
     path = czi_copy(samples, tmp_path, 2)
     own = History(tmp_path / "own.sqlite3")
-    list(ImportQueue(scan_paths([path], Config()), [], history=own).run(conn))
+    list(ImportQueue(plan(scan_paths([path], Config()), Config(), []), history=own).run(conn))
     assert [u.main for u in own.uploads()] == [path.resolve()]
     assert not history_path().exists()
 

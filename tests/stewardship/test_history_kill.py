@@ -15,6 +15,7 @@ import pytest
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.sandbox.repository import ManagedRepository
 from cci_uploader.scan import scan_paths
@@ -69,11 +70,11 @@ def test_killed_mid_batch_then_run_again_records_each_upload_once(
     monkeypatch.setattr(ManagedRepository, "importFileset", original)
     conn = om.connect(sandbox.address, sandbox.new_token())
     try:
-        queue = ImportQueue(scan_paths(paths, Config()), [], history=History())
+        queue = ImportQueue(plan(scan_paths(paths, Config()), Config(), []), history=History())
         list(queue.run(conn))
     finally:
         conn.close()
-    assert [e.status for e in queue.entries] == [
+    assert [e.status for e in queue.states] == [
         Status.DUPLICATE,
         Status.UPLOADED,
         Status.UPLOADED,

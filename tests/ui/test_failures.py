@@ -9,7 +9,8 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
 from cci_uploader import logsetup
-from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.pipeline import Status
+from cci_uploader.pipeline.steps import FileJob
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.models.files import COLOURS, STATUS, STATUS_ROLE
@@ -186,7 +187,7 @@ def test_cancel_leaves_no_half_image_and_import_again_finishes(
     paths = czi_copies(2, pad=32 * 1024 * 1024)
     ready(window, *paths, rows=2)
     press(qtbot, window.action_bar.import_button)
-    qtbot.waitUntil(lambda: window.model.rows()[0].done_bytes > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.model.rows()[0].state.done_bytes > 0, timeout=WAIT_MS)
     press(qtbot, window.action_bar.cancel_button)
     qtbot.waitUntil(lambda: not window.session.running, timeout=WAIT_MS)
     # The file being uploaded when Cancel was pressed is not imported, nor anything after it.
@@ -216,7 +217,7 @@ def test_an_unexpected_error_ends_red_and_points_to_the_log(
     def broken(*_: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(ImportQueue, "_files_to_upload", broken)
+    monkeypatch.setattr(FileJob, "convert", broken)
     ready(window, *czi_copies(2), rows=2)
     run_to_end(qtbot, window, window.action_bar.import_button)
     assert statuses(window) == [Status.ERROR, Status.ERROR]

@@ -8,8 +8,10 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from cci_uploader import omero as om
 from cci_uploader.config import Config
-from cci_uploader.pipeline import Status
+from cci_uploader.pipeline import EntryChanged, FileState, ImportQueue, Status
+from cci_uploader.plan import with_pairs
 from cci_uploader.ui.models.files import (
     COLOURS,
     COLUMNS,
@@ -26,6 +28,16 @@ from cci_uploader.ui.models.files import (
     status_text,
 )
 from cci_uploader.ui.workers import jobs
+
+
+def _show(
+    model: FileModel, path: Path, status: Status, message: str, done: int = 0, total: int = 0
+) -> None:
+    """What the queue does: one file's new state, as an event."""
+    file = model.row_for(path).file
+    model.apply(
+        EntryChanged(0, file, FileState(status, message, done_bytes=done, total_bytes=total))
+    )
 
 
 def _filled(samples: Path, tmp_path: Path) -> FileModel:
@@ -45,13 +57,13 @@ def test_qt_model_checks_pass_while_rows_are_added_updated_and_cleared(
     qtmodeltester.check(model)
     model.add(jobs.scan([samples / "czi"], Config()))
     first = model.rows()[0].scan.path
-    model.update(first, Status.UPLOADING, "uploading", 10, 100)
+    _show(model, first, Status.UPLOADING, "uploading", 10, 100)
     qtmodeltester.check(model)
     paths = [r.scan.path for r in model.rows()]
     model.remove([paths[1], paths[2], paths[-1]])
     qtmodeltester.check(model)
     assert [r.scan.path for r in model.rows()] == [paths[0], *paths[3:-1]]
-    model.update(paths[3], Status.UPLOADED, "uploaded")  # the path index follows the removal
+    _show(model, paths[3], Status.UPLOADED, "uploaded")  # the path index follows the removal
     assert model.index(1, 0).data(STATUS_ROLE) == Status.UPLOADED
     model.clear()
     qtmodeltester.check(model)
@@ -98,7 +110,7 @@ def test_an_update_touches_only_its_row(qtbot: QtBot, samples: Path, tmp_path: P
         )
 
     model.dataChanged.connect(record)
-    model.update(row.scan.path, Status.UPLOADING, "OMERO is importing", row.size // 2, row.size)
+    _show(model, row.scan.path, Status.UPLOADING, "OMERO is importing", row.size // 2, row.size)
     assert changed == [(3, 0, 3, len(COLUMNS) - 1)]
     assert model.index(3, STATUS).data() == "Uploading: OMERO is importing"
     assert model.index(3, PROGRESS).data() == "50 %"
@@ -111,7 +123,7 @@ def test_every_status_has_its_own_colour_and_label() -> None:
 
 
 def test_status_text_never_repeats_the_status_word(samples: Path) -> None:
-    [(scan, size)] = jobs.scan([samples / "czi" / "tiles_z.czi"], Config())
+    [(file, size)] = jobs.scan([samples / "czi" / "tiles_z.czi"], Config())
     cases = [
         (Status.UPLOADING, "uploading", (), "Uploading"),
         (Status.QUEUED, "waiting", (), "Queued: waiting"),
@@ -127,7 +139,7 @@ def test_status_text_never_repeats_the_status_word(samples: Path) -> None:
         (Status.PENDING, "", (), "Pending"),
     ]
     for status, message, ids, expected in cases:
-        row = Row(scan, size, status, message, image_ids=ids)
+        row = Row(file, size, FileState(status, message, ids))
         assert status_text(row) == expected
 
 
@@ -154,9 +166,36 @@ def test_status_leads_with_the_cause_whatever_the_message_starts_with(
     row = model.rows()[0]
     name = row.scan.path.name
     stem = name.split(".")[0]
-    model.update(row.scan.path, Status.ERROR, f"OMERO could not import {stem}.ome.tif: it ended.")
+    _show(model, row.scan.path, Status.ERROR, f"OMERO could not import {stem}.ome.tif: it ended.")
     assert model.index(0, STATUS).data() == (
         f"Error: it ended (OMERO could not import {stem}.ome.tif)"
     )
-    model.update(row.scan.path, Status.ERROR, f"{name} could not be read (gone); check it.")
+    _show(model, row.scan.path, Status.ERROR, f"{name} could not be read (gone); check it.")
     assert model.index(0, STATUS).data() == "Error: could not be read (gone); check it."
+
+
+def test_apply_follows_a_real_queue_one_row_at_a_time(
+    qtmodeltester: ModelTester, conn: om.Connection, samples: Path, tmp_path: Path
+) -> None:
+    model = _filled(samples / "czi", tmp_path)
+    touched: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda tl, br, *_: touched.append((tl.row(), br.row())))
+    queue = ImportQueue(
+        [with_pairs(r.file, [("Sample", "S1")]) for r in model.rows()], history=None
+    )
+    applied = 0
+    for event in queue.run(conn):
+        if isinstance(event, EntryChanged):
+            before = len(touched)
+            model.apply(event)
+            number = model.number_of(event.file.path)
+            assert touched[before:] == [(number, number)]
+            applied += 1
+    assert applied > len(model.rows())
+    # The rows hold what the queue holds: its plan (with the pairs) and its latest states.
+    assert [r.state for r in model.rows()] == list(queue.states)
+    # (a refused file gets no event: the queue never works on it)
+    assert [r.file for r in model.rows() if r.scan.ok] == [f for f in queue.files if f.ok]
+    statuses = [model.index(n, STATUS).data(STATUS_ROLE) for n in range(model.rowCount())]
+    assert statuses.count(Status.UPLOADED) == len(statuses) - 1  # all but notes.txt
+    qtmodeltester.check(model)

@@ -15,6 +15,7 @@ from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.hashing import file_sha1
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
 from cci_uploader.ui.dialogs.history import HistoryWindow
@@ -36,9 +37,9 @@ def files(conn: om.Connection, samples: Path, tmp_path: Path) -> list[Path]:
     for path, status in zip(
         paths, (Status.UPLOADED, Status.UPLOADED, Status.DUPLICATE), strict=True
     ):
-        queue = ImportQueue(scan_paths([path], Config()), [], history=History())
+        queue = ImportQueue(plan(scan_paths([path], Config()), Config(), []), history=History())
         list(queue.run(conn))
-        assert queue.entries[0].status is status
+        assert queue.states[0].status is status
     return paths
 
 

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 from cci_uploader.ui.main_window import MainWindow
@@ -38,7 +39,11 @@ def _seed_value(sandbox: SandboxServer, token: str, group: str, value: str, tmp:
     conn = om.connect(sandbox.address, token)
     try:
         conn.switch_group(group)
-        list(ImportQueue(scan_paths([seed], Config()), [("Sample", value)], history=None).run(conn))
+        list(
+            ImportQueue(
+                plan(scan_paths([seed], Config()), Config(), [("Sample", value)]), history=None
+            ).run(conn)
+        )
     finally:
         conn.close()
 
@@ -121,7 +126,7 @@ def test_full_journey_then_second_import_is_orange(
     assert statuses(window) == [Status.UPLOADED] * SAMPLE_ENTRIES
     for number, row in enumerate(model.rows()):
         target = model.index(number, TARGET).data()
-        assert target == f"{row.scan.project} / {row.scan.dataset}"
+        assert target == row.file.target
         ids = row.image_ids
         assert model.index(number, STATUS).data() == (
             f"Uploaded (image {ids[0]})"

@@ -87,7 +87,7 @@ def test_largest_event_loop_gap_during_a_1_gib_upload_is_at_most_100_ms(
     assert statuses(window) == [Status.UPLOADED]
     row = window.model.rows()[0]
     assert len(row.image_ids) == 1
-    assert row.total_bytes == big.stat().st_size > GIB
+    assert row.state.total_bytes == big.stat().st_size > GIB
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(gaps) > 10
     largest = max(gaps)

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ from cci_uploader.logsetup import register_secret
 from cci_uploader.pipeline import (
     ConnectionDown,
     EntryChanged,
+    FileState,
     ImportQueue,
-    QueueEntry,
     SessionLost,
     Status,
 )
-from cci_uploader.scan import ScanEntry, scan
+from cci_uploader.plan import PlannedFile, plan
+from cci_uploader.progress import ProgressMeter
+from cci_uploader.scan import scan
 from cci_uploader.stewardship.history import History
 
 TOKEN_ENV = "CCI_OMERO_TOKEN"
@@ -32,6 +35,8 @@ OFFLINE_NOT_NOW = (
     "not uploaded: the connection to OMERO was lost. Check the network and run the same "
     "command again; files already uploaded are recognised and not sent twice."
 )
+EXPIRED_NOT_NOW = "not uploaded: the session expired; run again with a new token"
+PROGRESS_EVERY_S = 5.0  # the overall progress line, at most this often while sending
 
 
 def register(sub: Any) -> None:
@@ -82,20 +87,20 @@ def _parse_pairs(parser: argparse.ArgumentParser, items: list[str]) -> list[tupl
     return pairs
 
 
-def _json_status(entry: QueueEntry) -> str:
-    if entry.refused and entry.scan.format == "unsupported":
+def _json_status(file: PlannedFile, state: FileState) -> str:
+    if file.refused and file.scan.format == "unsupported":
         return "skipped"
-    return {Status.UPLOADED: "uploaded", Status.DUPLICATE: "duplicate"}.get(entry.status, "error")
+    return {Status.UPLOADED: "uploaded", Status.DUPLICATE: "duplicate"}.get(state.status, "error")
 
 
-def _record(entry: QueueEntry) -> dict[str, Any]:
+def _record(file: PlannedFile, state: FileState) -> dict[str, Any]:
     return {
-        "path": str(entry.scan.path),
-        "status": _json_status(entry),
-        "message": entry.message,
-        "image_ids": list(entry.image_ids),
-        "project": entry.scan.project,
-        "dataset": entry.scan.dataset,
+        "path": str(file.path),
+        "status": _json_status(file, state),
+        "message": state.message,
+        "image_ids": list(state.image_ids),
+        "project": file.project,
+        "dataset": file.dataset,
     }
 
 
@@ -131,30 +136,75 @@ def run_import(args: argparse.Namespace) -> int:
         history = None if conn.is_sandbox else History()
         if history is None:
             _say("The training sandbox: nothing is added to your upload history.", args.json)
-        queue = ImportQueue(found.entries, pairs, history=history)
+        queue = ImportQueue(plan(found.entries, config, pairs), history=history)
         conn = _run_queue(queue, conn, args.json)
     finally:
         conn.close()
-    for entry in queue.entries:
-        if args.json:
-            print(json.dumps(_record(entry)), flush=True)
-    failed = [e for e in queue.entries if e.status not in (Status.UPLOADED, Status.DUPLICATE)]
-    return 1 if failed else 0
+    if args.json:
+        for file, state in zip(queue.files, queue.states, strict=True):
+            print(json.dumps(_record(file, state)), flush=True)
+    ended = (Status.UPLOADED, Status.DUPLICATE)
+    return 1 if any(s.status not in ended for s in queue.states) else 0
 
 
-def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Connection:
+class _Progress:
+    """The overall progress line of the human output: bytes, speed and time left."""
+
+    def __init__(self, queue: ImportQueue, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.meter = ProgressMeter(clock)
+        self.meter.reset(
+            {
+                i: f.scan.size
+                for i, (f, s) in enumerate(zip(queue.files, queue.states, strict=True))
+                if s.status in (Status.PENDING, Status.QUEUED)
+            }
+        )
+        self._said_at: float | None = None
+        self._ended: set[int] = set()
+
+    def line(self, event: EntryChanged) -> str | None:
+        """Take one change; return the line to show now, if any."""
+        state = event.state
+        if state.status in (Status.UPLOADED, Status.DUPLICATE, Status.ERROR):
+            if event.index in self._ended:
+                return None  # said when it ended
+            self._ended.add(event.index)
+            self.meter.finish(event.index)
+        elif state.status is Status.UPLOADING:
+            self.meter.update(event.index, state.done_bytes, state.total_bytes)
+        else:
+            return None
+        now = self._clock()
+        ended = state.status is not Status.UPLOADING
+        if not ended and self._said_at is not None and now - self._said_at < PROGRESS_EVERY_S:
+            return None
+        self._said_at = now
+        return f"    {self.meter.describe()}"
+
+
+def _run_queue(
+    queue: ImportQueue,
+    conn: om.Connection,
+    as_json: bool,
+    clock: Callable[[], float] = time.monotonic,
+) -> om.Connection:
     said: dict[int, tuple[Status, str]] = {}  # each step once, not once per chunk
+    progress = _Progress(queue, clock)
     while True:
         paused: SessionLost | ConnectionDown | None = None
         for event in queue.run(conn):
             if isinstance(event, EntryChanged):
-                entry = event.entry
-                if said.get(event.index) != (entry.status, entry.message):
-                    said[event.index] = (entry.status, entry.message)
+                state = event.state
+                if said.get(event.index) != (state.status, state.message):
+                    said[event.index] = (state.status, state.message)
                     _say(
-                        f"[{entry.status.value:>9}] {entry.scan.path.name}: {entry.message}",
+                        f"[{state.status.value:>9}] {event.file.path.name}: {state.message}",
                         as_json,
                     )
+                line = progress.line(event)
+                if line is not None and not as_json:  # --json: the records only
+                    _say(line, as_json)
             elif isinstance(event, SessionLost | ConnectionDown):
                 paused = event
                 _say(event.message, as_json)
@@ -163,19 +213,13 @@ def _run_queue(queue: ImportQueue, conn: om.Connection, as_json: bool) -> om.Con
         if isinstance(paused, ConnectionDown):
             if _reconnect(conn, as_json):
                 continue
-            _give_up(queue, OFFLINE_NOT_NOW)
+            queue.abandon(OFFLINE_NOT_NOW)
             return conn
         fresh = _rejoin(conn, as_json) if sys.stdin is not None and sys.stdin.isatty() else None
         if fresh is None:
-            _give_up(queue, "not uploaded: the session expired; run again with a new token")
+            queue.abandon(EXPIRED_NOT_NOW)
             return conn
         conn = fresh
-
-
-def _give_up(queue: ImportQueue, message: str) -> None:
-    for entry in queue.entries:
-        if entry.status in (Status.QUEUED, Status.PENDING):
-            entry.status, entry.message = Status.ERROR, message
 
 
 def _reconnect(conn: om.Connection, as_json: bool) -> bool:
@@ -219,16 +263,16 @@ def _rejoin(old: om.Connection, as_json: bool, tries: int = 3) -> om.Connection 
     return None
 
 
-def _describe(entry: ScanEntry) -> str:
+def _describe(entry: PlannedFile) -> str:
     if not entry.ok:
-        return f"{entry.path}: {entry.format}: REFUSED: {entry.reason}"
+        return f"{entry.path}: {entry.scan.format}: REFUSED: {entry.scan.reason}"
     record = entry.to_json()
     pixel = record["pixel_size_um"]
     size = f"{pixel[0]:.4g} x {pixel[1]:.4g} µm" if pixel else "unknown pixel size"
     companions = ", ".join(Path(c).name for c in record["companions"]) or "none"
     date_note = f" ({entry.date_note})" if entry.date_note else ""
     return (
-        f"{entry.path}: {entry.format} (companions: {companions})\n"
+        f"{entry.path}: {entry.scan.format} (companions: {companions})\n"
         f"    microscope {entry.microscope} ({entry.microscope_note}), "
         f"acquired {record['acquired']}{date_note}, {size}\n"
         f"    -> {entry.project} / {entry.dataset}, {record['images']} image(s)"
@@ -242,7 +286,7 @@ def run_scan(args: argparse.Namespace) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     found = scan(args.paths, config)
-    for entry in found.entries:
+    for entry in plan(found.entries, config):
         print(json.dumps(entry.to_json()) if args.json else _describe(entry), flush=True)
     if args.json:
         print(json.dumps(found.summary_json()), flush=True)

@@ -13,6 +13,7 @@ from cci_uploader import omero as om
 from cci_uploader.cli.importing import read_token
 from cci_uploader.config import Config, ConfigError, load_config
 from cci_uploader.omero.retention import OldImage, delete_filesets, old_images
+from cci_uploader.progress import human_bytes
 from cci_uploader.stewardship.history import (
     DUPLICATE,
     UPLOADED,
@@ -24,7 +25,6 @@ from cci_uploader.stewardship.reminder import (
     describe_deletion,
     filesets_by_group,
     group_images,
-    human_size,
     total_size,
 )
 from cci_uploader.stewardship.removal import Action, Outcome, remove_local_copies
@@ -127,7 +127,7 @@ def run_history(args: argparse.Namespace) -> int:
             f"{' (converted)' if u.converted else ''}\n"
             f"    {u.omero_user}@{u.server}, group {u.omero_group}: {u.project} / {u.dataset}, "
             f"images {', '.join(map(str, u.image_ids))}, "
-            f"fileset {', '.join(map(str, u.fileset_ids))}, {human_size(u.size)}{removed}"
+            f"fileset {', '.join(map(str, u.fileset_ids))}, {human_bytes(u.size)}{removed}"
         )
     return 0
 
@@ -138,12 +138,12 @@ def _print_groups(images: list[OldImage], limit: int) -> None:
         return
     print(
         f"{len(images)} of your images on OMERO are older than {limit} days "
-        f"({human_size(total_size(images))}):"
+        f"({human_bytes(total_size(images))}):"
     )
     for group in group_images(images):
         print(
             f"  {group.group} / {group.project} / {group.dataset}: {group.count} image(s), "
-            f"{human_size(group.size)}, imported {group.oldest:%Y-%m-%d} or later"
+            f"{human_bytes(group.size)}, imported {group.oldest:%Y-%m-%d} or later"
         )
 
 

@@ -111,6 +111,7 @@ class _Session:
     def import_file(self, path: Path) -> str:
         from cci_uploader.config import Config
         from cci_uploader.pipeline import ImportQueue, Status
+        from cci_uploader.plan import plan
         from cci_uploader.scan import scan_paths
         from cci_uploader.stewardship.history import History
 
@@ -120,15 +121,15 @@ class _Session:
         if not scan.ok:
             raise StepFailed(f"the scan refused it: {scan.reason}")
         # Its own throwaway history: nothing of the self-test reaches the user's.
+        config = Config()
         queue = ImportQueue(
-            [scan],
-            [("Sample", "self-test")],
+            plan([scan], config, [("Sample", "self-test")]),
             history=History(self.work / "history.sqlite3"),
             work_dir=self.work / "queue",
         )
         for _event in queue.run(self.conn):
             pass
-        (entry,) = queue.entries
+        (file,), (entry,) = queue.files, queue.states
         if entry.status is not Status.UPLOADED or not entry.image_ids:
             raise StepFailed(f"ended {entry.status.value}: {entry.message}")
         stored = {image.id.val for image in self.server.objects("Image")}
@@ -136,7 +137,7 @@ class _Session:
         if missing:
             raise StepFailed(f"image(s) {sorted(missing)} reported but not on the server")
         ids = ", ".join(map(str, entry.image_ids))
-        return f"{scan.format} -> {scan.project} / {scan.dataset}, image {ids}"
+        return f"{scan.format} -> {file.target}, image {ids}"
 
 
 def _convert(path: Path, out_dir: Path) -> str:

@@ -1,18 +1,18 @@
-"""Turning a finished queue entry into a history record, the moment it is verified."""
+"""Turning a verified upload of a planned file into a history record."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cci_uploader import formats
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.client_paths import stored_name
 from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.provenance import fileset_ids
+from cci_uploader.plan import PlannedFile
 from cci_uploader.stewardship.history import (
     DUPLICATE,
     UPLOADED,
@@ -22,13 +22,10 @@ from cci_uploader.stewardship.history import (
     StoredFile,
 )
 
-if TYPE_CHECKING:
-    from cci_uploader.pipeline import QueueEntry
-
 
 @dataclass(frozen=True)
 class FilesetUpload:
-    """One fileset of an entry, verified on the server (new, or found as a duplicate)."""
+    """One fileset of a file, verified on the server (new, or found as a duplicate)."""
 
     files: tuple[Path, ...]
     sha1: str  # of ``files[0]``, computed once by the queue
@@ -49,21 +46,23 @@ def _sha1(path: Path, known: dict[Path, str]) -> str:
 def record_upload(
     history: History,
     conn: Connection,
-    entry: QueueEntry,
+    file: PlannedFile,
+    source_sha1s: Mapping[Path, str],
     uploads: Sequence[FilesetUpload],
     now: dt.datetime | None = None,
 ) -> int | None:
-    """Add one entry's upload to the history; ``None`` if it was recorded before.
+    """Add one file's upload to the history; ``None`` if it was recorded before.
 
-    The sources are the scanned file and its companions.  For a converted
-    file, what OMERO stores is the OME-TIFF written from them; its SHA-1 is
-    recorded with its fileset, which links the source to the verified upload.
+    The sources are the scanned file and its companions (``source_sha1s``:
+    those already hashed).  For a converted file, what OMERO stores is the
+    OME-TIFF written from them; its SHA-1 is recorded with its fileset, which
+    links the source to the verified upload.
     """
-    scan = entry.scan
+    scan = file.scan
     converted = formats.get_format(scan.format).CONVERTS
     # A converted file found on OMERO by its sources carries the main source's SHA-1.
     known = {u.files[0] if u.files else scan.path: u.sha1 for u in uploads}
-    known.update(entry.source_sha1s)  # hashed once by the queue before converting
+    known.update(source_sha1s)  # hashed once by the queue before converting
     # The size the server verified, not one read later: the file may have changed since.
     sizes = {u.files[0]: u.size for u in uploads if u.size is not None}
 
@@ -99,8 +98,8 @@ def record_upload(
         user_id=conn.user_id,
         omero_group=conn.group_name,
         group_id=conn.group_id,
-        project=scan.project,
-        dataset=scan.dataset,
+        project=file.project,
+        dataset=file.dataset,
         converted=converted,
         status=DUPLICATE if all(u.duplicate for u in uploads) else UPLOADED,
         sources=sources,

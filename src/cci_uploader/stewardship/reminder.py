@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from cci_uploader.omero.retention import OldImage
+from cci_uploader.progress import human_bytes
 
 NO_PROJECT, NO_DATASET = "(no Project)", "(no Dataset)"
 
@@ -93,21 +94,11 @@ def web_link(web_url: str, images: Iterable[OldImage]) -> str:
     return f"{base}?show={quote(shown, safe='-')}"
 
 
-def human_size(size: int) -> str:
-    """Bytes as a short text: ``1.5 GB``."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
 def describe_deletion(images: Sequence[OldImage]) -> str:
     """The confirmation text: exactly what will be deleted from OMERO."""
     lines = [
         f"This deletes {len(images)} image(s) in {len({i.fileset_id for i in images})} "
-        f"fileset(s), {human_size(total_size(images))}, from OMERO for good:"
+        f"fileset(s), {human_bytes(total_size(images))}, from OMERO for good:"
     ]
     for group in group_images(images):
         names = ", ".join(i.name for i in group.images)

@@ -9,7 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from cci_uploader.config import Config
-from cci_uploader.scan import Ignored, ScanEntry, ignored_summary
+from cci_uploader.plan import PlannedFile
+from cci_uploader.scan import Ignored, ignored_summary
 from cci_uploader.ui.models.files import FileModel
 from cci_uploader.ui.widgets.status_line import StatusLine
 from cci_uploader.ui.workers import jobs
@@ -69,10 +70,10 @@ class FileIntake(QObject):
         self._workers.add(worker)
         worker.finished.connect(functools.partial(self._workers.discard, worker))
 
-    def _on_scanned(self, found: tuple[list[tuple[ScanEntry, int]], list[Ignored]]) -> None:
-        scans, ignored = found
+    def _on_scanned(self, found: tuple[list[tuple[PlannedFile, int]], list[Ignored]]) -> None:
+        files, ignored = found
         self._ignored.extend(ignored)
-        rows = self._model.add(scans)
+        rows = self._model.add(files)
         self._found += len(rows)
         # Files, not rows: a companion (.ser, .xml) is a file of its own.
         self._files += sum(1 + len(row.scan.companions) for row in rows)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from cci_uploader.config import Config
+from cci_uploader.progress import ProgressMeter
 from cci_uploader.ui.connecting import ConnectFlow
 from cci_uploader.ui.dialogs.about import AboutDialog
 from cci_uploader.ui.dialogs.guide import GuideWindow
@@ -30,7 +31,6 @@ from cci_uploader.ui.dialogs.settings import SettingsDialog
 from cci_uploader.ui.expiry import ExpiryFlow
 from cci_uploader.ui.intake import FileIntake
 from cci_uploader.ui.models.files import FileModel
-from cci_uploader.ui.models.progress import ProgressMeter
 from cci_uploader.ui.offline import OfflineFlow
 from cci_uploader.ui.session import UploadSession
 from cci_uploader.ui.settings import AppSettings

@@ -16,12 +16,13 @@ from PySide6.QtWidgets import QWidget
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
-from cci_uploader.pipeline import ConnectionDown, ImportQueue, SessionLost, Status
+from cci_uploader.pipeline import ConnectionDown, EntryChanged, ImportQueue, SessionLost, Status
+from cci_uploader.plan import with_pairs
+from cci_uploader.progress import ProgressMeter
 from cci_uploader.ui.connecting import ConnectFlow
 from cci_uploader.ui.expiry import ExpiryFlow
 from cci_uploader.ui.intake import FileIntake
 from cci_uploader.ui.models.files import FileModel
-from cci_uploader.ui.models.progress import ProgressMeter
 from cci_uploader.ui.offline import OfflineFlow
 from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.widgets.action_bar import ActionBar
@@ -121,7 +122,10 @@ class UploadSession(QObject):
         failed = (
             self.conn is not None
             and self.queue is not None
-            and any(e.status is Status.ERROR and not e.refused for e in self.queue.entries)
+            and any(
+                s.status is Status.ERROR and not f.refused
+                for f, s in zip(self.queue.files, self.queue.states, strict=True)
+            )
         )
         busy = self.busy
         self.action_bar.show_state(
@@ -151,8 +155,7 @@ class UploadSession(QObject):
             return
         changed = self.model.remap_microscopes(self.config)
         if self.queue is not None:
-            for entry in self.queue.entries:
-                entry.scan = self.model.row_for(entry.scan.path).scan
+            self.queue.remap_microscopes(self.config)
         if changed:
             self.status_line.show_text(f"{changed} file(s) now go to {self._unnamed_target()}.")
 
@@ -226,8 +229,7 @@ class UploadSession(QObject):
         # A training sandbox reached from the normal window records nothing either.
         keep = self.workspace.throwaway or not self.conn.is_sandbox
         self.queue = ImportQueue(
-            [r.scan for r in self.model.rows()],
-            pairs,
+            [with_pairs(r.file, pairs) for r in self.model.rows()],
             history=self.workspace.history if keep else None,
             work_dir=self.workspace.cache_dir / "converted",
         )
@@ -239,8 +241,8 @@ class UploadSession(QObject):
     def _on_retry_requested(self) -> None:
         if self.busy or self.queue is None or self.conn is None:
             return
-        for index in self.queue.retry_failed():
-            self._show_entry(index)
+        for event in self.queue.retry_failed():
+            self.model.apply(event)
         self._start_queue()
 
     def _on_cancel_requested(self) -> None:
@@ -250,18 +252,6 @@ class UploadSession(QObject):
             self.action_bar.set_stopping()
             self.status_line.show_text("Stopping after the current chunk…")
 
-    def _show_entry(self, index: int) -> None:
-        assert self.queue is not None
-        entry = self.queue.entries[index]
-        self.model.update(
-            entry.scan.path,
-            entry.status,
-            entry.message,
-            entry.done_bytes,
-            entry.total_bytes,
-            entry.image_ids,
-        )
-
     def _start_queue(self, resume: bool = False) -> None:
         """Run the queue; ``resume`` goes on after a pause within the same run."""
         assert self.queue is not None and self.conn is not None
@@ -269,9 +259,11 @@ class UploadSession(QObject):
             self.stopping = False
             self.meter.reset(
                 {
-                    i: self.model.row_for(e.scan.path).size
-                    for i, e in enumerate(self.queue.entries)
-                    if e.status in (Status.PENDING, Status.QUEUED)
+                    i: self.model.row_for(f.path).size
+                    for i, (f, s) in enumerate(
+                        zip(self.queue.files, self.queue.states, strict=True)
+                    )
+                    if s.status in (Status.PENDING, Status.QUEUED)
                 }
             )
             self.file_panel.follow_active(True)
@@ -287,7 +279,7 @@ class UploadSession(QObject):
             on_error=self._on_queue_failed,
         )
 
-    def _on_queue_event(self, event: jobs.RowUpdate | SessionLost | ConnectionDown) -> None:
+    def _on_queue_event(self, event: EntryChanged | SessionLost | ConnectionDown) -> None:
         if isinstance(event, SessionLost):
             assert self.conn is not None
             self.paused = True
@@ -297,21 +289,15 @@ class UploadSession(QObject):
             assert self.conn is not None
             self.offline.pause(event.message, self.conn)
             return
-        self.model.update(
-            event.path,
-            event.status,
-            event.message,
-            event.done_bytes,
-            event.total_bytes,
-            event.image_ids,
-        )
-        if event.status is Status.UPLOADING:
-            self.file_panel.show_active(event.path)
-        if event.status in (Status.UPLOADED, Status.DUPLICATE, Status.ERROR):
+        self.model.apply(event)
+        state = event.state
+        if state.status is Status.UPLOADING:
+            self.file_panel.show_active(event.file.path)
+        if state.status in (Status.UPLOADED, Status.DUPLICATE, Status.ERROR):
             self.meter.finish(event.index)
             self.status_line.refresh()
-        elif event.status is not Status.QUEUED:
-            self.meter.update(event.index, event.done_bytes, event.total_bytes)
+        elif state.status is not Status.QUEUED:
+            self.meter.update(event.index, state.done_bytes, state.total_bytes)
             self.status_line.refresh()
 
     def _on_queue_done(self, _: object) -> None:
@@ -324,18 +310,16 @@ class UploadSession(QObject):
             self.status_line.show_text("Paused: waiting for a new token.")
             return
         assert self.queue is not None
-        self.status_line.show_text(jobs.summary(self.queue.entries, stopped=self.stopping))
-        if any(e.status is Status.UPLOADED for e in self.queue.entries):
+        self.status_line.show_text(jobs.summary(self.queue.states, stopped=self.stopping))
+        if any(s.status is Status.UPLOADED for s in self.queue.states):
             self._on_key_changed(self.pairs_editor.current_key())  # new values were used
 
     def _on_queue_failed(self, exc: BaseException) -> None:
         self.running = False
         message = self._explain(exc)
         if self.queue is not None:  # no row stays cyan or yellow after the worker died
-            for index, entry in enumerate(self.queue.entries):
-                if entry.status in (Status.QUEUED, Status.UPLOADING):
-                    entry.status, entry.message = Status.ERROR, message
-                    self._show_entry(index)
+            for event in self.queue.abandon(message):
+                self.model.apply(event)
         self.status_line.show_text(message)
         self._refresh_actions()
 
@@ -362,10 +346,8 @@ class UploadSession(QObject):
         """Files the queue did not reach are not uploaded, with ``message``."""
         if self.queue is None:
             return
-        for index, entry in enumerate(self.queue.entries):
-            if entry.status in (Status.QUEUED, Status.PENDING):
-                entry.status, entry.message = Status.ERROR, message
-                self._show_entry(index)
+        for event in self.queue.abandon(message):
+            self.model.apply(event)
 
     # -- session expiry -----------------------------------------------------
 

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.omero.retention import DeleteResult, OldImage, delete_filesets, old_images
+from cci_uploader.progress import human_bytes
 from cci_uploader.stewardship.reminder import (
     describe_deletion,
     filesets_by_group,
     group_images,
-    human_size,
     total_size,
     web_link,
     whole_filesets,
@@ -61,7 +61,7 @@ def build_model(images: Sequence[OldImage], parent: QWidget | None = None) -> QS
                 [
                     item,
                     QStandardItem(""),
-                    QStandardItem(human_size(image.fileset_bytes)),
+                    QStandardItem(human_bytes(image.fileset_bytes)),
                     QStandardItem(f"{image.imported.astimezone():%Y-%m-%d}"),
                 ]
             )
@@ -69,7 +69,7 @@ def build_model(images: Sequence[OldImage], parent: QWidget | None = None) -> QS
             [
                 top,
                 QStandardItem(str(group.count)),
-                QStandardItem(human_size(group.size)),
+                QStandardItem(human_bytes(group.size)),
                 QStandardItem(f"since {group.oldest.astimezone():%Y-%m-%d}"),
             ]
         )
@@ -147,7 +147,7 @@ class RetentionDialog(QDialog):
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.intro.setText(
             f"{len(self.images)} of your images on OMERO were imported more than "
-            f"{self._config.retention_days} days ago ({human_size(total_size(self.images))}). "
+            f"{self._config.retention_days} days ago ({human_bytes(total_size(self.images))}). "
             "The facility keeps data on OMERO for at most 4 weeks: keep a copy elsewhere, "
             "then delete them here or in OMERO.web."
         )

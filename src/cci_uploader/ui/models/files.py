@@ -1,8 +1,11 @@
-"""The file tree's item model: one row per scanned entry, its companions as children."""
+"""The file tree's item model: one row per planned file, its companions as children.
+
+An adapter over the core: a row holds the :class:`PlannedFile` and the latest
+:class:`FileState` the queue reported, and nothing of its own.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +13,12 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from cci_uploader.config import UNKNOWN_MICROSCOPE, Config, map_microscope
-from cci_uploader.pipeline import Status
+from cci_uploader.config import UNKNOWN_MICROSCOPE, Config
+from cci_uploader.pipeline import EntryChanged, FileState, Status
+from cci_uploader.pipeline.state import initial_state
+from cci_uploader.plan import MicroscopeSource, PlannedFile, remap
+from cci_uploader.progress import human_bytes
 from cci_uploader.scan import ScanEntry
-from cci_uploader.ui.models.progress import human_bytes
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -99,24 +104,36 @@ def status_text(row: Row) -> str:
 
 @dataclass
 class Row:
-    """A top-level row: a scanned file and what the queue says about it."""
+    """A top-level row: a planned file and the latest state the queue reported."""
 
-    scan: ScanEntry
+    file: PlannedFile
     size: int
-    status: Status = Status.PENDING
-    message: str = ""
-    done_bytes: int = 0
-    total_bytes: int = 0
-    image_ids: tuple[int, ...] = ()
+    state: FileState
+
+    @property
+    def scan(self) -> ScanEntry:
+        """The scanned file."""
+        return self.file.scan
+
+    @property
+    def status(self) -> Status:
+        """Where the file is in the queue."""
+        return self.state.status
+
+    @property
+    def message(self) -> str:
+        """What the queue last said about the file."""
+        return self.state.message
+
+    @property
+    def image_ids(self) -> tuple[int, ...]:
+        """The file's images on OMERO, once known."""
+        return self.state.image_ids
 
     @property
     def progress(self) -> int:
         """Percent done, 0 to 100."""
-        if self.status in (Status.UPLOADED, Status.DUPLICATE):
-            return 100
-        if self.total_bytes <= 0:
-            return 0
-        return min(100, self.done_bytes * 100 // self.total_bytes)
+        return self.state.progress
 
 
 class FileModel(QAbstractItemModel):
@@ -158,18 +175,15 @@ class FileModel(QAbstractItemModel):
 
     # -- changing -------------------------------------------------------
 
-    def add(self, scans: list[tuple[ScanEntry, int]]) -> list[Row]:
-        """Append ``(entry, size)`` pairs not already listed; return the new rows."""
+    def add(self, files: list[tuple[PlannedFile, int]]) -> list[Row]:
+        """Append ``(file, size)`` pairs not already listed; return the new rows."""
         fresh: list[Row] = []
         seen: set[Path] = set()
-        for scan, size in scans:
-            if scan.path in self._by_path or scan.path in seen:
+        for file, size in files:
+            if file.path in self._by_path or file.path in seen:
                 continue
-            seen.add(scan.path)
-            row = Row(scan, size)
-            if not scan.ok:
-                row.status, row.message = Status.ERROR, scan.reason or ""
-            fresh.append(row)
+            seen.add(file.path)
+            fresh.append(Row(file, size, initial_state(file)))
         if not fresh:
             return []
         first = len(self._rows)
@@ -201,15 +215,12 @@ class FileModel(QAbstractItemModel):
         """Map again the rows whose file names no microscope and that are not uploaded yet."""
         changed = 0
         for number, row in enumerate(self._rows):
-            scan = row.scan
-            if not scan.ok or row.status not in (Status.PENDING, Status.ERROR):
+            if row.status not in (Status.PENDING, Status.ERROR):
                 continue
-            if scan.metadata is None or scan.metadata.microscope:
+            fresh = remap(row.file, config)
+            if fresh == row.file:
                 continue
-            microscope, note = map_microscope(None, config)
-            if (microscope, note) == (scan.microscope, scan.microscope_note):
-                continue
-            row.scan = dataclasses.replace(scan, microscope=microscope, microscope_note=note)
+            row.file = fresh
             changed += 1
             self.dataChanged.emit(self.index(number, 0), self.index(number, len(COLUMNS) - 1))
         return changed
@@ -221,20 +232,11 @@ class FileModel(QAbstractItemModel):
         self._by_path.clear()
         self.endResetModel()
 
-    def update(
-        self,
-        path: Path,
-        status: Status,
-        message: str,
-        done_bytes: int = 0,
-        total_bytes: int = 0,
-        image_ids: tuple[int, ...] = (),
-    ) -> None:
-        """Set one row's queue state and repaint just that row."""
-        number = self._by_path[path]
+    def apply(self, event: EntryChanged) -> None:
+        """Show the queue's new state of one file and repaint just that row (O(1))."""
+        number = self._by_path[event.file.path]
         row = self._rows[number]
-        row.status, row.message = status, message
-        row.done_bytes, row.total_bytes, row.image_ids = done_bytes, total_bytes, image_ids
+        row.file, row.state = event.file, event.state
         self.dataChanged.emit(
             self.index(number, 0),
             self.index(number, len(COLUMNS) - 1),
@@ -300,10 +302,11 @@ class FileModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(Qt.GlobalColor.black)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if index.column() == MICROSCOPE and row.scan.microscope_note:
-                return f"{row.scan.microscope}: {row.scan.microscope_note}"
-            if index.column() == ACQUIRED and row.scan.date_note:
-                return f"{row.scan.dataset}: {row.scan.date_note}"
+            file = row.file
+            if index.column() == MICROSCOPE and file.microscope_note:
+                return f"{file.microscope}: {file.microscope_note}"
+            if index.column() == ACQUIRED and file.date_note:
+                return f"{file.dataset}: {file.date_note}"
             return f"{row.scan.path}\n{status_text(row)}"
         if role == STATUS_ROLE:
             return row.status
@@ -315,7 +318,7 @@ class FileModel(QAbstractItemModel):
 
     @staticmethod
     def _text(row: Row, column: int) -> str:
-        scan = row.scan
+        file, scan = row.file, row.scan
         if column == NAME:
             return scan.path.name
         if column == FORMAT:
@@ -324,20 +327,19 @@ class FileModel(QAbstractItemModel):
             return human_bytes(row.size)
         if column == MICROSCOPE:
             # Say when the name is not the file's own (full reason in the tooltip).
-            how = scan.microscope_note
-            if how.startswith("mapped from"):
-                return f"{scan.microscope} (mapped)"
-            if how.endswith("this PC's default"):
-                return f"{scan.microscope} (this PC's default)"
-            if scan.ok and scan.microscope == UNKNOWN_MICROSCOPE:
+            if file.microscope_source is MicroscopeSource.MAPPED:
+                return f"{file.microscope} (mapped)"
+            if file.microscope_source is MicroscopeSource.PC_DEFAULT:
+                return f"{file.microscope} (this PC's default)"
+            if scan.ok and file.microscope == UNKNOWN_MICROSCOPE:
                 return UNKNOWN_SHOWN
-            return scan.microscope or ""
+            return file.microscope or ""
         if column == ACQUIRED:
             # Say when the date is not the acquisition time the file stores.
-            note = f" ({scan.date_note})" if scan.date_note else ""
-            return f"{scan.dataset or ''}{note}"
+            note = f" ({file.date_note})" if file.date_note else ""
+            return f"{file.dataset or ''}{note}"
         if column == TARGET:
-            return f"{scan.project} / {scan.dataset}" if scan.ok else ""
+            return file.target if scan.ok else ""
         if column == STATUS:
             return status_text(row)
         if column == PROGRESS:

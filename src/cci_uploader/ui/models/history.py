@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from cci_uploader.progress import human_bytes
 from cci_uploader.stewardship.history import Upload
-from cci_uploader.stewardship.reminder import human_size
 
 COLUMNS = (
     "Uploaded",
@@ -35,7 +35,7 @@ def _cell(upload: Upload, column: int) -> str:
         case "File":
             return ", ".join(s.path.name for s in upload.sources)
         case "Size":
-            return human_size(upload.size)
+            return human_bytes(upload.size)
         case "Converted":
             return "yes" if upload.converted else "no"
         case "Group":

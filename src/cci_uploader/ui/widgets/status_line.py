@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
+from cci_uploader.progress import ProgressMeter
 from cci_uploader.scan import Ignored
-from cci_uploader.ui.models.progress import ProgressMeter
 from cci_uploader.ui.widgets.ignored_files import IgnoredFilesButton
 
 

@@ -16,13 +16,13 @@ from cci_uploader.logsetup import register_secret
 from cci_uploader.pipeline import (
     ConnectionDown,
     EntryChanged,
+    FileState,
     ImportQueue,
-    QueueDone,
-    QueueEntry,
     SessionLost,
     Status,
 )
-from cci_uploader.scan import Ignored, ScanEntry, scan_batches, scan_paths
+from cci_uploader.plan import PlannedFile, plan_file
+from cci_uploader.scan import Ignored, scan_batches, scan_paths
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,6 @@ class Joined:
 
     conn: om.Connection
     groups: list[om.Group]
-
-
-@dataclass(frozen=True)
-class RowUpdate:
-    """A copy of one queue entry's state, safe to hand to the GUI thread."""
-
-    index: int
-    path: Path
-    status: Status
-    message: str
-    done_bytes: int
-    total_bytes: int
-    image_ids: tuple[int, ...]
 
 
 def join(server: str, token: str, group: int | None = None) -> Joined:
@@ -71,51 +58,41 @@ def values_for(conn: om.Connection, key: str) -> tuple[str, list[str]]:
     return key, om.existing_values(conn, key) if key.strip() else []
 
 
-def scan(paths: Sequence[Path], config: Config) -> list[tuple[ScanEntry, int]]:
-    """Scan files and folders, with each entry's size (both read the disk)."""
-    return [(entry, entry.size) for entry in scan_paths(paths, config)]
+def scan(paths: Sequence[Path], config: Config) -> list[tuple[PlannedFile, int]]:
+    """Scan and plan files and folders, with each file's size (both read the disk)."""
+    return [(plan_file(entry, config), entry.size) for entry in scan_paths(paths, config)]
 
 
 def scan_each(
     paths: Sequence[Path], config: Config
-) -> Generator[tuple[list[tuple[ScanEntry, int]], list[Ignored]], None, None]:
-    """Scan the chosen files and folders, yielding rows in batches as they are read.
+) -> Generator[tuple[list[tuple[PlannedFile, int]], list[Ignored]], None, None]:
+    """Scan and plan the chosen files and folders, yielding rows in batches as they are read.
 
     With the rows come the files of that folder that were left out (not
     microscopy data), so the window can say how many and list them.
     """
     for given in paths:
         for found in scan_batches([given], config):
-            yield [(entry, entry.size) for entry in found.entries], found.ignored
+            yield [(plan_file(e, config), e.size) for e in found.entries], found.ignored
 
 
 def run_queue(
     queue: ImportQueue, conn: om.Connection
-) -> Generator[RowUpdate | SessionLost | ConnectionDown, None, None]:
-    """Run the queue, yielding copies of each change; return the final counts."""
+) -> Generator[EntryChanged | SessionLost | ConnectionDown, None, None]:
+    """Run the queue, yielding each change and pause until it ends or pauses.
+
+    The events are frozen, so they are safe to hand to the GUI thread.
+    """
     for event in queue.run(conn):
-        if isinstance(event, EntryChanged):
-            entry = event.entry
-            yield RowUpdate(
-                event.index,
-                entry.scan.path,
-                entry.status,
-                entry.message,
-                entry.done_bytes,
-                entry.total_bytes,
-                entry.image_ids,
-            )
-        elif isinstance(event, SessionLost | ConnectionDown):
+        if isinstance(event, EntryChanged | SessionLost | ConnectionDown):
             yield event
-        elif isinstance(event, QueueDone):
-            return
 
 
-def summary(entries: Sequence[QueueEntry], stopped: bool = False) -> str:
+def summary(states: Sequence[FileState], stopped: bool = False) -> str:
     """One sentence on how a run ended (``stopped`` after Cancel)."""
     counts = dict.fromkeys(Status, 0)
-    for entry in entries:
-        counts[entry.status] += 1
+    for state in states:
+        counts[state.status] += 1
     ended = "Stopped" if stopped else "Done"
     return (
         f"{ended}: {counts[Status.UPLOADED]} uploaded, {counts[Status.DUPLICATE]} already on "

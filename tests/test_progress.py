@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cci_uploader.ui.models.progress import ProgressMeter, human_bytes, human_duration
+from cci_uploader.progress import ProgressMeter, human_bytes, human_duration
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""Overall progress of a run: bytes, throughput and time left (no Qt)."""
+"""Overall progress of a run: bytes, throughput and time left, for the CLI and the GUI."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ SMOOTH_S = 8.0
 
 
 def human_bytes(size: float) -> str:
-    """Bytes as ``12.3 MB`` (decimal units)."""
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(size) < 1000 or unit == "GB":
+    """Bytes in decimal (SI) units: ``999 B``, ``12.3 MB``, ``1.5 TB``."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     raise AssertionError("unreachable")

@@ -1,0 +1,251 @@
+"""The import queue: one planned file at a time, in order, as a generator of events.
+
+Each file moves ``pending -> queued -> uploading -> uploaded | duplicate |
+error``.  The queue owns every file's :class:`FileState`; the CLI and the GUI
+only read the :class:`EntryChanged` events it yields, and change states only
+through its methods (``cancel``, ``retry_failed``, ``abandon``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from cci_uploader import cache, formats
+from cci_uploader import omero as om
+from cci_uploader.config import APP, Config
+from cci_uploader.formats.base import FormatError
+from cci_uploader.isolation import unexpected
+from cci_uploader.omero.transfer import CHUNK_SIZE
+from cci_uploader.pipeline.state import (
+    PAUSED_OFFLINE,
+    ConnectionDown,
+    EntryChanged,
+    FileState,
+    QueueDone,
+    QueueEvent,
+    SessionLost,
+    Status,
+    initial_state,
+)
+from cci_uploader.pipeline.steps import FileJob, Settings
+from cci_uploader.plan import PlannedFile, remap
+from cci_uploader.stewardship.history import History
+
+log = logging.getLogger(__name__)
+
+# What a file left behind by an ended run can be: not started, or waiting.
+UNFINISHED = frozenset({Status.PENDING, Status.QUEUED, Status.UPLOADING})
+
+
+def _in_cache(exc: OSError, work_dir: Path) -> bool:
+    """Say whether ``exc`` came from writing into the cache rather than reading a source."""
+    if isinstance(exc, cache.CacheFull) or exc.errno in cache.FULL_DISK:
+        return True
+    for name in (exc.filename, exc.filename2):
+        if name is not None:
+            try:
+                if Path(os.fsdecode(name)).resolve().is_relative_to(work_dir.resolve()):
+                    return True
+            except (OSError, ValueError):
+                continue
+    return False
+
+
+class ImportQueue:
+    """Imports planned files into OMERO, one at a time.
+
+    ``cancel()`` takes effect between chunks and leaves no half-imported
+    image; ``retry_failed()`` queues failed files again.  A lost connection
+    pauses the whole queue once (:class:`ConnectionDown`) instead of failing
+    every file left; the caller reconnects and runs it again.
+
+    Parameters
+    ----------
+    files : sequence of PlannedFile
+        The plan, in order.
+    history : History or None
+        Where each upload is recorded the moment it is verified and imported;
+        None records nothing.  Always given: the training sandbox has its own.
+    work_dir : Path, optional
+        Where converted files are written: by default the app's cache folder,
+        never next to the source.  They are deleted once the file is done.
+    chunk_size : int, optional
+        Bytes per upload request.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[PlannedFile],
+        *,
+        history: History | None,
+        work_dir: Path | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self._files: list[PlannedFile] = []
+        self._states: list[FileState] = []
+        self.add(files)
+        self._work_dir = (
+            work_dir or Path(platformdirs.user_cache_dir(APP, appauthor=False)) / "converted"
+        )
+        self.cache_cap = cache.DEFAULT_CAP_BYTES
+        self._chunk_size = chunk_size
+        self._history = history
+        self._cancelled = False
+
+    # -- reading ------------------------------------------------------------
+
+    @property
+    def files(self) -> tuple[PlannedFile, ...]:
+        """The planned files, in order."""
+        return tuple(self._files)
+
+    @property
+    def states(self) -> tuple[FileState, ...]:
+        """Each file's latest state, in the order of :attr:`files`."""
+        return tuple(self._states)
+
+    def _changed(self, index: int) -> EntryChanged:
+        return EntryChanged(index, self._files[index], self._states[index])
+
+    # -- the plan (not while :meth:`run` is iterating) -----------------------
+
+    def add(self, files: Sequence[PlannedFile]) -> list[int]:
+        """Append more planned files; return their indexes."""
+        start = len(self._files)
+        self._files.extend(files)
+        self._states.extend(initial_state(f) for f in files)
+        return list(range(start, len(self._files)))
+
+    def remove(self, paths: set[Path]) -> None:
+        """Drop the files of ``paths``."""
+        keep = [i for i, f in enumerate(self._files) if f.path not in paths]
+        self._files = [self._files[i] for i in keep]
+        self._states = [self._states[i] for i in keep]
+
+    def remap_microscopes(self, config: Config) -> None:
+        """Plan again the files naming no microscope that are not uploaded yet."""
+        for index, state in enumerate(self._states):
+            if state.status in (Status.PENDING, Status.ERROR):
+                self._files[index] = remap(self._files[index], config)
+
+    # -- control --------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop after the current chunk; the current file is left un-imported.
+
+        Safe to call from another thread.
+        """
+        self._cancelled = True
+
+    def retry_failed(self) -> list[EntryChanged]:
+        """Queue failed files again (not refused ones); one event for each."""
+        again = []
+        for index, state in enumerate(self._states):
+            if state.status is Status.ERROR and not self._files[index].refused:
+                again.append(
+                    self._set(index, status=Status.PENDING, message="will retry", done_bytes=0)
+                )
+        return again
+
+    def abandon(self, reason: str) -> list[EntryChanged]:
+        """Fail every file the queue did not finish, with ``reason``; one event for each.
+
+        For a run that cannot go on (the token was not renewed, the server
+        stayed away, the worker died).  Not while :meth:`run` is iterating.
+        """
+        return [
+            self._set(index, status=Status.ERROR, message=reason)
+            for index, state in enumerate(self._states)
+            if state.status in UNFINISHED
+        ]
+
+    def _set(self, index: int, **changes: Any) -> EntryChanged:
+        """The one place a file's state changes."""
+        self._states[index] = dataclasses.replace(self._states[index], **changes)
+        return self._changed(index)
+
+    # -- the work ---------------------------------------------------------
+
+    def run(self, conn: om.Connection) -> Iterator[QueueEvent]:
+        """Import every pending file, yielding an event at each change."""
+        self._cancelled = False
+        cache.sweep(self._work_dir)  # what an interrupted run left behind
+        om.clean_unfinished_uploads(conn)  # filesets of earlier cancelled uploads
+        for index, state in enumerate(self._states):
+            if state.status is Status.PENDING:
+                yield self._set(index, status=Status.QUEUED, message="waiting")
+        for index in range(len(self._files)):
+            if self._states[index].status is not Status.QUEUED:
+                continue
+            if self._cancelled:
+                break
+            try:
+                yield from self._process(index, conn)
+            except om.SessionExpired as exc:
+                yield self._set(
+                    index, status=Status.QUEUED, message="paused: waiting for a new token"
+                )
+                yield SessionLost(str(exc))
+                return
+            except om.ConnectionLost:
+                path = self._files[index].path
+                log.warning("connection lost at %s; the queue pauses", path)
+                yield self._set(index, status=Status.QUEUED, message=PAUSED_OFFLINE, done_bytes=0)
+                yield ConnectionDown(
+                    f"The connection to OMERO was lost while sending {path.name}. "
+                    "The queue is paused: nothing partial was kept, and it continues with "
+                    "this file once OMERO answers again."
+                )
+                return
+        for index, state in enumerate(self._states):
+            if state.status is Status.QUEUED:
+                yield self._set(index, status=Status.PENDING, message="cancelled before upload")
+        yield QueueDone()
+
+    def _process(self, index: int, conn: om.Connection) -> Iterator[QueueEvent]:
+        """Run one file's steps; any failure of that file ends as its own error."""
+        file = self._files[index]
+        lease: cache.Lease | None = None
+        try:
+            lease = cache.Lease(self._work_dir)
+            yield from self._job(index, conn, lease.path).run()
+        except (om.SessionExpired, om.ConnectionLost):
+            raise  # the whole queue pauses (see run)
+        except (om.OmeroError, FormatError) as exc:
+            yield self._set(index, status=Status.ERROR, message=str(exc))
+        except OSError as exc:
+            if _in_cache(exc, self._work_dir):
+                log.exception("writing %s into the cache failed", file.path)
+                message = cache.full_message(self._work_dir, exc)
+            else:
+                log.exception("reading %s failed", file.path)
+                message = (
+                    f"{file.path.name} could not be read ({exc.strerror}); "
+                    "check the file is still there and press Retry."
+                )
+            yield self._set(index, status=Status.ERROR, message=message)
+        except Exception as exc:  # the per-file boundary: one file, one failure
+            step = "converted" if formats.get_format(file.scan.format).CONVERTS else "uploaded"
+            yield self._set(index, status=Status.ERROR, message=unexpected(file.path, step, exc))
+        finally:
+            if lease is not None:
+                lease.release()
+
+    def _job(self, index: int, conn: om.Connection, work: Path) -> FileJob:
+        settings = Settings(self._history, self._work_dir, self.cache_cap, self._chunk_size)
+        return FileJob(
+            self._files[index],
+            conn,
+            work,
+            settings,
+            update=lambda **changes: self._set(index, **changes),
+            cancelled=lambda: self._cancelled,
+            state=self._states[index],
+        )

@@ -1,0 +1,322 @@
+"""One file's trip to OMERO, in named steps: dedupe -> target -> upload -> annotate -> record.
+
+A :class:`FileJob` is made by the queue for one planned file and run once.
+Each step is short and, where it talks to the server for long, a generator
+of the queue's events.  The job changes the file's state only through the
+queue's ``update`` (the queue owns it).  What the later steps need (the new
+image ids, the verified filesets, the sources) is kept on the job, so
+annotate and record read nothing from the upload loop: they could run for
+one file while the next one uploads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cci_uploader import cache, formats
+from cci_uploader import omero as om
+from cci_uploader.acquisition import acquisition_pairs
+from cci_uploader.converted import Source, attach_sources, find_on_server
+from cci_uploader.hashing import file_sha1
+from cci_uploader.omero.acquisition import annotate_acquisition
+from cci_uploader.pipeline.state import EntryChanged, FileState, QueueEvent, Status
+from cci_uploader.plan import PlannedFile
+from cci_uploader.stewardship.history import History, HistoryError
+from cci_uploader.stewardship.recording import FilesetUpload, record_upload
+
+log = logging.getLogger(__name__)
+
+CHECKING = "checking whether it is already on the server"
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: what says a file changed."""
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every job of a queue shares."""
+
+    history: History | None
+    work_dir: Path
+    cache_cap: int
+    chunk_size: int
+
+
+@dataclass
+class FileJob:
+    """The work for one file; see the module docstring for the order of the steps."""
+
+    file: PlannedFile
+    conn: om.Connection
+    work: Path  # this file's own folder in the cache
+    settings: Settings
+    update: Callable[..., EntryChanged]  # the queue's: new state from changes
+    cancelled: Callable[[], bool]
+    state: FileState
+    sources: list[Source] = field(default_factory=list)  # of a converted file
+    filesets: list[list[Path]] = field(default_factory=list)
+    image_ids: list[int] = field(default_factory=list)  # imported now
+    duplicates: list[int] = field(default_factory=list)  # found on the server
+    verified: list[FilesetUpload] = field(default_factory=list)
+    sha1s: dict[Path, str] = field(default_factory=dict)  # of each fileset's main file
+    sizes: dict[Path, int] = field(default_factory=dict)  # as hashed and verified
+    dataset_id: int | None = None
+    ended: bool = False  # nothing left to do (found by its sources, or cancelled)
+    not_annotated: str = ""
+
+    def _set(self, **changes: Any) -> EntryChanged:
+        event = self.update(**changes)
+        self.state = event.state
+        return event
+
+    @property
+    def converts(self) -> bool:
+        """The file is converted to OME-TIFF before it is uploaded."""
+        return formats.get_format(self.file.scan.format).CONVERTS
+
+    def run(self) -> Iterator[QueueEvent]:
+        """Every step, in order."""
+        yield self._set(status=Status.UPLOADING, message="preparing")
+        if self.converts:
+            yield from self.dedupe_sources()
+            if self.ended:
+                return
+        self.convert()
+        for files in self.filesets:
+            if (yield from self.dedupe(files)):
+                continue  # already on the server
+            self.target()
+            yield from self.upload(files)
+            if self.ended:
+                return
+        self.annotate()
+        self.record()
+        if self.sources and (self.image_ids or self.duplicates):
+            # After the history record: a retry finds the images and attaches only these.
+            yield from self.attach_originals()
+        yield self._set()
+
+    # -- dedupe ------------------------------------------------------------
+
+    def dedupe_sources(self) -> Iterator[QueueEvent]:
+        """A converted file: end as a duplicate if its sources are already on OMERO."""
+        yield self._set(status=Status.UPLOADING, message=CHECKING)
+        scan = self.file.scan
+        paths = (scan.path.resolve(), *(c.resolve() for c in scan.companions))
+        self.sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
+        self._set(
+            sha1=self.sources[0].sha1,
+            source_sha1s=tuple((s.path, s.sha1) for s in self.sources),
+        )
+        found = find_on_server(self.conn, self.sources, self.settings.history)
+        if found is None:
+            return
+        self.ended = True
+        if not found.attached:
+            # Converted by an older version of the app: attach the originals now.
+            yield self._set(status=Status.UPLOADING, message="attaching the original files")
+            self._set(total_bytes=sum(s.size for s in self.sources))
+            for done in attach_sources(self.conn, found.image_ids, self.sources):
+                yield self._set(done_bytes=done)
+        ids = ", ".join(str(i) for i in found.image_ids)
+        self._set(
+            image_ids=found.image_ids,
+            status=Status.DUPLICATE,
+            message=f"already on the server (image {ids})",
+        )
+        try:  # a duplicate gets the batch pairs it lacks, as a new upload does
+            om.annotate(self.conn, list(found.image_ids), self.file.pairs)
+        except (om.SessionExpired, om.ConnectionLost):
+            raise
+        except om.OmeroError as exc:
+            log.warning("annotating %s failed", scan.path, exc_info=True)
+            self._set(status=Status.ERROR, message=f"already on the server, but {exc}")
+        sha1 = self.sources[0].sha1
+        self.verified = [FilesetUpload((), sha1, found.image_ids, True, found.stored)]
+        self.record()
+        yield self._set()
+
+    def convert(self) -> None:
+        """The filesets to upload: the file and its companions, or what it converts to."""
+        scan = self.file.scan
+        module = formats.get_format(scan.format)
+        # Links resolved once here: the duplicate check, the upload and the history
+        # then all use the name of the file itself, which is what OMERO stores.
+        main = scan.path.resolve()
+        sources = (main, *(c.resolve() for c in scan.companions))
+        if not module.CONVERTS:
+            self.filesets = [list(sources)]
+        else:
+            before = [stamp(p) for p in sources]
+            # The OME-TIFF is about the size of the pixels, plus a third for the pyramid.
+            needed = sum(s[0] for s in before) * 4 // 3
+            cache.make_room(self.settings.work_dir, needed, self.settings.cache_cap)
+            self.filesets = [[out] for out in module.convert(main, self.work)]
+            if [stamp(p) for p in sources] != before:
+                raise om.SourceChanged(
+                    f"{scan.path.name} changed while it was being converted, so it was not "
+                    "uploaded. Wait until the microscope has finished writing it, then press "
+                    "Retry."
+                )
+        total = sum(p.stat().st_size for fs in self.filesets for p in fs)
+        self._set(total_bytes=total + sum(s.size for s in self.sources), done_bytes=0)
+
+    def dedupe(self, files: list[Path]) -> Generator[QueueEvent, None, bool]:
+        """Hash one fileset's main file; return whether OMERO already has it."""
+        main = files[0]
+        yield self._set(status=Status.UPLOADING, message=CHECKING)
+        before = stamp(main)
+        sha1 = file_sha1(main)
+        if stamp(main) != before:
+            raise om.SourceChanged(
+                f"{main.name} changed while it was being checked, so it was not uploaded. "
+                "Wait until the microscope has finished writing it, then press Retry."
+            )
+        self.sha1s[main], self.sizes[main] = sha1, before[0]
+        self._set(sha1=sha1)
+        found = om.find_duplicate(self.conn, main, sha1, before[0])
+        if found:
+            self.duplicates.extend(found)
+            self.verified.append(
+                FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True, size=before[0])
+            )
+            self._set(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
+        return bool(found)
+
+    # -- target and upload ------------------------------------------------
+
+    def target(self) -> None:
+        """The Project and Dataset, found or made once per file."""
+        if self.dataset_id is None:
+            project, dataset = self.file.project, self.file.dataset
+            assert project is not None and dataset is not None  # a planned, readable file
+            project_id = om.get_or_create_project(self.conn, project)
+            self.dataset_id = om.get_or_create_dataset(self.conn, project_id, dataset)
+
+    def upload(self, files: list[Path]) -> Iterator[QueueEvent]:
+        """Send one fileset and wait for OMERO's import; a cancel leaves nothing half-done."""
+        assert self.dataset_id is not None
+        main, sha1 = files[0], self.sha1s[files[0]]
+        base = self.state.done_bytes
+        new_ids: list[int] = []
+        importing = False  # the upload is verified: OMERO is reading the file
+        upload = om.import_file(
+            self.conn,
+            files,
+            self.dataset_id,
+            chunk_size=self.settings.chunk_size,
+            expected_sha1=[sha1],
+        )
+        try:
+            for event in upload:
+                if self.cancelled():
+                    upload.close()
+                    yield self._cancel(main, importing)
+                    return
+                if isinstance(event, om.Uploading):
+                    yield self._set(
+                        done_bytes=base + event.done, status=Status.UPLOADING, message="uploading"
+                    )
+                elif isinstance(event, om.Processing):
+                    importing = True
+                    yield self._set(status=Status.UPLOADING, message="OMERO is importing")
+                else:
+                    new_ids.extend(event.image_ids)
+                    yield self._set()
+        finally:
+            upload.close()
+        self.image_ids.extend(new_ids)
+        self.verified.append(
+            FilesetUpload(
+                tuple(files), sha1, tuple(new_ids), duplicate=False, size=self.sizes[main]
+            )
+        )
+
+    def _cancel(self, main: Path, importing: bool) -> EntryChanged:
+        self.ended = True
+        if importing:
+            # The import goes on without us (its handle stays open).
+            message = "cancelled while " + om.STILL_IMPORTING.format(name=main.name)
+            return self._set(done_bytes=0, status=Status.ERROR, message=message)
+        return self._set(
+            done_bytes=0, status=Status.PENDING, message="cancelled: nothing was imported"
+        )
+
+    # -- annotate and record ----------------------------------------------
+
+    def annotate(self) -> None:
+        """Pairs and acquisition details on the images, then the file's final status."""
+        # Pairs go on separately from the import: a refusal here leaves the images,
+        # and Retry (finding them as duplicates) attaches what is still missing.
+        try:
+            om.annotate(self.conn, [*self.image_ids, *self.duplicates], self.file.pairs)
+            if self.image_ids:
+                originals = [(s.path.name, s.sha1) for s in self.sources] or [
+                    (p.name, self.sha1s.get(p) or file_sha1(p)) for fs in self.filesets for p in fs
+                ]
+                pairs = acquisition_pairs(self.file, originals)
+                annotate_acquisition(self.conn, self.image_ids, pairs)
+        except (om.SessionExpired, om.ConnectionLost):
+            raise  # the queue pauses; after it goes on, the images are found and annotated
+        except om.OmeroError as exc:
+            log.warning("annotating %s failed", self.file.path, exc_info=True)
+            self.not_annotated = str(exc)
+        self._conclude()
+
+    def _conclude(self) -> None:
+        cleaned = f" ({'; '.join(self.file.notes)})" if self.file.notes else ""
+        self._set(image_ids=tuple(self.image_ids or self.duplicates))
+        if self.not_annotated:
+            what = "imported" if self.image_ids else "already on the server"
+            self._set(status=Status.ERROR, message=f"{what}, but {self.not_annotated}")
+        elif self.image_ids:
+            self._set(status=Status.UPLOADED, message=f"uploaded to {self.file.target}{cleaned}")
+        else:
+            ids = ", ".join(str(i) for i in self.duplicates)
+            message = f"already on the server (image {ids}){cleaned}"
+            self._set(status=Status.DUPLICATE, message=message)
+
+    def record(self) -> None:
+        """Add the verified upload to the history; a failure is said on this file's row."""
+        history = self.settings.history
+        if history is None:
+            return
+        try:
+            record_upload(
+                history, self.conn, self.file, dict(self.state.source_sha1s), self.verified
+            )
+        except (HistoryError, om.OmeroError, OSError) as exc:
+            log.exception("recording %s in the history failed", self.file.path)
+            self._set(message=f"{self.state.message}; not added to the upload history: {exc}")
+
+    def attach_originals(self) -> Iterator[QueueEvent]:
+        """Attach a converted file's sources to its images; a failure is this file's."""
+        status, message = self.state.status, self.state.message
+        self._set(status=Status.UPLOADING, message="attaching the original files")
+        base = self.state.done_bytes
+        try:
+            for done in attach_sources(
+                self.conn,
+                self.image_ids or self.duplicates,
+                self.sources,
+                chunk_size=self.settings.chunk_size,
+            ):
+                yield self._set(done_bytes=base + done)
+        except (om.SessionExpired, om.ConnectionLost):
+            raise
+        except (om.OmeroError, OSError) as exc:
+            log.exception("attaching the originals of %s failed", self.file.path)
+            self._set(
+                status=Status.ERROR,
+                message=f"{message}, but its original files could not be attached ({exc}); "
+                "press Retry to attach them",
+            )
+            return
+        self._set(status=status, message=message)
