@@ -14,6 +14,7 @@ import omero
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
 
@@ -48,11 +49,11 @@ def test_a_batch_of_small_files_costs_twelve_waited_requests_each(
     conn = om.connect(sandbox.address, token)
     before = sandbox.registry.requests()
     try:
-        queue = ImportQueue(scan_paths(paths, Config()), PAIRS, history=None)
+        queue = ImportQueue(plan(scan_paths(paths, Config()), Config(), PAIRS), history=None)
         list(queue.run(conn))
     finally:
         conn.close()
-    assert [e.status for e in queue.entries] == [Status.UPLOADED] * FILES
+    assert [e.status for e in queue.states] == [Status.UPLOADED] * FILES
     sent = sandbox.registry.requests() - before
     oneway = sandbox.registry.requests(oneway=True)
 
@@ -116,23 +117,23 @@ def test_a_remembered_dataset_deleted_meanwhile_is_created_again(
     conn: om.Connection, sandbox: SandboxServer, samples: Path, tmp_path: Path
 ) -> None:
     first, second, third = _small_files(samples, tmp_path, 3)
-    queue = ImportQueue(scan_paths([first], Config()), PAIRS, history=None)
+    queue = ImportQueue(plan(scan_paths([first], Config()), Config(), PAIRS), history=None)
     list(queue.run(conn))
     [old_dataset] = sandbox.objects("Dataset")
     [old_project] = sandbox.objects("Project")
     _delete_container(sandbox, "Dataset", old_dataset.getId().getValue())
     _delete_container(sandbox, "Project", old_project.getId().getValue())
 
-    queue = ImportQueue(scan_paths([second, third], Config()), PAIRS, history=None)
+    queue = ImportQueue(plan(scan_paths([second, third], Config()), Config(), PAIRS), history=None)
     list(queue.run(conn))
-    assert [e.status for e in queue.entries] == [Status.UPLOADED] * 2, [
-        e.message for e in queue.entries
+    assert [e.status for e in queue.states] == [Status.UPLOADED] * 2, [
+        e.message for e in queue.states
     ]
     [dataset] = sandbox.objects("Dataset")
     [project] = sandbox.objects("Project")
     assert dataset.getId().getValue() != old_dataset.getId().getValue()
     assert project.getName().getValue() == old_project.getName().getValue()
-    for entry in queue.entries:
+    for entry in queue.states:
         [image_id] = entry.image_ids
         assert sandbox.location(image_id) == (
             project.getName().getValue(),
@@ -147,15 +148,15 @@ def test_a_remembered_tag_deleted_meanwhile_is_found_or_created_again(
     conn: om.Connection, sandbox: SandboxServer, samples: Path, tmp_path: Path
 ) -> None:
     first, second = _small_files(samples, tmp_path, 2)
-    list(ImportQueue(scan_paths([first], Config()), PAIRS, history=None).run(conn))
+    list(ImportQueue(plan(scan_paths([first], Config()), Config(), PAIRS), history=None).run(conn))
     gone = next(
         t for t in sandbox.objects("TagAnnotation") if t.getTextValue().getValue() == "Sample: S1"
     )
     sandbox.state.delete("TagAnnotation", gone.getId().getValue())
 
-    queue = ImportQueue(scan_paths([second], Config()), PAIRS, history=None)
+    queue = ImportQueue(plan(scan_paths([second], Config()), Config(), PAIRS), history=None)
     list(queue.run(conn))
-    [entry] = queue.entries
+    [entry] = queue.states
     assert entry.status is Status.UPLOADED, entry.message
     [image_id] = entry.image_ids
     texts = sorted(
@@ -185,7 +186,7 @@ def test_a_closed_import_process_does_not_block_the_next_group_switch(
     conn: om.Connection, sandbox: SandboxServer, samples: Path, tmp_path: Path
 ) -> None:
     [path] = _small_files(samples, tmp_path, 1)
-    list(ImportQueue(scan_paths([path], Config()), [], history=None).run(conn))
+    list(ImportQueue(plan(scan_paths([path], Config()), Config()), history=None).run(conn))
     # The process's close was sent without waiting; the switch waits for it first.
     assert conn.switch_group("Imaging Core").name == "Imaging Core"
     with sandbox.state.lock:
