@@ -9,7 +9,9 @@ names, currencies, units, break rules and dictionaries, transliterators and
 (collation), ``ucnv_*`` (character sets other than the UTF ones it has
 itself), ``ucal_*`` (time zone IDs and display names) and ``u_strTo{Upper,
 Lower}`` (case maps, compiled into libicuuc). So the data keeps collation
-(``coll/``), time zones (``zone/``, ``zoneinfo64`` and friends), every
+(``coll/``, every language: sorting follows the user's locale), time zones
+(``zoneinfo64`` and friends; display names, ``zone/``, in English only, the
+one language of the app, whose Qt translations are dropped too), every
 locale's top-level resource and the core property files, and drops the
 trees nothing here opens (``brkitr``, ``curr``, ``lang``, ``region``,
 ``rbnf``, ``translit``, ``unit``) and the legacy character set tables
@@ -39,6 +41,7 @@ from pathlib import Path
 
 DROPPED_TREES = frozenset({"brkitr", "curr", "lang", "region", "rbnf", "translit", "unit"})
 _ALIGN = 16
+_LOCALE = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]+)*")
 
 
 def _rodata(library: bytes) -> bytes:
@@ -98,9 +101,14 @@ def write_common(header: bytes, items: list[tuple[str, bytes]]) -> bytes:
 def keep(name: str) -> bool:
     """Whether an item (``icudt73l/coll/sv.res``) stays: see the module docstring."""
     path = name.split("/", 1)[1]
-    if "/" in path:
-        return path.split("/", 1)[0] not in DROPPED_TREES
-    return not path.endswith(".cnv")
+    if "/" not in path:
+        return not path.endswith(".cnv")
+    tree, leaf = path.split("/", 1)
+    if tree == "zone":
+        stem = leaf.removesuffix(".res")
+        is_locale = _LOCALE.fullmatch(stem) is not None and stem != "res_index"
+        return not is_locale or stem == "en" or stem.startswith("en_")
+    return tree not in DROPPED_TREES
 
 
 def trim(source: Path, target: Path) -> tuple[int, int]:
@@ -147,8 +155,8 @@ def verify(data_library: Path, icu_folder: Path) -> None:
     """Load the new data with the wheel's ICU code and use what Qt uses; raise if it fails.
 
     Swedish collation must put "ä" after "z" (root order puts it after "a"),
-    a time zone must resolve, UTF-8 must open, and a dropped table must fail
-    cleanly (an error code, not a crash).
+    a time zone must resolve and have its English name, UTF-8 must open, and
+    a dropped table must fail cleanly (an error code, not a crash).
     """
     major = data_library.name.rsplit(".", 1)[1]
     with tempfile.TemporaryDirectory() as work:
@@ -193,7 +201,22 @@ def verify(data_library: Path, icu_folder: Path) -> None:
             "a calendar",
             icu("libicui18n", "ucal_open", p, zone, -1, b"sv", 0, ctypes.byref(status)),
         )
+        name = (ctypes.c_uint16 * 64)()
+        length = icu(
+            "libicui18n",
+            "ucal_getTimeZoneDisplayName",
+            ctypes.c_int,
+            p(calendar),
+            0,
+            b"en",
+            name,
+            64,
+            ctypes.byref(status),
+        )
         icu("libicui18n", "ucal_close", None, p(calendar))
+        shown = bytes(name)[: 2 * int(length)].decode("utf-16-le")  # type: ignore[call-overload]
+        if status.value > 0 or shown != "Central European Standard Time":
+            raise RuntimeError(f"English time zone names are missing: {shown!r}")
         converter = opened("UTF-8", icu("libicuuc", "ucnv_open", p, b"UTF-8", ctypes.byref(status)))
         icu("libicuuc", "ucnv_close", None, p(converter))
         status.value = 0
