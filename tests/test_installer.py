@@ -134,17 +134,33 @@ def test_windows_version_resource_is_the_pyproject_version() -> None:
         windows_version.numeric("1.0rc1")
 
 
-def _qt_drop() -> re.Pattern[str]:
-    """The spec's QT_DROP pattern (the spec itself only runs inside PyInstaller)."""
+def _spec_pattern(name: str) -> re.Pattern[str]:
+    """A pattern the spec assigns to ``name`` (the spec itself only runs inside PyInstaller)."""
     import ast
 
     spec = (INSTALLER / "cci-uploader.spec").read_text(encoding="utf-8")
     for node in ast.parse(spec).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "QT_DROP":
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
             pattern = eval(compile(ast.Expression(node.value), "spec", "eval"), {"re": re})
             assert isinstance(pattern, re.Pattern)
             return pattern
-    raise AssertionError("QT_DROP not found in the spec")
+    raise AssertionError(f"{name} not found in the spec")
+
+
+def _qt_drop() -> re.Pattern[str]:
+    return _spec_pattern("QT_DROP")
+
+
+def test_pygments_lexers_go_from_the_archive_and_as_loose_pyc_files() -> None:
+    # Windows collects the code as loose .pyc files (noarchive), Linux into the PYZ.
+    modules, files = _spec_pattern("PYGMENTS_DROP"), _spec_pattern("PYGMENTS_DROP_PYC")
+    assert modules.match("pygments.lexers.python") and files.match("pygments/lexers/python.pyc")
+    assert files.match("pygments/styles/default.pyc")
+    assert files.match("pygments/formatters/html.pyc")
+    for kept in ("_mapping", "__init__"):
+        assert not files.match(f"pygments/lexers/{kept}.pyc")
+    assert not modules.match("pygments.lexers._mapping") and not modules.match("pygments.lexers")
+    assert not files.match("pygments/lexer.pyc") and not files.match("pygments/util.pyc")
 
 
 @pytest.mark.parametrize("qt", ["PySide6/Qt", "PySide6"], ids=["linux", "windows"])

@@ -98,7 +98,7 @@ def test_without_a_sandbox_the_imports_fail_and_say_why(
 ) -> None:
     import cci_uploader.sandbox
 
-    def refuse(port: int = 0) -> None:
+    def refuse(port: int = 0, protocol: str = "tcp") -> None:
         raise OSError("address already in use")
 
     monkeypatch.setattr(cci_uploader.sandbox, "SandboxServer", refuse)
@@ -122,6 +122,8 @@ def test_cli_flag_prints_a_line_per_step_and_exits_0(
     assert len(lines) == 5 + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 2
     assert all(line.startswith("PASS  ") for line in lines)
     assert "PASS  open the Qt GUI toolkit: " in out
+    # Over SSL, as the real server: IceSSL must read the stand-in's certificate.
+    assert "PASS  start the sandbox: listening on ssl://127.0.0.1:" in out
     assert "PASS  find the user guide: user-guide.md" in out
     assert "self-test passed" in out
 

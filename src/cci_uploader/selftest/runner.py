@@ -94,7 +94,9 @@ class _Session:
     def start(self) -> str:
         from cci_uploader.sandbox import SandboxServer
 
-        self.server = self.stack.enter_context(SandboxServer(port=0))
+        # Over SSL, as a real server is reached (a bare HOST means ssl://HOST:4064): this
+        # proves IceSSL in the bundle (SChannel on Windows) reads the stand-in's certificate.
+        self.server = self.stack.enter_context(SandboxServer(port=0, protocol="ssl"))
         return f"listening on {self.server.address}"
 
     def connect(self) -> str:
