@@ -12,14 +12,15 @@ Last line: ``rerun/first=<x>``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from cci_uploader import formats
 from cci_uploader import omero as om
 from cci_uploader.config import Config
+from cci_uploader.formats import registry
 from cci_uploader.pipeline import ImportQueue
 from cci_uploader.sandbox import SandboxServer
 from cci_uploader.scan import scan_paths
@@ -31,15 +32,14 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 def _counting_conversions() -> Counter[str]:
     """Wrap each converting format's ``convert`` to count calls (the bench, not the app)."""
     counts: Counter[str] = Counter()
-    for module in formats.all_formats():
-        if module.CONVERTS:
-            original = module.convert
+    for index, module in enumerate(registry.all_formats()):
+        if module.convert is not None:
 
-            def counted(path: Path, out: Path, _f=original, _n=module.NAME) -> list[Path]:  # type: ignore[no-untyped-def]
+            def counted(path: Path, out: Path, _f=module.convert, _n=module.name) -> list[Path]:  # type: ignore[no-untyped-def]
                 counts[_n] += 1
                 return _f(path, out)
 
-            module.convert = counted  # type: ignore[method-assign]
+            registry._builtin[index] = dataclasses.replace(module, convert=counted)
     return counts
 
 

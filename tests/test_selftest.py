@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from cci_uploader.cli import main
-from cci_uploader.formats import detect
+from cci_uploader.formats import BUILTIN_MODULES, detect, get_format
 from cci_uploader.selftest import StepResult, run_self_test, runner, samples
 from cci_uploader.stewardship.history import history_path
 
-CONVERTIBLE = ["EMD", "EMI+SER", "MRC+XML", "SmartSEM TIFF"]
+CONVERTIBLE = [get_format(name).label for name in ("emd", "emi_ser", "mrc_xml", "sem_tif")]
 UTC_NOON = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
@@ -26,7 +26,7 @@ def test_every_step_passes(tmp_path: Path) -> None:
     failed = [r.line() for r in results if not r.ok]
     assert failed == []
     steps = _by_name(results)
-    for name in ("czi", "emd", "tia", "mrc", "sem_tif"):
+    for name in ("czi", "emd", "tia", "mrc", "fibics", "sem_tif"):
         assert f"import format plugin {name}" in steps
     for label in CONVERTIBLE:
         assert steps[f"{label}: read and convert"].detail.count(".ome.tif") == 1
@@ -57,7 +57,7 @@ def test_generated_files_carry_their_metadata(
     path = writer(tmp_path)
     module = detect(path)
     assert module is not None
-    claimed_by = module.NAME
+    claimed_by = module.name
     assert claimed_by == fmt
     meta = module.read_metadata(path)
     assert meta.microscope == microscope
@@ -89,7 +89,7 @@ def test_a_damaged_file_fails_its_steps_and_the_rest_go_on(
     assert "no converting format plugin claims broken.emd" in steps["EMD: read and convert"].detail
     assert not steps["EMD: import"].ok
     assert "the scan refused it" in steps["EMD: import"].detail
-    assert steps["EMI+SER: import"].ok and steps["SmartSEM TIFF: import"].ok
+    assert steps["EMI+SER: import"].ok and steps["Zeiss SEM TIFF: import"].ok
     assert steps["EMD: import"].line().startswith("FAIL  EMD: import: ")
 
 
@@ -119,7 +119,7 @@ def test_cli_flag_prints_a_line_per_step_and_exits_0(
     out = capsys.readouterr().out
     assert exit_info.value.code == 0, out
     lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
-    assert len(lines) == 5 + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 2
+    assert len(lines) == len(BUILTIN_MODULES) + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 2
     assert all(line.startswith("PASS  ") for line in lines)
     assert "PASS  open the Qt GUI toolkit: " in out
     assert "PASS  find the user guide: user-guide.md" in out
@@ -139,4 +139,4 @@ def test_cli_flag_exits_1_on_a_failure(
     captured = capsys.readouterr()
     assert exit_info.value.code == 1
     assert "FAIL  import format plugin mrc: ImportError: cannot import mrc" in captured.out
-    assert "self-test FAILED: 5 step(s) failed" in captured.err
+    assert f"self-test FAILED: {len(BUILTIN_MODULES)} step(s) failed" in captured.err

@@ -292,7 +292,7 @@ class ImportQueue:
             self._set(entry, Status.ERROR, message)
             yield EntryChanged(index, entry)
         except Exception as exc:  # the per-file boundary: one file, one failure
-            step = "converted" if formats.get_format(entry.scan.format).CONVERTS else "uploaded"
+            step = "converted" if formats.get_format(entry.scan.format).converts else "uploaded"
             self._set(entry, Status.ERROR, unexpected(entry.scan.path, step, exc))
             yield EntryChanged(index, entry)
         finally:
@@ -305,7 +305,7 @@ class ImportQueue:
         # Links resolved once here: the duplicate check, the upload and the history
         # then all use the name of the file itself, which is what OMERO stores.
         main = scan.path.resolve()
-        if not module.CONVERTS:
+        if module.convert is None:
             return [[main, *(c.resolve() for c in scan.companions)]]
         sources = (main, *(c.resolve() for c in scan.companions))
         before = [_stamp(p) for p in sources]
@@ -369,7 +369,7 @@ class ImportQueue:
         self._set(entry, Status.UPLOADING, "preparing")
         yield EntryChanged(index, entry)
         sources: list[Source] = []
-        if formats.get_format(scan.format).CONVERTS:
+        if formats.get_format(scan.format).converts:
             self._set(entry, Status.UPLOADING, "checking whether it is already on the server")
             yield EntryChanged(index, entry)
             sources = self._sources(entry)
