@@ -345,19 +345,9 @@ def _pixels(signal: _Signal, path: Path) -> NDArray[Any]:
 
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
-    """Write the file's images into one OME-TIFF in ``out_dir``.
+    """Write the file's images into one OME-TIFF, ``out_dir / "<stem>.ome.tif"``.
 
-    Parameters
-    ----------
-    path : Path
-        The ``.emd`` file; opened read-only.
-    out_dir : Path
-        Existing folder for the output, ``<stem>.ome.tif``.
-
-    Returns
-    -------
-    list of Path
-        The one OME-TIFF written.
+    The ``.emd`` file is opened read-only.
 
     Raises
     ------

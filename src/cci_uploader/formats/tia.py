@@ -313,19 +313,9 @@ def read_metadata(path: Path) -> FileMetadata:
 
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
-    """Write the pair's image series into one OME-TIFF in ``out_dir``.
+    """Write the pair's image series into one OME-TIFF, ``out_dir / "<stem>.ome.tif"``.
 
-    Parameters
-    ----------
-    path : Path
-        The ``.emi`` file; it and its ``.ser`` files are opened read-only.
-    out_dir : Path
-        Existing folder for the output, ``<stem>.ome.tif``.
-
-    Returns
-    -------
-    list of Path
-        The one OME-TIFF written.
+    ``path`` is the ``.emi`` file; it and its ``.ser`` files are opened read-only.
 
     Raises
     ------
@@ -356,7 +346,6 @@ FORMAT = FormatDescriptor(
     companions=Companions(
         suffixes=(".ser",),
         main_of=companion_of,
-        alone="{name} is the data half of an EMI+SER pair, but its .emi is missing; "
-        "copy it too.",
+        alone="{name} is the data half of an EMI+SER pair, but its .emi is missing; copy it too.",
     ),
 )
