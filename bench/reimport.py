@@ -32,14 +32,17 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 def _counting_conversions() -> Counter[str]:
     """Wrap each converting format's ``convert`` to count calls (the bench, not the app)."""
     counts: Counter[str] = Counter()
-    for index, module in enumerate(registry.all_formats()):
+    wrapped = []
+    for module in registry.all_formats():
         if module.convert is not None:
 
             def counted(path: Path, out: Path, _f=module.convert, _n=module.name) -> list[Path]:  # type: ignore[no-untyped-def]
                 counts[_n] += 1
                 return _f(path, out)
 
-            registry._builtin[index] = dataclasses.replace(module, convert=counted)
+            module = dataclasses.replace(module, convert=counted)
+        wrapped.append(module)
+    registry._builtins = lambda: tuple(wrapped)  # type: ignore[method-assign,assignment]
     return counts
 
 

@@ -81,16 +81,17 @@ def test_a_damaged_file_fails_its_steps_and_the_rest_go_on(
         path.write_bytes(b"this is not an HDF5 file")
         return path
 
-    convertible = [(label, not_hdf5 if label == "EMD" else w) for label, w in runner.CONVERTIBLE]
+    convertible = [(name, not_hdf5 if name == "emd" else w) for name, w in runner.CONVERTIBLE]
     monkeypatch.setattr(runner, "CONVERTIBLE", tuple(convertible))
     steps = _by_name(list(run_self_test(work_dir=tmp_path, gui=False)))
-    assert steps["EMD: generate"].ok
-    assert not steps["EMD: read and convert"].ok
-    assert "no converting format plugin claims broken.emd" in steps["EMD: read and convert"].detail
-    assert not steps["EMD: import"].ok
-    assert "the scan refused it" in steps["EMD: import"].detail
+    assert steps["Velox EMD: generate"].ok
+    assert not steps["Velox EMD: read and convert"].ok
+    detail = steps["Velox EMD: read and convert"].detail
+    assert "no converting format plugin claims broken.emd" in detail
+    assert not steps["Velox EMD: import"].ok
+    assert "the scan refused it" in steps["Velox EMD: import"].detail
     assert steps["EMI+SER: import"].ok and steps["Zeiss SEM TIFF: import"].ok
-    assert steps["EMD: import"].line().startswith("FAIL  EMD: import: ")
+    assert steps["Velox EMD: import"].line().startswith("FAIL  Velox EMD: import: ")
 
 
 def test_without_a_sandbox_the_imports_fail_and_say_why(

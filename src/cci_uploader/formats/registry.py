@@ -10,6 +10,7 @@ one line below. :func:`register` adds a format at run time, as a plugin would.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 
@@ -18,18 +19,20 @@ from cci_uploader.formats.base import FormatDescriptor
 BUILTIN_MODULES = ("czi", "emd", "tia", "mrc", "fibics", "sem_tif")
 """Format modules under ``cci_uploader.formats``; order breaks ties between equal suffixes."""
 
-_builtin: list[FormatDescriptor] = []
 _registered: list[FormatDescriptor] = []
 
 
-def _builtins() -> list[FormatDescriptor]:
-    if not _builtin:
-        for module_name in BUILTIN_MODULES:
-            module = importlib.import_module(f"cci_uploader.formats.{module_name}")
-            descriptor = module.FORMAT
-            assert isinstance(descriptor, FormatDescriptor), module_name
-            _builtin.append(descriptor)
-    return _builtin
+@functools.cache
+def _builtins() -> tuple[FormatDescriptor, ...]:
+    # Built whole, then cached: two threads asking at once each get the same six.
+    descriptors = []
+    for module_name in BUILTIN_MODULES:
+        module = importlib.import_module(f"cci_uploader.formats.{module_name}")
+        descriptor = module.FORMAT
+        if not isinstance(descriptor, FormatDescriptor):
+            raise TypeError(f"cci_uploader.formats.{module_name}.FORMAT is not a FormatDescriptor")
+        descriptors.append(descriptor)
+    return tuple(descriptors)
 
 
 def all_formats() -> list[FormatDescriptor]:

@@ -346,6 +346,6 @@ FORMAT = FormatDescriptor(
     companions=Companions(
         suffixes=(".ser",),
         main_of=companion_of,
-        alone="{name} is the data half of an EMI+SER pair, but its .emi is missing; copy it too.",
+        alone="{name} is the data half of an EMI+SER pair: its .emi file is missing.",
     ),
 )
