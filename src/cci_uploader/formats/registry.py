@@ -10,7 +10,6 @@ one line below. :func:`register` adds a format at run time, as a plugin would.
 
 from __future__ import annotations
 
-import functools
 import importlib
 from pathlib import Path
 
@@ -22,9 +21,9 @@ BUILTIN_MODULES = ("czi", "emd", "tia", "mrc", "fibics", "sem_tif")
 _registered: list[FormatDescriptor] = []
 
 
-@functools.cache
-def _builtins() -> tuple[FormatDescriptor, ...]:
-    # Built whole, then cached: two threads asking at once each get the same six.
+def _builtins() -> list[FormatDescriptor]:
+    # Read from each module every time (an import is a dictionary look-up once
+    # done): nothing is cached here to go stale, and a test may swap a FORMAT.
     descriptors = []
     for module_name in BUILTIN_MODULES:
         module = importlib.import_module(f"cci_uploader.formats.{module_name}")
@@ -32,7 +31,7 @@ def _builtins() -> tuple[FormatDescriptor, ...]:
         if not isinstance(descriptor, FormatDescriptor):
             raise TypeError(f"cci_uploader.formats.{module_name}.FORMAT is not a FormatDescriptor")
         descriptors.append(descriptor)
-    return tuple(descriptors)
+    return descriptors
 
 
 def all_formats() -> list[FormatDescriptor]:
