@@ -135,7 +135,7 @@ def per_format_seconds(folder: Path) -> dict[str, float]:
         if module is not None:
             with contextlib.suppress(FormatError):
                 module.read_metadata(path)
-        name = module.NAME if module else "not a main file"
+        name = module.name if module else "not a main file"
         totals[name] = totals.get(name, 0.0) + time.perf_counter() - start
     return totals
 

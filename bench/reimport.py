@@ -12,14 +12,16 @@ Last line: ``rerun/first=<x>``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from cci_uploader import formats
 from cci_uploader import omero as om
 from cci_uploader.config import Config
+from cci_uploader.formats import registry
 from cci_uploader.pipeline import ImportQueue
 from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
@@ -32,15 +34,18 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 def _counting_conversions() -> Counter[str]:
     """Wrap each converting format's ``convert`` to count calls (the bench, not the app)."""
     counts: Counter[str] = Counter()
-    for module in formats.all_formats():
-        if module.CONVERTS:
-            original = module.convert
+    for name in registry.BUILTIN_MODULES:
+        module = importlib.import_module(f"cci_uploader.formats.{name}")
+        descriptor = module.FORMAT
+        if descriptor.convert is not None:
 
-            def counted(path: Path, out: Path, _f=original, _n=module.NAME) -> list[Path]:  # type: ignore[no-untyped-def]
+            def counted(
+                path: Path, out: Path, _f=descriptor.convert, _n=descriptor.name
+            ) -> list[Path]:  # type: ignore[no-untyped-def]
                 counts[_n] += 1
                 return _f(path, out)
 
-            module.convert = counted  # type: ignore[method-assign]
+            module.FORMAT = dataclasses.replace(descriptor, convert=counted)
     return counts
 
 

@@ -7,6 +7,7 @@ SHA-1) and what the queue and the verified removal decide.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,7 @@ def test_second_run_converts_nothing_and_finds_the_same_images(
     def no_conversion(*args: object) -> list[Path]:
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(emd, "convert", no_conversion)
+    monkeypatch.setattr(emd, "FORMAT", dataclasses.replace(emd.FORMAT, convert=no_conversion))
     # A fresh history: the answer comes from the attachments on the server, not this PC.
     [again] = _run(conn, History(tmp_path / "other-pc.sqlite3"), path).states
     assert again.status is Status.DUPLICATE, again.message
@@ -133,7 +134,7 @@ def test_file_converted_by_an_older_version_is_found_and_gets_its_originals(
     def no_conversion(*args: object) -> list[Path]:
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(tia, "convert", no_conversion)
+    monkeypatch.setattr(tia, "FORMAT", dataclasses.replace(tia.FORMAT, convert=no_conversion))
     [again] = _run(conn, history, emi).states
     assert again.status is Status.DUPLICATE, again.message
     assert again.image_ids == first.image_ids

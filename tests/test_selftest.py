@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from cci_uploader.cli import main
-from cci_uploader.formats import detect
+from cci_uploader.formats import BUILTIN_MODULES, detect, get_format
 from cci_uploader.selftest import StepResult, run_self_test, runner, samples
 from cci_uploader.stewardship.history import history_path
 
-CONVERTIBLE = ["EMD", "EMI+SER", "MRC+XML", "SmartSEM TIFF"]
+CONVERTIBLE = [get_format(name).label for name in ("emd", "emi_ser", "mrc_xml", "sem_tif")]
 UTC_NOON = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
@@ -26,7 +26,7 @@ def test_every_step_passes(tmp_path: Path) -> None:
     failed = [r.line() for r in results if not r.ok]
     assert failed == []
     steps = _by_name(results)
-    for name in ("czi", "emd", "tia", "mrc", "sem_tif"):
+    for name in ("czi", "emd", "tia", "mrc", "fibics", "sem_tif"):
         assert f"import format plugin {name}" in steps
     for label in CONVERTIBLE:
         assert steps[f"{label}: read and convert"].detail.count(".ome.tif") == 1
@@ -57,7 +57,7 @@ def test_generated_files_carry_their_metadata(
     path = writer(tmp_path)
     module = detect(path)
     assert module is not None
-    claimed_by = module.NAME
+    claimed_by = module.name
     assert claimed_by == fmt
     meta = module.read_metadata(path)
     assert meta.microscope == microscope
@@ -81,16 +81,17 @@ def test_a_damaged_file_fails_its_steps_and_the_rest_go_on(
         path.write_bytes(b"this is not an HDF5 file")
         return path
 
-    convertible = [(label, not_hdf5 if label == "EMD" else w) for label, w in runner.CONVERTIBLE]
+    convertible = [(name, not_hdf5 if name == "emd" else w) for name, w in runner.CONVERTIBLE]
     monkeypatch.setattr(runner, "CONVERTIBLE", tuple(convertible))
     steps = _by_name(list(run_self_test(work_dir=tmp_path, gui=False)))
-    assert steps["EMD: generate"].ok
-    assert not steps["EMD: read and convert"].ok
-    assert "no converting format plugin claims broken.emd" in steps["EMD: read and convert"].detail
-    assert not steps["EMD: import"].ok
-    assert "the scan refused it" in steps["EMD: import"].detail
-    assert steps["EMI+SER: import"].ok and steps["SmartSEM TIFF: import"].ok
-    assert steps["EMD: import"].line().startswith("FAIL  EMD: import: ")
+    assert steps["Velox EMD: generate"].ok
+    assert not steps["Velox EMD: read and convert"].ok
+    detail = steps["Velox EMD: read and convert"].detail
+    assert "no converting format plugin claims broken.emd" in detail
+    assert not steps["Velox EMD: import"].ok
+    assert "the scan refused it" in steps["Velox EMD: import"].detail
+    assert steps["EMI+SER: import"].ok and steps["Zeiss SEM TIFF: import"].ok
+    assert steps["Velox EMD: import"].line().startswith("FAIL  Velox EMD: import: ")
 
 
 def test_without_a_sandbox_the_imports_fail_and_say_why(
@@ -119,7 +120,7 @@ def test_cli_flag_prints_a_line_per_step_and_exits_0(
     out = capsys.readouterr().out
     assert exit_info.value.code == 0, out
     lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
-    assert len(lines) == 5 + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 2
+    assert len(lines) == len(BUILTIN_MODULES) + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 2
     assert all(line.startswith("PASS  ") for line in lines)
     assert "PASS  open the Qt GUI toolkit: " in out
     # Over SSL, as the real server: IceSSL must read the stand-in's certificate.
@@ -141,4 +142,4 @@ def test_cli_flag_exits_1_on_a_failure(
     captured = capsys.readouterr()
     assert exit_info.value.code == 1
     assert "FAIL  import format plugin mrc: ImportError: cannot import mrc" in captured.out
-    assert "self-test FAILED: 5 step(s) failed" in captured.err
+    assert f"self-test FAILED: {len(BUILTIN_MODULES)} step(s) failed" in captured.err

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.originals import (
@@ -31,18 +30,13 @@ from cci_uploader.omero.originals import (
 )
 from cci_uploader.omero.provenance import fileset_ids, stored_files
 from cci_uploader.omero.transfer import CHUNK_SIZE, HASHER
-from cci_uploader.stewardship.history import History, HistoryError, StoredFile
+from cci_uploader.stewardship.history import History, HistoryError, SourceFile, StoredFile
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Source:
-    """One source file of a converted upload, hashed once."""
-
-    path: Path
-    size: int
-    sha1: str
+Source = SourceFile
+"""One source file of a converted upload, hashed once: the record the history keeps."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,13 @@ from typing import Any
 
 from cci_uploader import formats
 from cci_uploader.config import Config
-from cci_uploader.formats.base import FILE_MODIFIED, FileMetadata, FormatError, FormatModule
+from cci_uploader.formats.base import (
+    FILE_MODIFIED,
+    Companions,
+    FileMetadata,
+    FormatDescriptor,
+    FormatError,
+)
 from cci_uploader.isolation import unexpected
 
 UNSUPPORTED = "unsupported"
@@ -83,26 +89,34 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield path
 
 
+def _data_companion(path: Path) -> tuple[FormatDescriptor, Companions, str] | None:
+    """The pair a companion named like ``path`` belongs to, if it is data of its own (a .ser).
+
+    A lone EPU ``.xml`` is most likely not microscopy data: ``None``.
+    """
+    owner = formats.companion_owner(path)
+    if owner is None or owner.companions is None or owner.companions.alone is None:
+        return None
+    return owner, owner.companions, owner.companions.alone
+
+
 def _orphan_reason(path: Path) -> str | None:
-    """Say why a lone companion file (a .ser or an EPU .xml) cannot go alone."""
-    pair = formats.companion_owner(path)
+    """Say why a lone companion file (a .ser whose .emi is missing) cannot go alone."""
+    pair = _data_companion(path)
     if pair is None:
         return None
-    owner = next((m for m in formats.all_formats() if pair == m.NAME), None)
-    companion_of = getattr(owner, "companion_of", None)
-    main = companion_of(path) if companion_of else None
+    _, companions, alone = pair
+    main = companions.main_of(path)
     if main is not None and main.exists():
         return None
-    if pair == "emi_ser":
-        return f"{path.name} is the data half of an EMI+SER pair: its .emi file is missing."
-    return None  # a lone .xml is most likely not microscopy data
+    return alone.format(name=path.name)
 
 
 def scan_file(
     path: Path,
     config: Config,
     folder: Path | None = None,
-    module: FormatModule | None = None,
+    module: FormatDescriptor | None = None,
 ) -> ScanEntry:
     """Describe one file; a bad or unsupported file gets a reason, never an exception.
 
@@ -111,12 +125,12 @@ def scan_file(
     try:
         return _scan_file(path, config, folder, module)
     except Exception as exc:  # the per-file boundary: one file, one failure
-        fmt = module.NAME if module is not None else UNSUPPORTED
+        fmt = module.name if module is not None else UNSUPPORTED
         return ScanEntry(path, fmt, unexpected(path, "read", exc), folder=folder)
 
 
 def _scan_file(
-    path: Path, config: Config, folder: Path | None, module: FormatModule | None
+    path: Path, config: Config, folder: Path | None, module: FormatDescriptor | None
 ) -> ScanEntry:
     if path.exists() and not _is_regular(path):
         return ScanEntry(
@@ -128,20 +142,19 @@ def _scan_file(
     module = module or (formats.detect(path) if _is_regular(path) else None)
     if module is None:
         why = _orphan_reason(path) or (
-            f"{path.name} is not a supported microscope file (CZI, Velox EMD, EMI+SER, "
-            "MRC+XML, Zeiss SEM TIFF or Fibics TIFF), so it is not uploaded."
+            f"{path.name} is not a supported microscope file ({formats.supported_labels()}), "
+            "so it is not uploaded."
         )
-        fmt = formats.companion_owner(path) or UNSUPPORTED
-        if fmt == "mrc_xml" and path.suffix.lower() == ".xml":
-            fmt = UNSUPPORTED
+        pair = _data_companion(path)
+        fmt = pair[0].name if pair is not None else UNSUPPORTED
         return ScanEntry(path, fmt, why, folder=folder)
     try:
         meta = module.read_metadata(path)
     except FormatError as exc:
-        return ScanEntry(path, module.NAME, str(exc), folder=folder)
+        return ScanEntry(path, module.name, str(exc), folder=folder)
     except OSError as exc:
         return ScanEntry(
-            path, module.NAME, f"{path.name} cannot be read: {exc.strerror}.", folder=folder
+            path, module.name, f"{path.name} cannot be read: {exc.strerror}.", folder=folder
         )
     reason: str | None = None
     if meta.acquired is None:
@@ -150,14 +163,14 @@ def _scan_file(
         except (OSError, OverflowError, ValueError) as exc:
             return ScanEntry(
                 path,
-                module.NAME,
+                module.name,
                 f"{path.name} records no acquisition date and its modification time "
                 f"cannot be read ({exc}), so its Dataset cannot be chosen.",
                 folder=folder,
             )
     if meta.images == 0:
         reason = f"{path.name} contains no images to upload ({'; '.join(meta.skipped)})."
-    return ScanEntry(path, module.NAME, reason, meta, folder)
+    return ScanEntry(path, module.name, reason, meta, folder)
 
 
 def _dated_by_mtime(meta: FileMetadata, path: Path) -> FileMetadata:
@@ -264,7 +277,7 @@ def scan_batches(
             seen.update(c.resolve() for c in entry.companions)
             claimed.update(c.resolve() for c in entry.companions)
             order += 1
-            companion_like = path.suffix.lower() in formats.COMPANION_SUFFIXES
+            companion_like = formats.companion_owner(path) is not None
             (held if companion_like else ready).append((order, entry))
             if batch is not None and len(ready) >= batch:
                 yield ScanResult([e for _, e in ready], [])
@@ -289,16 +302,21 @@ def _scan_one(
         ignored.append(Ignored(path, ignored_reason(path)))  # not ours
         return None
     entry = scan_file(path, config, folder, module)
-    if folder is None and entry.format in formats.COMPANION_SUFFIXES.values():
+    if folder is None and _companions_of(entry.format) is not None:
         entry = _redirect_companion(entry, config) or entry
     return entry
 
 
 def _redirect_companion(entry: ScanEntry, config: Config) -> ScanEntry | None:
     """A picked .ser or .xml stands for its main file, when that exists."""
-    owner = next((m for m in formats.all_formats() if entry.format == m.NAME), None)
-    companion_of = getattr(owner, "companion_of", None)
-    main = companion_of(entry.path) if companion_of else None
+    companions = _companions_of(entry.format)
+    main = companions.main_of(entry.path) if companions is not None else None
     if main is None or not main.exists():
         return None
     return scan_file(main, config, entry.folder)
+
+
+def _companions_of(format_name: str) -> Companions | None:
+    """The companion files of the format named ``format_name``, if it has any."""
+    owner = next((f for f in formats.all_formats() if f.name == format_name), None)
+    return owner.companions if owner is not None else None

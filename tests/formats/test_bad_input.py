@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cci_uploader.formats import FormatError, FormatModule, all_formats, detect
+from cci_uploader.formats import FormatDescriptor, FormatError, all_formats, detect
 
 SAMPLES = Path(
     os.environ.get("CCI_SAMPLES", Path(__file__).resolve().parents[3] / "shared/samples")
@@ -28,13 +28,13 @@ MUTATIONS_PER_FORMAT = 200
 
 @dataclass(frozen=True)
 class Sample:
-    module: FormatModule
+    module: FormatDescriptor
     main: Path
     companions: tuple[Path, ...]
 
     @property
     def id(self) -> str:
-        return f"{self.module.NAME}:{self.main.name}"
+        return f"{self.module.name}:{self.main.name}"
 
 
 def _samples() -> list[Sample]:
@@ -54,11 +54,11 @@ def _smallest_per_format() -> list[Sample]:
     best: dict[str, Sample] = {}
     for sample in SAMPLE_LIST:
         size = sum(p.stat().st_size for p in (sample.main, *sample.companions))
-        current = best.get(sample.module.NAME)
+        current = best.get(sample.module.name)
         if current is None or size < sum(
             p.stat().st_size for p in (current.main, *current.companions)
         ):
-            best[sample.module.NAME] = sample
+            best[sample.module.name] = sample
     return [best[name] for name in sorted(best)]
 
 
@@ -70,14 +70,14 @@ def _stage(sample: Sample, folder: Path) -> tuple[Path, list[Path]]:
     return main, companions
 
 
-def _outcome(module: FormatModule, path: Path, out_dir: Path) -> FormatError | None:
+def _outcome(module: FormatDescriptor, path: Path, out_dir: Path) -> FormatError | None:
     """Read (and convert) ``path``; return the FormatError raised, if any.
 
     Any other exception propagates and fails the test.
     """
     try:
         module.read_metadata(path)
-        if module.CONVERTS:
+        if module.convert is not None:
             out_dir.mkdir(exist_ok=True)
             outputs = module.convert(path, out_dir)
             assert outputs, "convert returned no outputs without raising"
@@ -95,13 +95,13 @@ def _check_reason(exc: FormatError) -> None:
     assert len(reason) < 300, f"reason too long for a row message: {reason!r}"
 
 
-def _require_error(module: FormatModule, path: Path, out_dir: Path) -> None:
+def _require_error(module: FormatDescriptor, path: Path, out_dir: Path) -> None:
     assert _outcome(module, path, out_dir) is not None, f"{path.name} was accepted"
 
 
 def test_every_format_has_a_sample() -> None:
-    names = {sample.module.NAME for sample in SAMPLE_LIST}
-    missing = [m.NAME for m in all_formats() if m.NAME not in names]
+    names = {sample.module.name for sample in SAMPLE_LIST}
+    missing = [m.name for m in all_formats() if m.name not in names]
     assert not missing, f"no sample file for {missing}"
 
 
@@ -213,11 +213,11 @@ MUTATION_CASES = [
 @pytest.mark.parametrize(
     ("sample", "seed"),
     MUTATION_CASES,
-    ids=[f"{s.module.NAME}-{seed:03d}" for s, seed in MUTATION_CASES],
+    ids=[f"{s.module.name}-{seed:03d}" for s, seed in MUTATION_CASES],
 )
 def test_mutated_file_reads_or_fails_cleanly(sample: Sample, seed: int, tmp_path: Path) -> None:
     main, companions = _stage(sample, tmp_path / "in")
-    rng = random.Random(f"{sample.module.NAME}-{seed}")
+    rng = random.Random(f"{sample.module.name}-{seed}")
     target = rng.choice([main, *companions])
     target.write_bytes(_mutate(target.read_bytes(), rng))
     _outcome(sample.module, main, tmp_path / "out")

@@ -70,7 +70,7 @@ def test_errors_have_reasons(capsys: pytest.CaptureFixture[str], tmp_path: Path)
         "64x64_TEM_images_acquire_1.ser belongs to 64x64_TEM_images_acquire.emi; "
         "convert 64x64_TEM_images_acquire.emi instead."
     )
-    assert "its .emi is missing" in reasons[2]
+    assert "its .emi file is missing" in reasons[2]
     assert (
         reasons[3] == "broken.emd is damaged or incomplete; copy it again from the microscope PC."
     )

@@ -88,7 +88,7 @@ def test_expected_values_match_the_raw_file(path: Path) -> None:
 
 @pytest.mark.parametrize("path", list(EXPECTED), ids=lambda p: p.name)
 def test_sample_is_recognised(path: Path) -> None:
-    assert detect(path) is emd
+    assert detect(path) is emd.FORMAT
     assert emd.is_supported(path)
 
 

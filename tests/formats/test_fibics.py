@@ -55,7 +55,7 @@ def test_sample_is_detected_as_fibics_not_smartsem() -> None:
     assert fibics.is_supported(FIBICS)
     assert not sem_tif.is_supported(FIBICS)
     found = detect(FIBICS)
-    assert found is not None and found.NAME == "fibics"
+    assert found is not None and found.name == "fibics"
 
 
 def test_metadata_matches_the_raw_fibics_xml() -> None:

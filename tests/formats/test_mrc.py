@@ -90,7 +90,7 @@ def test_metadata_matches_raw_xml(
 ) -> None:
     pin_tz(zone)
     found = detect(ATLAS)
-    assert found is not None and found.NAME == mrc.NAME == "mrc_xml"
+    assert found is not None and found.name == mrc.NAME == "mrc_xml"
     meta = mrc.read_metadata(ATLAS)
     assert meta.microscope == MICROSCOPE
     assert meta.acquired == ACQUIRED

@@ -13,7 +13,7 @@ import pytest
 import tifffile
 from ome_types.model import UnitsLength
 
-from cci_uploader.formats import FormatError, ometiff
+from cci_uploader.formats import FormatError, _tiles, ometiff
 from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
 from tests.formats.bioformats import ImageInfo
 
@@ -134,8 +134,8 @@ def test_memmap_source_and_odd_types(tmp_path: Path) -> None:
 
 def test_bigtiff_above_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # 2 GiB of pixels would take minutes; the decision is made on raw bytes.
-    assert ometiff._raw_bytes([(1, 33000, 33000)], [np.dtype(np.uint16)]) > ometiff._BIGTIFF_ABOVE
-    assert ometiff._raw_bytes([(1, 30000, 30000)], [np.dtype(np.uint8)]) < ometiff._BIGTIFF_ABOVE
+    assert _tiles.raw_bytes([(1, 33000, 33000)], [np.dtype(np.uint16)]) > ometiff._BIGTIFF_ABOVE
+    assert _tiles.raw_bytes([(1, 30000, 30000)], [np.dtype(np.uint8)]) < ometiff._BIGTIFF_ABOVE
     monkeypatch.setattr(ometiff, "_BIGTIFF_ABOVE", 1000)
     out = _write(tmp_path / "b.ome.tif", [OmeImage("B", _ramp((40, 40), np.uint8), None)])
     with tifffile.TiffFile(out) as tif:
@@ -181,7 +181,7 @@ def test_unwritable_input(tmp_path: Path, images: list[OmeImage], reason: str) -
 
 def test_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    real = ometiff._read_band
+    real = _tiles.read_band
 
     def failing(*args: Any) -> Any:
         nonlocal calls
@@ -190,7 +190,7 @@ def test_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             raise OSError("disk gone")
         return real(*args)
 
-    monkeypatch.setattr(ometiff, "_read_band", failing)
+    monkeypatch.setattr(_tiles, "read_band", failing)
     with pytest.raises(OSError, match="disk gone"):
         _write(tmp_path / "f.ome.tif", [OmeImage("F", _ramp((2000, 600), np.uint8), None)])
     assert list(tmp_path.iterdir()) == []

@@ -71,7 +71,7 @@ def test_metadata_matches_raw_tag(sample: Path, zone: str, pin_tz: Callable[[str
     pin_tz(zone)
     microscope, local, pixel = EXPECTED[sample]
     found = detect(sample)
-    assert found is not None and found.NAME == sem_tif.NAME == "sem_tif"
+    assert found is not None and found.name == sem_tif.NAME == "sem_tif"
     meta = sem_tif.read_metadata(sample)
     assert meta.microscope == microscope
     assert meta.acquired is not None

@@ -72,9 +72,9 @@ def test_expected_values_match_the_raw_files(emi: Path) -> None:
 @pytest.mark.parametrize("emi", list(EXPECTED), ids=lambda p: p.name)
 def test_pair_is_recognised(emi: Path) -> None:
     ser = _ser_of(emi)
-    assert detect(emi) is tia
+    assert detect(emi) is tia.FORMAT
     assert detect(ser) is None
-    assert companion_owner(ser) == tia.NAME
+    assert companion_owner(ser) is tia.FORMAT
     assert tia.companion_of(ser) == emi
     assert tia.companion_of(emi) is None
 

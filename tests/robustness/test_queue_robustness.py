@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import shutil
@@ -78,7 +79,7 @@ def test_reader_failing_unexpectedly_reddens_only_its_file(
 
     # Fault injection: the reader is the faulty part, the boundary is under test.
     with monkeypatch.context() as patch:
-        patch.setattr(emd, "read_metadata", broken)
+        patch.setattr(emd, "FORMAT", dataclasses.replace(emd.FORMAT, read_metadata=broken))
         entries = {e.path.name: e for e in scan_paths([folder], Config())}
     assert entries["tiles_z.czi"].ok
     log = log_file()
@@ -86,7 +87,7 @@ def test_reader_failing_unexpectedly_reddens_only_its_file(
         f"{cause}: fei_example_tem_stack.emd could not be read. Details are in the log file: {log}"
     )
 
-    monkeypatch.setattr(emd, "convert", broken)
+    monkeypatch.setattr(emd, "FORMAT", dataclasses.replace(emd.FORMAT, convert=broken))
     queue = _queue([folder], tmp_path)
     list(queue.run(conn))
     got = {

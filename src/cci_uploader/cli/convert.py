@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from cci_uploader.formats import FormatError, FormatModule, companion_owner, detect
+from cci_uploader.formats import FormatDescriptor, FormatError, companion_owner, detect
 from cci_uploader.isolation import unexpected
 
 Status = Literal["converted", "as-is", "error"]
@@ -56,21 +56,20 @@ class ConvertResult:
 def _unclaimed_reason(path: Path) -> str:
     """Say why a file given by name cannot be converted."""
     owner = companion_owner(path)
-    if owner == "emi_ser":
-        from cci_uploader.formats.tia import companion_of
-
-        emi = companion_of(path)
-        if emi is None:
-            return f"{path.name} is half of a TIA pair but its .emi is missing; copy it too."
-        return f"{path.name} belongs to {emi.name}; convert {emi.name} instead."
+    companions = owner.companions if owner is not None else None
+    if companions is not None and companions.alone is not None:
+        main = companions.main_of(path)
+        if main is None:
+            return companions.alone.format(name=path.name)
+        return f"{path.name} belongs to {main.name}; convert {main.name} instead."
     if owner is not None:
         return f"{path.name} belongs to another file of the same name; convert that file."
     return f"{path.name} is not a microscope file this tool can read."
 
 
-def _convert_one(path: Path, module: FormatModule, out_dir: Path) -> ConvertResult:
+def _convert_one(path: Path, module: FormatDescriptor, out_dir: Path) -> ConvertResult:
     try:
-        if not module.CONVERTS:
+        if module.convert is None:
             module.read_metadata(path)  # a damaged file is reported now, not at upload
             return ConvertResult(path, "as-is")
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,22 +1,17 @@
-"""The shape every format module shares, and the metadata it returns.
+"""The shape every format plugin shares, and the metadata it returns.
 
-A format module (one per file kind, see ``formats/__init__.py``) exposes:
-
-- ``NAME``: the short format id used in plans and JSON (``czi``, ``emd``, ...);
-- ``EXTENSIONS``: lower-case suffixes it claims, longest first;
-- ``is_supported(path) -> bool``: cheap, never raises;
-- ``read_metadata(path) -> FileMetadata``: raises :class:`FormatError` with a
-  one-line, plain-language reason for anything it cannot read;
-- ``convert(path, out_dir) -> list[Path]``: writes OME-TIFF file(s) into
-  ``out_dir`` (only for formats with ``CONVERTS = True``).
+A format module (one per file kind) ends with ``FORMAT``, its
+:class:`FormatDescriptor`: name, label, extensions, ``is_supported``,
+``read_metadata``, ``convert`` and companions. The registry
+(``formats/registry.py``) collects them; everything else reads it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 # Where an acquisition date comes from (``FileMetadata.date_source``).
 ACQUISITION, CREATION, FILE_MODIFIED = "acquisition", "creation", "file_modified"
@@ -76,21 +71,89 @@ class FileMetadata:
         return self.acquired.astimezone().date()
 
 
-class FormatModule(Protocol):
-    """The module-level interface of one format plugin."""
+ConvertFn = Callable[[Path, Path], list[Path]]
 
-    NAME: str
-    EXTENSIONS: tuple[str, ...]
-    CONVERTS: bool
 
-    def is_supported(self, path: Path) -> bool:
-        """Say cheaply whether ``path`` is this format; never raise."""
-        ...
+@dataclass(frozen=True)
+class Companions:
+    """Files that travel with a format's main file and are no format of their own.
 
-    def read_metadata(self, path: Path) -> FileMetadata:
-        """Read metadata without decoding pixels."""
-        ...
+    Attributes
+    ----------
+    suffixes : tuple of str
+        Lower-case suffixes of the companion files (``(".ser",)``).
+    main_of : callable
+        ``main_of(companion)`` names the main file a companion belongs to, if
+        one is beside it; never raises.
+    alone : str or None
+        What a companion is told when its main file is missing, with ``{name}``
+        for its file name. ``None``: a lone one is most likely not microscopy
+        data (an ``.xml`` of any kind) and is simply not supported.
+    """
 
-    def convert(self, path: Path, out_dir: Path) -> list[Path]:
-        """Write OME-TIFF output(s) into ``out_dir`` and return their paths."""
-        ...
+    suffixes: tuple[str, ...]
+    main_of: Callable[[Path], Path | None]
+    alone: str | None = None
+
+
+@dataclass(frozen=True)
+class FormatDescriptor:
+    """One format plugin: what it is called, which files it takes, how it reads them.
+
+    Attributes
+    ----------
+    name : str
+        The short format id used in plans and JSON (``czi``, ``emd``, ...).
+    label : str
+        What the user sees in the file list and the file dialog.
+    extensions : tuple of str
+        Lower-case suffixes it claims, longest first.
+    is_supported : callable
+        ``is_supported(path) -> bool``: cheap, never raises.
+    read_metadata : callable
+        ``read_metadata(path) -> FileMetadata``: raises :class:`FormatError`
+        with a one-line, plain-language reason for anything it cannot read.
+    convert : callable or None
+        ``convert(path, out_dir) -> list[Path]`` writes OME-TIFF file(s) into
+        ``out_dir``; ``None`` for a format OMERO imports as it is (CZI).
+    companions : Companions or None
+        The files that go with a main file (the ``.ser`` of an ``.emi``).
+    """
+
+    name: str
+    label: str
+    extensions: tuple[str, ...]
+    is_supported: Callable[[Path], bool]
+    read_metadata: Callable[[Path], FileMetadata]
+    convert: ConvertFn | None = None
+    companions: Companions | None = None
+
+    @property
+    def converts(self) -> bool:
+        """Whether files of this format are converted to OME-TIFF before import."""
+        return self.convert is not None
+
+    def claims_name(self, path: Path) -> int:
+        """Return the length of the longest of :attr:`extensions` ending ``path``'s name, or 0."""
+        name = path.name.lower()
+        return max((len(e) for e in self.extensions if name.endswith(e)), default=0)
+
+
+def local_time(text: str | None) -> dt.datetime | None:
+    """Parse an ISO 8601 timestamp; one without an offset is this PC's local time."""
+    if not text or not text.strip():
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.astimezone()
+
+
+def starts_with(path: Path, magic: bytes) -> bool:
+    """Say whether the file at ``path`` begins with ``magic``; never raises."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False

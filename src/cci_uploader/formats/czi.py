@@ -8,17 +8,23 @@ settings, which ElementTree takes 6 ms to build and lxml under 3 ms.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
 from cci_uploader.formats._czi_acquisition import acquisition_pairs
-from cci_uploader.formats.base import ACQUISITION, CREATION, FileMetadata, FormatError
+from cci_uploader.formats.base import (
+    ACQUISITION,
+    CREATION,
+    FileMetadata,
+    FormatDescriptor,
+    FormatError,
+    local_time,
+    starts_with,
+)
 
 NAME = "czi"
 EXTENSIONS = (".czi",)
-CONVERTS = False
 
 _MAGIC = b"ZISRAWFILE"
 
@@ -37,24 +43,7 @@ class _Node(Protocol):
 
 def is_supported(path: Path) -> bool:
     """Say whether ``path`` is a CZI file: ``.czi`` suffix and the ZISRAW header."""
-    if path.suffix.lower() not in EXTENSIONS:
-        return False
-    try:
-        with path.open("rb") as fh:
-            return fh.read(len(_MAGIC)) == _MAGIC
-    except OSError:
-        return False
-
-
-def _parse_time(text: str | None) -> dt.datetime | None:
-    """Parse a ZEN timestamp; one without an offset is this PC's local time."""
-    if not text or not text.strip():
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else value.astimezone()
+    return path.suffix.lower() in EXTENSIONS and starts_with(path, _MAGIC)
 
 
 def _microscope(meta: _Node) -> str | None:
@@ -144,11 +133,12 @@ def metadata_from_xml(root: _Node, path: Path, scenes: int = 1) -> FileMetadata:
     meta = root.find("Metadata")
     if meta is None:
         raise FormatError(f"{path.name} has no metadata section.")
-    acquired = _parse_time(meta.findtext("Information/Image/AcquisitionDateAndTime"))
+    # ZEN writes a time without an offset in the microscope PC's local time.
+    acquired = local_time(meta.findtext("Information/Image/AcquisitionDateAndTime"))
     source = ACQUISITION
     if acquired is None:
         # ZEN black (several LSM 880 files) writes only the document creation time.
-        acquired = _parse_time(meta.findtext("Information/Document/CreationDate"))
+        acquired = local_time(meta.findtext("Information/Document/CreationDate"))
         source = CREATION
     return FileMetadata(
         microscope=_microscope(meta),
@@ -167,6 +157,11 @@ def read_metadata(path: Path) -> FileMetadata:
     return metadata_from_xml(parse_xml(xml_text, path), path, scenes)
 
 
-def convert(path: Path, out_dir: Path) -> list[Path]:
-    """CZI is uploaded as-is; nothing to convert."""
-    raise FormatError("CZI files are imported as they are and are never converted.")
+# CZI is imported as it is: OMERO reads it with Bio-Formats, so nothing is converted.
+FORMAT = FormatDescriptor(
+    name=NAME,
+    label="Zeiss CZI",
+    extensions=EXTENSIONS,
+    is_supported=is_supported,
+    read_metadata=read_metadata,
+)

@@ -48,11 +48,11 @@ from cci_uploader.formats import limits
 from cci_uploader.formats._velox_meta import PER_METRE as _PER_METRE
 from cci_uploader.formats._velox_meta import Unusual, summarise
 from cci_uploader.formats._velox_meta import skipped_parts as _skipped_parts
-from cci_uploader.formats.base import FileMetadata, FormatError
+from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, starts_with
+from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 NAME = "emd"
 EXTENSIONS = (".emd",)
-CONVERTS = True
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _DAMAGED = "is damaged or incomplete; copy it again from the microscope PC."
@@ -97,13 +97,7 @@ class _Contents:
 
 def is_supported(path: Path) -> bool:
     """Say whether ``path`` is an EMD file: ``.emd`` suffix and an HDF5 signature."""
-    if path.suffix.lower() not in EXTENSIONS:
-        return False
-    try:
-        with path.open("rb") as fh:
-            return fh.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC
-    except OSError:
-        return False
+    return path.suffix.lower() in EXTENSIONS and starts_with(path, _HDF5_MAGIC)
 
 
 def _images_only_reader() -> Any:
@@ -202,14 +196,6 @@ def _opened(path: Path) -> Iterator[_Contents]:
         yield _Contents(signals, skipped, raw, originals)
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
-    elif value not in (None, ""):
-        out[prefix] = str(value)
-
-
 def _earliest(originals: Sequence[Mapping[str, Any]]) -> dt.datetime | None:
     """Return the earliest acquisition start over the image signals that record one.
 
@@ -254,10 +240,10 @@ def _manufacturer(raw: Mapping[str, Any]) -> str | None:
     return text or None
 
 
-def _original_metadata(raw: Mapping[str, Any]) -> dict[str, str]:
+def _original_metadata(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
     kept: dict[str, str] = {}
     for section in _KEPT_SECTIONS:
-        _flatten(section, raw.get(section), kept)
+        limits.flatten(section, raw.get(section), kept, path)
     return kept
 
 
@@ -281,6 +267,7 @@ def _file_metadata(
     skipped: Sequence[str],
     raw: Mapping[str, Any],
     originals: Sequence[Mapping[str, Any]],
+    path: Path,
 ) -> FileMetadata:
     images = len(titles)
     return FileMetadata(
@@ -289,15 +276,15 @@ def _file_metadata(
         pixel_size_m=sizes[0] if sizes else None,
         images=images,
         skipped=tuple(skipped),
-        extra=_original_metadata(raw),
+        extra=_original_metadata(raw, path),
         acquisition=_acquisition(raw, titles),
     )
 
 
-def _metadata(contents: _Contents) -> FileMetadata:
+def _metadata(contents: _Contents, path: Path) -> FileMetadata:
     sizes = [s.pixel_size_m for s in contents.signals if s.pixel_size_m is not None]
     titles = [s.title for s in contents.signals]
-    return _file_metadata(sizes, titles, contents.skipped, contents.raw, contents.originals)
+    return _file_metadata(sizes, titles, contents.skipped, contents.raw, contents.originals, path)
 
 
 def read_metadata(path: Path) -> FileMetadata:
@@ -331,6 +318,7 @@ def read_metadata(path: Path) -> FileMetadata:
                 summary.skipped,
                 summary.raw,
                 summary.originals,
+                path,
             )
     return _full_metadata(path)
 
@@ -338,7 +326,7 @@ def read_metadata(path: Path) -> FileMetadata:
 def _full_metadata(path: Path) -> FileMetadata:
     """Read the metadata with rosettasciio's reader, as ``convert`` does."""
     with _opened(path) as contents:
-        return _metadata(contents)
+        return _metadata(contents, path)
 
 
 def _pixels(signal: _Signal, path: Path) -> NDArray[Any]:
@@ -357,41 +345,31 @@ def _pixels(signal: _Signal, path: Path) -> NDArray[Any]:
 
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
-    """Write the file's images into one OME-TIFF in ``out_dir``.
+    """Write the file's images into one OME-TIFF, ``out_dir / "<stem>.ome.tif"``.
 
-    Parameters
-    ----------
-    path : Path
-        The ``.emd`` file; opened read-only.
-    out_dir : Path
-        Existing folder for the output, ``<stem>.ome.tif``.
-
-    Returns
-    -------
-    list of Path
-        The one OME-TIFF written.
+    The ``.emd`` file is opened read-only.
 
     Raises
     ------
     FormatError
         If the file cannot be read or holds no images (only spectra).
     """
-    from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
-
     with _opened(path) as contents:
         if not contents.signals:
             raise FormatError(
                 f"{path.name} holds no images, only spectra; upload it as an attachment instead."
             )
-        meta = _metadata(contents)
+        meta = _metadata(contents, path)
         images = [OmeImage(s.title, _pixels(s, path), s.pixel_size_m) for s in contents.signals]
-        return [
-            write_ome_tiff(
-                out_dir / f"{path.stem}.ome.tif",
-                images,
-                microscope_model=meta.microscope,
-                manufacturer=_manufacturer(contents.raw),
-                acquired=meta.acquired,
-                original_metadata=meta.extra,
-            )
-        ]
+        manufacturer = _manufacturer(contents.raw)
+        return write_converted(path, out_dir, images, meta, manufacturer=manufacturer)
+
+
+FORMAT = FormatDescriptor(
+    name=NAME,
+    label="Velox EMD",
+    extensions=EXTENSIONS,
+    is_supported=is_supported,
+    read_metadata=read_metadata,
+    convert=convert,
+)

@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import struct
 from pathlib import Path
 from typing import Any
 
 import tifffile
 from numpy.typing import NDArray
 
-from cci_uploader.formats import _tiff_lzw
-from cci_uploader.formats.base import FileMetadata, FormatError
+from cci_uploader.formats import _tiff, _tiff_lzw
+from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, local_time
+from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 NAME = "fibics"
 EXTENSIONS = (".tif", ".tiff")
-CONVERTS = True
 
 FIBICS_TAG = 51023
 _MAX_XML = 4 * 2**20  # Atlas writes about 2 kB; anything huge is not an Atlas export
@@ -37,18 +36,7 @@ _MAX_XML = 4 * 2**20  # Atlas writes about 2 kB; anything huge is not an Atlas e
 _NULL_DATE = dt.date(1899, 12, 30)
 # How far FOV / width may stray from the scan vector before the FOV is preferred.
 _AGREE = 1e-3
-_TIFF_ERRORS = (
-    tifffile.TiffFileError,
-    _tiff_lzw.LzwError,
-    ValueError,
-    struct.error,
-    IndexError,
-    KeyError,
-    OverflowError,
-    TypeError,
-    EOFError,
-    MemoryError,
-)
+_AGAIN = "export it again from Atlas"
 
 
 def _xml_text(tif: tifffile.TiffFile) -> str | None:
@@ -128,16 +116,8 @@ def pixel_size(root: Any, width: int, height: int) -> tuple[float, float] | None
 
 
 def _acquired(root: Any) -> dt.datetime | None:
-    text = (root.findtext("Application/Date") or "").strip()
-    if not text:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if value.date() <= _NULL_DATE:
-        return None
-    return value if value.tzinfo is not None else value.astimezone()
+    value = local_time(root.findtext("Application/Date"))
+    return None if value is None or value.date() <= _NULL_DATE else value
 
 
 def _original(root: Any) -> dict[str, str]:
@@ -158,22 +138,10 @@ def _original(root: Any) -> dict[str, str]:
 
 
 def _image_pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
-    """The full-resolution pages, each checked to hold all of its pixels."""
-    size = path.stat().st_size
-    pages = []
-    for page in tif.pages:
-        if not isinstance(page, tifffile.TiffPage):
-            raise FormatError(f"{path.name} has an unreadable page; export it again from Atlas.")
-        if page.is_reduced:
-            continue  # an overview Atlas may add; not an image of its own
-        ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
-        if not ends or max(ends) > size or 0 in page.shape:
-            raise FormatError(
-                f"{path.name} is incomplete (its pixels are cut off); export it again from Atlas."
-            )
-        pages.append(page)
+    """The full-resolution pages (not an overview Atlas may add), each complete."""
+    pages = list(_tiff.pages(tif, path, _AGAIN, reduced=False))
     if not pages:
-        raise FormatError(f"{path.name} holds no image; export it again from Atlas.")
+        raise FormatError(f"{path.name} holds no image; {_AGAIN}.")
     return pages
 
 
@@ -189,17 +157,6 @@ def _read(path: Path) -> tuple[Any, list[tifffile.TiffPage], tifffile.TiffFile]:
         raise
 
 
-def _opening(path: Path, exc: BaseException) -> FormatError:
-    if isinstance(exc, OSError):
-        return FormatError(
-            f"{path.name} cannot be opened ({exc.strerror or exc}); check it is not open elsewhere."
-        )
-    return FormatError(
-        f"{path.name} is damaged or incomplete and cannot be read ({exc}); "
-        "export it again from Atlas."
-    )
-
-
 def read_metadata(path: Path) -> FileMetadata:
     """Read pixel size, software and date from the Fibics XML, without decoding pixels.
 
@@ -208,14 +165,10 @@ def read_metadata(path: Path) -> FileMetadata:
     FormatError
         If the file is not a readable Fibics TIFF.
     """
-    try:
+    with _tiff.reading(path, _AGAIN):
         root, pages, tif = _read(path)
         with tif:
             height, width = pages[0].shape[:2]
-    except FormatError:
-        raise
-    except (OSError, *_TIFF_ERRORS) as exc:
-        raise _opening(path, exc) from exc
     version = (root.findtext("Application/Version") or "").strip() or None
     extra = {"Fibics.version": root.get("version") or "", **_original(root)}
     return FileMetadata(
@@ -244,10 +197,8 @@ def _pixels(path: Path, tif: tifffile.TiffFile, page: tifffile.TiffPage) -> NDAr
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
     """Write the export's image(s) into one OME-TIFF, ``out_dir / "<stem>.ome.tif"``."""
-    from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
-
     meta = read_metadata(path)
-    try:
+    with _tiff.reading(path, _AGAIN):
         root, pages, tif = _read(path)
         with tif:
             images = []
@@ -256,16 +207,14 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
                 name = path.stem if len(pages) == 1 else f"{path.stem} (page {number})"
                 size = pixel_size(root, data.shape[1], data.shape[0])
                 images.append(OmeImage(name, data, size))
-            out = write_ome_tiff(
-                out_dir / f"{path.stem}.ome.tif",
-                images,
-                microscope_model=None,
-                manufacturer="Carl Zeiss",
-                acquired=meta.acquired,
-                original_metadata=meta.extra,
-            )
-    except FormatError:
-        raise
-    except (OSError, *_TIFF_ERRORS) as exc:
-        raise _opening(path, exc) from exc
-    return [out]
+            return write_converted(path, out_dir, images, meta, manufacturer="Carl Zeiss")
+
+
+FORMAT = FormatDescriptor(
+    name=NAME,
+    label="Fibics TIFF",
+    extensions=EXTENSIONS,
+    is_supported=is_supported,
+    read_metadata=read_metadata,
+    convert=convert,
+)

@@ -19,12 +19,17 @@ from typing import Any
 import mrcfile
 
 from cci_uploader.formats import _em_acquisition, limits
-from cci_uploader.formats.base import FileMetadata, FormatError
-from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
+from cci_uploader.formats.base import (
+    Companions,
+    FileMetadata,
+    FormatDescriptor,
+    FormatError,
+    local_time,
+)
+from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 NAME = "mrc_xml"
 EXTENSIONS = (".mrc",)
-CONVERTS = True
 
 _NS = "http://schemas.datacontract.org/2004/07/Fei.SharedObjects"
 _N = {"f": _NS}
@@ -153,14 +158,9 @@ def _parse_xml(xml_path: Path) -> ET.Element:
 
 def _acquired(root: ET.Element) -> dt.datetime | None:
     """Return the acquisition time; EPU writes an offset, else it is local time."""
-    text = root.findtext("f:microscopeData/f:acquisition/f:acquisitionDateTime", None, _N)
-    if not text or not text.strip():
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else value.astimezone()
+    return local_time(
+        root.findtext("f:microscopeData/f:acquisition/f:acquisitionDateTime", None, _N)
+    )
 
 
 def _metres(node: ET.Element | None) -> float | None:
@@ -234,13 +234,18 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
     """
     meta = read_metadata(path)
     with _open_pixels(path) as data:
-        out = write_ome_tiff(
-            out_dir / f"{path.stem}.ome.tif",
-            [OmeImage(name=path.stem, data=data, pixel_size_m=meta.pixel_size_m)],
-            microscope_model=meta.microscope,
-            # The Fei.SharedObjects schema is written only by FEI / Thermo Fisher software.
-            manufacturer="Thermo Fisher Scientific",
-            acquired=meta.acquired,
-            original_metadata=meta.extra,
-        )
-    return [out]
+        images = [OmeImage(name=path.stem, data=data, pixel_size_m=meta.pixel_size_m)]
+        # The Fei.SharedObjects schema is written only by FEI / Thermo Fisher software.
+        return write_converted(path, out_dir, images, meta, manufacturer="Thermo Fisher Scientific")
+
+
+FORMAT = FormatDescriptor(
+    name=NAME,
+    label="MRC+XML",
+    extensions=EXTENSIONS,
+    is_supported=is_supported,
+    read_metadata=read_metadata,
+    convert=convert,
+    # A lone .xml is most likely not microscopy data, so it is simply not supported.
+    companions=Companions(suffixes=(".xml",), main_of=companion_of),
+)

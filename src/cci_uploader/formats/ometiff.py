@@ -1,17 +1,16 @@
 """The OME-TIFF writer every converting format shares.
 
-Pixels are streamed tile by tile from the source array (often a read-only
-``numpy.memmap``), so memory stays bounded whatever the image size. The
-OME-XML is built with ome-types; tifffile writes tiled, deflate-compressed
-pages with a SubIFD pyramid for large images.
+Pixels are streamed tile by tile from the source array (see
+:mod:`cci_uploader.formats._tiles`), so memory stays bounded whatever the
+image size. The OME-XML is built with ome-types; tifffile writes tiled,
+deflate-compressed pages with a SubIFD pyramid for large images.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import mmap
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,22 +38,13 @@ from ome_types.model import (
     UnitsLength,
 )
 
-from cci_uploader.formats.base import FormatError
-
-TILE = 512
-"""Tile edge in pixels, for every level."""
-
-PYRAMID_ABOVE = 2048
-"""Images with a side longer than this get a SubIFD pyramid."""
-
-MAP_NAMESPACE = "openmicroscopy.org/omero/client/mapAnnotation"
-"""Namespace OMERO.web shows (and lets users edit) as key-value pairs."""
+from cci_uploader.formats._tiles import TILE, level_shape, levels, raw_bytes, tiles
+from cci_uploader.formats.base import FileMetadata, FormatError
+from cci_uploader.namespaces import CLIENT_NS
 
 # Classic TIFF offsets are 32-bit; many readers break past 2 GiB, so switch
 # to BigTIFF well before that, counting raw bytes (deflate rarely grows data).
 _BIGTIFF_ABOVE = 2**31 - 2**27
-# Source bytes read between two drops of memory-mapped pages.
-_READ_CHUNK = 8 * 2**20
 # Encoded tiles tifffile may hold at once while compressing in threads.
 _ENCODE_BUFFER = 16 * 2**20
 
@@ -122,92 +112,6 @@ def _stored_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     return native
 
 
-def _levels(height: int, width: int) -> list[int]:
-    """Return the subsampling factors of the pyramid levels below full size."""
-    factors: list[int] = []
-    if max(height, width) <= PYRAMID_ABOVE:
-        return factors
-    factor = 2
-    while max(height, width) / factor > TILE / 2:
-        factors.append(factor)
-        factor *= 2
-    return factors
-
-
-def _level_shape(planes: int, height: int, width: int, factor: int) -> tuple[int, int, int]:
-    return planes, -(-height // factor), -(-width // factor)
-
-
-def _drop_pages(data: NDArray[Any], start: int, stop: int) -> None:
-    """Tell the kernel we are done with bytes ``start:stop`` of a read-only memmap.
-
-    Pages read through a memory map count towards the process's resident
-    memory until the kernel reclaims them; dropping them keeps a scan over a
-    file larger than RAM within a fixed budget. Only read-only maps are
-    dropped, where this can never lose data.
-    """
-    mapped = getattr(data, "_mmap", None)
-    if not (
-        isinstance(data, np.memmap)
-        and data.mode == "r"
-        and isinstance(mapped, mmap.mmap)
-        and hasattr(mapped, "madvise")
-        and hasattr(mmap, "MADV_DONTNEED")
-    ):
-        return
-    try:
-        base = np.frombuffer(mapped, dtype=np.uint8).ctypes.data
-        first = (start - base) // mmap.PAGESIZE * mmap.PAGESIZE
-        last = min(stop - base, len(mapped))
-        if last > first >= 0:
-            mapped.madvise(mmap.MADV_DONTNEED, first, last - first)
-    except (ValueError, BufferError, OSError):
-        return  # a closed or unusual map: memory is only less tightly bounded
-
-
-def _read_band(
-    data: NDArray[Any], plane: int, top: int, bottom: int, factor: int, dtype: np.dtype[Any]
-) -> NDArray[Any]:
-    """Return rows ``top:bottom:factor`` of one plane, subsampled by ``factor``.
-
-    The rows are read a few MiB at a time so that the kernel's read-ahead
-    never maps much more than that before the pages are dropped again.
-    """
-    row_bytes = data.strides[1]
-    chunk = max(1, _READ_CHUNK // max(row_bytes, 1) // factor) * factor
-    band = np.empty((-(-(bottom - top) // factor), -(-data.shape[2] // factor)), dtype)
-    contiguous = data.flags.c_contiguous
-    for start in range(top, bottom, chunk):
-        stop = min(start + chunk, bottom)
-        first = (start - top) // factor
-        rows = data[plane, start:stop:factor, ::factor]
-        band[first : first + rows.shape[0]] = rows
-        if contiguous:
-            address = data.ctypes.data + plane * data.strides[0] + start * row_bytes
-            _drop_pages(data, address, address + (stop - start) * row_bytes)
-    return band
-
-
-def _tiles(data: NDArray[Any], factor: int, dtype: np.dtype[Any]) -> Iterator[NDArray[Any]]:
-    """Yield the tiles of every plane at one pyramid level, in TIFF order."""
-    planes, height = data.shape[:2]
-    band_rows = TILE * factor
-    for plane in range(planes):
-        for top in range(0, height, band_rows):
-            band = _read_band(data, plane, top, min(top + band_rows, height), factor, dtype)
-            for left in range(0, band.shape[1], TILE):
-                yield band[:, left : left + TILE]
-
-
-def _raw_bytes(shapes: Sequence[tuple[int, int, int]], dtypes: Sequence[np.dtype[Any]]) -> int:
-    total = 0
-    for (planes, height, width), dtype in zip(shapes, dtypes, strict=True):
-        for factor in [1, *_levels(height, width)]:
-            level = _level_shape(planes, height, width, factor)
-            total += level[0] * level[1] * level[2] * dtype.itemsize
-    return total
-
-
 def _utc(moment: dt.datetime) -> dt.datetime:
     """Return ``moment`` in UTC; a naive time is taken as this computer's local time."""
     return moment.astimezone(dt.UTC)
@@ -254,7 +158,7 @@ def build_ome(
         pairs = [Map.M(k=str(key), value=str(value)) for key, value in original_metadata.items()]
         ome.structured_annotations = StructuredAnnotations(
             map_annotations=[
-                MapAnnotation(id="Annotation:0", namespace=MAP_NAMESPACE, value=Map(ms=pairs))
+                MapAnnotation(id="Annotation:0", namespace=CLIENT_NS, value=Map(ms=pairs))
             ]
         )
         annotation_refs.append(AnnotationRef(id="Annotation:0"))
@@ -376,7 +280,7 @@ def write_ome_tiff(
     )
     # OME-TIFF stores the XML as UTF-8 ("µm"); Bio-Formats mangles character references.
     xml = to_xml(ome).encode("utf-8")
-    bigtiff = _raw_bytes([data.shape for data in planes], dtypes) > _BIGTIFF_ABOVE
+    bigtiff = raw_bytes([data.shape for data in planes], dtypes) > _BIGTIFF_ABOVE
     options: dict[str, Any] = {
         "tile": (TILE, TILE),
         "compression": "zlib",
@@ -392,9 +296,9 @@ def write_ome_tiff(
         with tifffile.TiffWriter(partial, bigtiff=bigtiff, ome=False) as writer:
             for index, (data, dtype) in enumerate(zip(planes, dtypes, strict=True)):
                 shape = (data.shape[0], data.shape[1], data.shape[2])
-                factors = _levels(shape[1], shape[2])
+                factors = levels(shape[1], shape[2])
                 writer.write(
-                    _tiles(data, 1, dtype),
+                    tiles(data, 1, dtype),
                     shape=shape,
                     dtype=dtype,
                     subifds=len(factors),
@@ -404,8 +308,8 @@ def write_ome_tiff(
                 )
                 for factor in factors:
                     writer.write(
-                        _tiles(data, factor, dtype),
-                        shape=_level_shape(*shape, factor),
+                        tiles(data, factor, dtype),
+                        shape=level_shape(*shape, factor),
                         dtype=dtype,
                         subfiletype=1,
                         # Overviews are for display: the fastest deflate keeps them cheap.
@@ -417,3 +321,32 @@ def write_ome_tiff(
         partial.unlink(missing_ok=True)
         raise
     return out_path
+
+
+def write_converted(
+    source: Path,
+    out_dir: Path,
+    images: Sequence[OmeImage],
+    meta: FileMetadata,
+    *,
+    manufacturer: str | None,
+) -> list[Path]:
+    """Write a converted file's images into ``out_dir / "<stem>.ome.tif"``.
+
+    The instrument model, acquisition time and original metadata come from
+    ``meta``, the source's :class:`~cci_uploader.formats.base.FileMetadata`.
+
+    Returns
+    -------
+    list of Path
+        The one OME-TIFF written (its stem shortened if the name is too long).
+    """
+    out = write_ome_tiff(
+        out_dir / f"{source.stem}.ome.tif",
+        images,
+        microscope_model=meta.microscope,
+        manufacturer=manufacturer,
+        acquired=meta.acquired,
+        original_metadata=meta.extra,
+    )
+    return [out]

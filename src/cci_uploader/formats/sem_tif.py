@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import struct
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -19,13 +18,12 @@ import numpy as np
 import tifffile
 from numpy.typing import NDArray
 
-from cci_uploader.formats import limits
-from cci_uploader.formats.base import FileMetadata, FormatError
-from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
+from cci_uploader.formats import _tiff, limits
+from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError
+from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 NAME = "sem_tif"
 EXTENSIONS = (".tif", ".tiff")
-CONVERTS = True
 
 _CZ_SEM = 34118
 # SmartSEM's "Pixel Size" is for its 1024-pixel-wide display, whatever the stored width.
@@ -41,18 +39,7 @@ _MONTHS = {
 }
 _DATE = re.compile(r"(\d{1,2})[\s./-]*([A-Za-z]{3})[A-Za-z]*[\s./-]*(\d{4})")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-# What tifffile raises for TIFFs damaged in different ways.
-_TIFF_ERRORS = (
-    tifffile.TiffFileError,
-    ValueError,
-    struct.error,
-    IndexError,
-    KeyError,
-    OverflowError,
-    TypeError,
-    EOFError,
-    MemoryError,
-)
+_AGAIN = "copy it again from the microscope PC"
 
 
 def is_supported(path: Path) -> bool:
@@ -64,13 +51,6 @@ def is_supported(path: Path) -> bool:
             return _CZ_SEM in tif.pages.first.tags
     except Exception:  # a sniff must never raise; any unreadable file is simply "not ours"
         return False
-
-
-def _damaged(path: Path, exc: BaseException) -> FormatError:
-    return FormatError(
-        f"{path.name} is damaged or incomplete and cannot be read ({exc}); "
-        "copy it again from the microscope PC."
-    )
 
 
 def _length_m(value: Any) -> float | None:
@@ -173,29 +153,14 @@ def _sem_metadata(tif: tifffile.TiffFile, path: Path) -> dict[str, Any]:
 
 
 def _pages(tif: tifffile.TiffFile, path: Path) -> list[tifffile.TiffPage]:
-    """Return every image page, checking its pixels are present and greyscale."""
-    size = path.stat().st_size
+    """Return every image page, checking its pixels are present and not a bomb."""
     pages: list[tifffile.TiffPage] = []
-    for page in tif.pages:
-        if not isinstance(page, tifffile.TiffPage):
-            raise FormatError(
-                f"{path.name} has an unreadable page; copy it again from the microscope PC."
-            )
-        ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
+    for page in _tiff.pages(tif, path, _AGAIN):
         stored = sum(page.databytecounts)
-        if (
-            not ends
-            or max(ends) > size
-            or 0 in page.shape
-            or (page.compression == tifffile.COMPRESSION.NONE and stored < page.nbytes)
-        ):
-            raise FormatError(
-                f"{path.name} is incomplete (its pixels are cut off); "
-                "copy it again from the microscope PC."
-            )
-        limits.check_unpacked(
-            path, page.compression != tifffile.COMPRESSION.NONE, page.nbytes, stored
-        )
+        compressed = page.compression != tifffile.COMPRESSION.NONE
+        if not compressed and stored < page.nbytes:
+            raise _tiff.incomplete(path, _AGAIN)
+        limits.check_unpacked(path, compressed, page.nbytes, stored)
         pages.append(page)
     return pages
 
@@ -251,18 +216,12 @@ def read_metadata(path: Path) -> FileMetadata:
     FormatError
         If the file is not a readable SmartSEM TIFF.
     """
-    try:
+    with _tiff.reading(path, _AGAIN):
         limits.tiff_pages(path)  # before tifffile follows a looping or endless page chain
         with tifffile.TiffFile(path) as tif:
             sem = _sem_metadata(tif, path)
             pages = _pages(tif, path)
             width = pages[0].imagewidth
-    except OSError as exc:
-        raise FormatError(
-            f"{path.name} cannot be opened ({exc.strerror or exc}); check it is not open elsewhere."
-        ) from exc
-    except _TIFF_ERRORS as exc:
-        raise _damaged(path, exc) from exc
     extra = _original(sem)
     return FileMetadata(
         microscope=_value(sem, "dp_sem") or _value(sem, "sv_serial_number"),
@@ -304,28 +263,23 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
         ``[out_dir / "<stem>.ome.tif"]``.
     """
     meta = read_metadata(path)
-    try:
-        with tifffile.TiffFile(path) as tif:
-            sem = _sem_metadata(tif, path)
-            count = len(_pages(tif, path))
-            images = []
-            for index in range(count):
-                data, rgb = _page_pixels(path, tif, index)
-                name = path.stem if count == 1 else f"{path.stem} (page {index + 1})"
-                size = _pixel_size(sem, data.shape[-1])
-                images.append(OmeImage(name, data, size, rgb=rgb))
-            out = write_ome_tiff(
-                out_dir / f"{path.stem}.ome.tif",
-                images,
-                microscope_model=meta.microscope,
-                manufacturer="Carl Zeiss",
-                acquired=meta.acquired,
-                original_metadata=meta.extra,
-            )
-    except OSError as exc:
-        raise FormatError(
-            f"{path.name} cannot be read ({exc.strerror or exc}); check it is not open elsewhere."
-        ) from exc
-    except _TIFF_ERRORS as exc:
-        raise _damaged(path, exc) from exc
-    return [out]
+    with _tiff.reading(path, _AGAIN), tifffile.TiffFile(path) as tif:
+        sem = _sem_metadata(tif, path)
+        count = len(_pages(tif, path))
+        images = []
+        for index in range(count):
+            data, rgb = _page_pixels(path, tif, index)
+            name = path.stem if count == 1 else f"{path.stem} (page {index + 1})"
+            size = _pixel_size(sem, data.shape[-1])
+            images.append(OmeImage(name, data, size, rgb=rgb))
+        return write_converted(path, out_dir, images, meta, manufacturer="Carl Zeiss")
+
+
+FORMAT = FormatDescriptor(
+    name=NAME,
+    label="Zeiss SEM TIFF",
+    extensions=EXTENSIONS,
+    is_supported=is_supported,
+    read_metadata=read_metadata,
+    convert=convert,
+)

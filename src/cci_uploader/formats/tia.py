@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from cci_uploader.formats import _em_acquisition, limits
-from cci_uploader.formats.base import FileMetadata, FormatError
+from cci_uploader.formats.base import Companions, FileMetadata, FormatDescriptor, FormatError
+from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 NAME = "emi_ser"
 EXTENSIONS = (".emi",)
-CONVERTS = True
 
 _SER_NAME = re.compile(r"^(?P<stem>.+)_(?P<index>[0-9]+)\.ser$", re.IGNORECASE)
 _SER_VERSIONS = {0x0210: ("<I", 30), 0x0220: ("<Q", 34)}  # offset format, header size
@@ -225,14 +225,6 @@ def _check_pair(emi: Path, ser: Path, header: _SerHeader, acquired: dt.datetime 
         )
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
-    elif value not in (None, ""):
-        out[prefix] = str(value)
-
-
 def _read(emi: Path, *, lazy: bool) -> _Pair:
     """Read the EMI's metadata and its SERs (pixels only if not ``lazy``)."""
     from rsciio.tia._api import ser_reader
@@ -282,9 +274,10 @@ def _pixel_size(series: _Series) -> tuple[float, float] | None:
     return series.header.pixel_size_m if units == {"nm"} else None
 
 
-def _metadata(pair: _Pair) -> FileMetadata:
+def _metadata(pair: _Pair, emi: Path) -> FileMetadata:
     extra: dict[str, str] = {}
-    _flatten("", {k: v for k, v in pair.info.items() if k != "TrueImageHeaderInfo"}, extra)
+    info = {k: v for k, v in pair.info.items() if k != "TrueImageHeaderInfo"}
+    limits.flatten("", info, extra, emi)
     sizes = [size for size in map(_pixel_size, pair.series) if size is not None]
     return FileMetadata(
         microscope=_microscope(pair.info),
@@ -316,49 +309,43 @@ def read_metadata(path: Path) -> FileMetadata:
     FormatError
         If the ``.emi`` or a ``.ser`` is missing, damaged or mismatched.
     """
-    return _metadata(_read(path, lazy=True))
+    return _metadata(_read(path, lazy=True), path)
 
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
-    """Write the pair's image series into one OME-TIFF in ``out_dir``.
+    """Write the pair's image series into one OME-TIFF, ``out_dir / "<stem>.ome.tif"``.
 
-    Parameters
-    ----------
-    path : Path
-        The ``.emi`` file; it and its ``.ser`` files are opened read-only.
-    out_dir : Path
-        Existing folder for the output, ``<stem>.ome.tif``.
-
-    Returns
-    -------
-    list of Path
-        The one OME-TIFF written.
+    ``path`` is the ``.emi`` file; it and its ``.ser`` files are opened read-only.
 
     Raises
     ------
     FormatError
         If the pair cannot be read or holds no images.
     """
-    from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
-
     pair = _read(path, lazy=False)
     if not pair.series:
         raise FormatError(
             f"{path.name} holds no images, only spectra; upload it as an attachment instead."
         )
-    meta = _metadata(pair)
+    meta = _metadata(pair, path)
     images = [
         OmeImage(s.name, np.ascontiguousarray(s.signal["data"]), _pixel_size(s))
         for s in pair.series
     ]
     manufacturer = str(pair.info.get("Manufacturer") or "").strip() or None
-    return [
-        write_ome_tiff(
-            out_dir / f"{path.stem}.ome.tif",
-            images,
-            microscope_model=meta.microscope,
-            manufacturer=manufacturer,
-            acquired=meta.acquired,
-            original_metadata=meta.extra,
-        )
-    ]
+    return write_converted(path, out_dir, images, meta, manufacturer=manufacturer)
+
+
+FORMAT = FormatDescriptor(
+    name=NAME,
+    label="EMI+SER",
+    extensions=EXTENSIONS,
+    is_supported=is_supported,
+    read_metadata=read_metadata,
+    convert=convert,
+    companions=Companions(
+        suffixes=(".ser",),
+        main_of=companion_of,
+        alone="{name} is the data half of an EMI+SER pair: its .emi file is missing.",
+    ),
+)

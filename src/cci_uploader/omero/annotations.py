@@ -21,6 +21,7 @@ import omero
 import omero.model
 from omero.rtypes import rstring
 
+from cci_uploader.namespaces import CLIENT_NS as CLIENT_NS
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import find, project
 from cci_uploader.omero.connection import Connection
@@ -35,10 +36,6 @@ from cci_uploader.omero.errors import (
 from cci_uploader.omero.translation import translate_errors
 
 log = logging.getLogger(__name__)
-
-# The namespace OMERO.web treats as editable "client" key-value pairs
-# (omero.constants.metadata.NSCLIENTMAPANNOTATION).
-CLIENT_NS = "openmicroscopy.org/omero/client/mapAnnotation"
 
 Pair = tuple[str, str]
 

@@ -232,7 +232,7 @@ class ImportQueue:
                 )
             yield self._set(index, status=Status.ERROR, message=message)
         except Exception as exc:  # the per-file boundary: one file, one failure
-            step = "converted" if formats.get_format(file.scan.format).CONVERTS else "uploaded"
+            step = "converted" if formats.get_format(file.scan.format).converts else "uploaded"
             yield self._set(index, status=Status.ERROR, message=unexpected(file.path, step, exc))
         finally:
             if lease is not None:

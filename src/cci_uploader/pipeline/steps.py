@@ -79,7 +79,7 @@ class FileJob:
     @property
     def converts(self) -> bool:
         """The file is converted to OME-TIFF before it is uploaded."""
-        return formats.get_format(self.file.scan.format).CONVERTS
+        return formats.get_format(self.file.scan.format).converts
 
     def run(self) -> Iterator[QueueEvent]:
         """Every step, in order."""
@@ -151,7 +151,7 @@ class FileJob:
         # then all use the name of the file itself, which is what OMERO stores.
         main = scan.path.resolve()
         sources = (main, *(c.resolve() for c in scan.companions))
-        if not module.CONVERTS:
+        if module.convert is None:
             self.filesets = [list(sources)]
         else:
             before = [stamp(p) for p in sources]

@@ -24,12 +24,12 @@ from cci_uploader.selftest import samples
 
 log = logging.getLogger(__name__)
 
-# (label, writer) for each format that is converted before import.
+# (format name, writer) for each format that is converted before import.
 CONVERTIBLE: tuple[tuple[str, Callable[[Path], Path]], ...] = (
-    ("EMD", samples.write_emd),
-    ("EMI+SER", samples.write_emi_ser),
-    ("MRC+XML", samples.write_mrc_xml),
-    ("SmartSEM TIFF", samples.write_sem_tif),
+    ("emd", samples.write_emd),
+    ("emi_ser", samples.write_emi_ser),
+    ("mrc_xml", samples.write_mrc_xml),
+    ("sem_tif", samples.write_sem_tif),
 )
 
 
@@ -72,7 +72,7 @@ def _version(distribution: str) -> str:
 
 def _import_plugin(name: str) -> str:
     module = importlib.import_module(f"cci_uploader.formats.{name}")
-    return f"{module.NAME} ({', '.join(module.EXTENSIONS)})"
+    return f"{module.FORMAT.name} ({', '.join(module.FORMAT.extensions)})"
 
 
 def _import_omero() -> str:
@@ -148,7 +148,7 @@ def _convert(path: Path, out_dir: Path) -> str:
     from cci_uploader.formats import detect
 
     module = detect(path)
-    if module is None or not module.CONVERTS:
+    if module is None or module.convert is None:
         raise StepFailed(f"no converting format plugin claims {path.name}")
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = module.convert(path, out_dir)
@@ -159,7 +159,7 @@ def _convert(path: Path, out_dir: Path) -> str:
                 raise StepFailed(f"{output.name} is not an OME-TIFF")
             planes += sum(len(series.pages) for series in tif.series)
     names = ", ".join(p.name for p in outputs)
-    return f"{module.NAME} -> {names}, {planes} plane(s)"
+    return f"{module.name} -> {names}, {planes} plane(s)"
 
 
 def _czi(folder: Path) -> str:
@@ -194,6 +194,17 @@ def _user_guide() -> str:
     return f"{guide.name} ({guide.stat().st_size} bytes)"
 
 
+def _label(name: str) -> str:
+    """The format's label, for step names; its name when the plugins cannot be loaded."""
+    from cci_uploader.formats import get_format
+
+    try:
+        return get_format(name).label
+    except Exception:  # a plugin that does not import: its import step has said why
+        log.exception("format %s has no label", name)
+        return name
+
+
 def _format_steps(
     label: str, writer: Callable[[Path], Path], folder: Path, session: _Session
 ) -> Iterator[StepResult]:
@@ -226,7 +237,9 @@ def run_self_test(work_dir: Path | None = None, gui: bool = True) -> Iterator[St
     StepResult
         One per step; a step whose precondition failed fails too, saying why.
     """
-    for name in ("czi", "emd", "tia", "mrc", "sem_tif"):
+    from cci_uploader.formats import BUILTIN_MODULES
+
+    for name in BUILTIN_MODULES:
         yield _step(f"import format plugin {name}", partial(_import_plugin, name))
     yield _step("import omero-py and Ice", _import_omero)
     with ExitStack() as stack:
@@ -235,7 +248,8 @@ def run_self_test(work_dir: Path | None = None, gui: bool = True) -> Iterator[St
         session = _Session(stack, work_dir)
         yield _step("start the sandbox", session.start)
         yield _step("connect to the sandbox", session.connect)
-        for label, writer in CONVERTIBLE:
+        for name, writer in CONVERTIBLE:
+            label = _label(name)
             folder = work_dir / label.replace("+", "-").replace(" ", "-").lower()
             yield from _format_steps(label, writer, folder, session)
         yield _step("CZI: write and read with Zeiss's library", partial(_czi, work_dir / "czi"))

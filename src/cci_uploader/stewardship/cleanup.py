@@ -202,11 +202,9 @@ def _someone_elses(conn: Connection, upload: Upload) -> bool:
     return same_server(upload.server, conn.server) and upload.user_id != conn.user_id
 
 
-def _main_of(companion: Path, owner: str) -> Path | None:
-    module = next((m for m in formats.all_formats() if owner == m.NAME), None)
-    companion_of = getattr(module, "companion_of", None)
-    main = companion_of(companion) if companion_of else None
-    return main if isinstance(main, Path) and main.exists() else None
+def _main_of(companion: Path, owner: formats.FormatDescriptor) -> Path | None:
+    main = owner.companions.main_of(companion) if owner.companions is not None else None
+    return main if main is not None and main.exists() else None
 
 
 def run(

@@ -59,7 +59,7 @@ def record_upload(
     links the source to the verified upload.
     """
     scan = file.scan
-    converted = formats.get_format(scan.format).CONVERTS
+    converted = formats.get_format(scan.format).converts
     # A converted file found on OMERO by its sources carries the main source's SHA-1.
     known = {u.files[0] if u.files else scan.path: u.sha1 for u in uploads}
     known.update(source_sha1s)  # hashed once by the queue before converting

@@ -14,11 +14,12 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor
 
 from cci_uploader.config import UNKNOWN_MICROSCOPE, Config
+from cci_uploader.formats import format_label
 from cci_uploader.pipeline import EntryChanged, FileState, Status
 from cci_uploader.pipeline.state import initial_state
 from cci_uploader.plan import MicroscopeSource, PlannedFile, remap
 from cci_uploader.progress import human_bytes
-from cci_uploader.scan import ScanEntry
+from cci_uploader.scan import UNSUPPORTED, ScanEntry
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -52,15 +53,6 @@ LABELS = {
     Status.UPLOADED: "Uploaded",
     Status.DUPLICATE: "Already on the server",
     Status.ERROR: "Error",
-}
-FORMAT_LABELS = {
-    "czi": "Zeiss CZI",
-    "emd": "Velox EMD",
-    "emi_ser": "EMI+SER",
-    "mrc_xml": "MRC+XML",
-    "sem_tif": "Zeiss SEM TIFF",
-    "fibics": "Fibics TIFF",
-    "unsupported": "not supported",
 }
 # Roles for tests and the view: the row's Status and the first image id.
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -322,7 +314,7 @@ class FileModel(QAbstractItemModel):
         if column == NAME:
             return scan.path.name
         if column == FORMAT:
-            return FORMAT_LABELS.get(scan.format, scan.format)
+            return format_label(scan.format) if scan.format != UNSUPPORTED else "not supported"
         if column == SIZE:
             return human_bytes(row.size)
         if column == MICROSCOPE:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cci_uploader.formats import file_dialog_filter
 from cci_uploader.pipeline import Status
 from cci_uploader.ui.models.files import (
     ACQUIRED,
@@ -57,7 +58,7 @@ GIVE_WAY = ((TARGET, 110), (ACQUIRED, 100), (MICROSCOPE, 150), (NAME, 160))
 
 def pick_files(parent: QWidget) -> list[Path]:
     """Ask for files with the system dialog."""
-    names, _ = QFileDialog.getOpenFileNames(parent, "Add files")
+    names, _ = QFileDialog.getOpenFileNames(parent, "Add files", "", file_dialog_filter())
     return [Path(n) for n in names]
 
 
