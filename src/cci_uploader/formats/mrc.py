@@ -20,7 +20,6 @@ import mrcfile
 
 from cci_uploader.formats import _em_acquisition, limits
 from cci_uploader.formats.base import FileMetadata, FormatError
-from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff
 
 NAME = "mrc_xml"
 EXTENSIONS = (".mrc",)
@@ -232,6 +231,8 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
     list of Path
         ``[out_dir / "<stem>.ome.tif"]``.
     """
+    from cci_uploader.formats.ometiff import OmeImage, write_ome_tiff  # a scan needs neither
+
     meta = read_metadata(path)
     with _open_pixels(path) as data:
         out = write_ome_tiff(
