@@ -7,9 +7,11 @@ arriving at the server are held for the RTT by a small NFQUEUE program (raw
 netlink, below) in the server namespace.  Prints, in one run:
 
 - link: iperf3 through the link, at 1 Gbit/s and RTT 2, 10, 30 ms;
-- ours: the app's import of one big file (read + SHA-1 in one pass, pipelined);
+- ours: the app's import of one big file (read + SHA-1 in one pass, pipelined),
+  the whole import timed: TCP's slow start and the round trips before and
+  after the bytes included; and its upload phase alone;
 - web: the facility's web uploader's exact loop (1,000,000-byte synchronous
-  writes, SHA-1 in the same pass);
+  writes, SHA-1 in the same pass), on a smaller file;
 - win: ours as on Windows (see :func:`emulate_windows`), and at 30 ms the
   control ``win128k-default``: Ice's Windows default buffers, as if the app
   set none;
@@ -285,39 +287,59 @@ class Far:
 # -- the near side --------------------------------------------------------------
 
 
-def emulate_windows(properties: dict[str, str]) -> None:
-    """Make this process's Ice sockets behave like Windows ones given ``properties``.
-
-    Windows keeps ``SO_SNDBUF`` bytes of data; Linux doubles the value set
-    (half for its own overhead) and, for bulk data in 64 KB segments, uses
-    nearly all of the double for data: 128 KiB set on Linux let about
-    256 KiB travel unacknowledged.  So each size is halved here, and the
-    namespace's ``wmem_max`` is raised for the run (Windows has no such cap).
-    ``properties`` replace Ice's Windows default (128 KiB) where they set a size.
-    """
+def _set_sizes(sizes: dict[str, int]) -> None:
+    """Give every Ice communicator of this process these socket buffer sizes."""
     import omero.clients
 
-    sizes = {"Ice.TCP.SndSize": WINDOWS_DEFAULT, "Ice.TCP.RcvSize": WINDOWS_DEFAULT}
-    sizes.update({k: int(v) for k, v in properties.items() if k in sizes})
     original = omero.clients.BaseClient.__init__
     signature = inspect.signature(original)
 
     def init(*args: Any, **kwargs: Any) -> None:
         bound = signature.bind(*args, **kwargs)
         pmap = {**(bound.arguments.get("pmap") or {})}
-        pmap.update({k: str(v // 2) for k, v in sizes.items()})
+        pmap.update({k: str(v) for k, v in sizes.items()})
         bound.arguments["pmap"] = pmap
         original(*bound.args, **bound.kwargs)
 
     omero.clients.BaseClient.__init__ = init  # type: ignore[method-assign]
 
 
+def emulate_windows(properties: dict[str, str]) -> None:
+    """Make this process's Ice sockets behave like Windows ones given ``properties``.
+
+    Windows keeps ``SO_SNDBUF`` bytes of data; Linux doubles the value set
+    (half for its own overhead) and, for bulk data in 64 KB segments, uses
+    nearly all of the double for data: 128 KiB set on Linux let about
+    256 KiB travel unacknowledged.  So each size is halved here.  Linux caps
+    what it grants at ``net.core.wmem_max`` (a namespace cannot raise it), so
+    Windows sizes beyond twice that cannot be emulated: :func:`main` says so.
+    ``properties`` replace Ice's Windows default (128 KiB) where they set a size.
+    """
+    sizes = {"Ice.TCP.SndSize": WINDOWS_DEFAULT, "Ice.TCP.RcvSize": WINDOWS_DEFAULT}
+    sizes.update({k: int(v) for k, v in properties.items() if k in sizes})
+    _set_sizes({k: v // 2 for k, v in sizes.items()})
+
+
 def client(mode: str, address: str, path: str) -> None:
-    """One big-file upload in the client namespace (token on stdin); prints a JSON result."""
+    """One big-file upload in the client namespace (token on stdin); prints a JSON result.
+
+    Besides the modes :func:`main` uses, ``win=BYTES`` emulates Windows with
+    both buffers at ``BYTES``, ``linux=BYTES`` sets them as they are, and
+    ``BENCH_CHUNK`` / ``BENCH_DEPTH`` (environment) change the upload's chunk
+    size and writes in flight: for trying other settings.
+    """
     from cci_uploader import omero as om
+    from cci_uploader.omero import transfer
     from cci_uploader.omero.transfer import Uploading, _fileset, _settings
 
-    if mode == "win":
+    chunk = int(os.environ.get("BENCH_CHUNK", transfer.CHUNK_SIZE))
+    transfer.PIPELINE_DEPTH = int(os.environ.get("BENCH_DEPTH", transfer.PIPELINE_DEPTH))
+    kind, _, size = mode.partition("=")
+    if kind == "win" and size:
+        emulate_windows({"Ice.TCP.SndSize": size, "Ice.TCP.RcvSize": size})
+    elif kind == "linux":
+        _set_sizes({"Ice.TCP.SndSize": int(size), "Ice.TCP.RcvSize": int(size)})
+    elif mode == "win":
         from cci_uploader.omero.connection import ice_properties
 
         emulate_windows(ice_properties("win32"))
@@ -326,6 +348,7 @@ def client(mode: str, address: str, path: str) -> None:
     conn = om.connect(address, sys.stdin.readline().strip())
     info = conn.gateway.c.getSession().ice_getConnection().getInfo()
     upload_s = 0.0
+    phases: dict[str, float] = {}
     try:
         dataset = om.get_or_create_dataset(conn, om.get_or_create_project(conn, "Bench"), "net")
         file = Path(path)
@@ -348,16 +371,19 @@ def client(mode: str, address: str, path: str) -> None:
             handle.close()
         else:
             first = last = None
-            for event in om.import_file(conn, [file], dataset, poll_s=0.05):
+            for event in om.import_file(conn, [file], dataset, poll_s=0.05, chunk_size=chunk):
                 if isinstance(event, Uploading):
                     last = time.perf_counter()
                     first = first or last
             if first is not None and last is not None:
                 upload_s = last - first
+                done = time.perf_counter()
+                phases = {"to_first_ack": first - start, "after_last_ack": done - last}
         elapsed = time.perf_counter() - start
     finally:
         conn.close()
-    print(json.dumps({"s": elapsed, "upload_s": upload_s, "sndbuf": info.sndSize}), flush=True)
+    result = {"s": elapsed, "upload_s": upload_s, "sndbuf": info.sndSize, **phases}
+    print(json.dumps(result), flush=True)
 
 
 def run(cmd: list[str], stdin: str, timeout: float = 900, **kwargs: Any) -> tuple[str, str]:
@@ -464,11 +490,6 @@ def scans() -> tuple[float, float]:
     return float(values["first_scan_1000_s"]), float(values["rescan_1000_s"])
 
 
-def set_wmem_max(value: int) -> None:
-    for key in ("net.core.wmem_max", "net.core.rmem_max"):
-        sh(*in_ns(NS_C, "sysctl", "-q", "-w", f"{key}={value}"))
-
-
 def main(big_mb: int) -> int:
     work = Path(tempfile.mkdtemp(prefix="cci-bench-net-"))
     far: Far | None = None
@@ -484,21 +505,24 @@ def main(big_mb: int) -> int:
         delay = Delay(netem)
         far = Far()
         big = big_file(work / "big.czi", big_mb * MB)
+        web_file = big_file(work / "web.czi", min(big_mb, 500) * MB)  # its loop is slow
+        from cci_uploader.omero.connection import ice_properties
+
+        windows = max(int(v) for v in ice_properties("win32").values())
+        if windows // 2 > linux_cap:
+            print(f"note: Windows' {windows} B buffers are emulated as {2 * linux_cap} B "
+                  f"(this host's net.core.wmem_max is {linux_cap})", flush=True)  # fmt: skip
         control = big_file(work / "control.czi", 48 * MB)
         ratios: dict[str, float] = {}
         for rtt in RTTS_MS:
             delay.set(rtt)
             link = iperf()
             modes = ["ours", "web"] + (["win"] if rtt in (10, 30) else [])
-            results = {}
-            for mode in modes:
-                if mode == "win":
-                    set_wmem_max(64 * 1024 * 1024)
-                try:
-                    results[mode] = measure(mode, far, big)
-                finally:
-                    set_wmem_max(linux_cap)
-            rates = {m: big.stat().st_size / r["s"] for m, r in results.items()}
+            results = {m: measure(m, far, web_file if m == "web" else big) for m in modes}
+            rates = {
+                m: (web_file if m == "web" else big).stat().st_size / r["s"]
+                for m, r in results.items()
+            }
             line = f"RTT {rtt:>2} ms: link {link / MB:6.1f} MB/s" + "".join(
                 f"  {m} {r / MB:6.1f} MB/s ({r / link:.2f})" for m, r in rates.items()
             )
@@ -512,11 +536,7 @@ def main(big_mb: int) -> int:
                 flush=True,
             )  # fmt: skip
             if rtt == 30:
-                set_wmem_max(64 * 1024 * 1024)
-                try:
-                    bare = control.stat().st_size / measure("win128k-default", far, control)["s"]
-                finally:
-                    set_wmem_max(linux_cap)
+                bare = control.stat().st_size / measure("win128k-default", far, control)["s"]
                 print(f"        control, Ice's Windows default buffers (no properties): "
                       f"{bare / MB:.1f} MB/s ({bare / link:.2f})", flush=True)  # fmt: skip
             for m, r in rates.items():
@@ -559,7 +579,9 @@ def _interrupted(signum: int, frame: Any) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--big-mb", type=int, default=1000, help="size of the big file (MB)")
+    parser.add_argument(
+        "--big-mb", type=int, default=2000, help="size of the big file (MB; the web loop's: 500)"
+    )
     parser.add_argument("--nfq-delay", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--client", nargs=3, metavar=("MODE", "ADDRESS", "PATH"),
