@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -155,3 +156,22 @@ def test_a_file_that_cannot_be_read_is_not_remembered(tmp_path: Path) -> None:
     assert scan_paths([data], Config()) == [entry]
     if cache_path().exists():
         assert "broken.czi" not in cache_path().read_text(encoding="utf-8")
+
+
+def test_metadata_that_would_not_come_back_the_same_is_not_remembered(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = formats.get_format("czi")
+    original = module.read_metadata
+    reads: list[str] = []
+
+    def odd(path: Path) -> Any:
+        reads.append(path.name)
+        meta = original(path)
+        return dataclasses.replace(meta, extra={**meta.extra, "count": 3, "when": frozenset({"x"})})
+
+    monkeypatch.setattr(module, "read_metadata", odd)
+    first = scan_paths([folder], Config())
+    assert all(e.ok for e in first)
+    assert scan_paths([folder], Config()) == first
+    assert sorted(reads) == ["a.czi", "a.czi", "b.czi", "b.czi"]

@@ -196,12 +196,14 @@ class ScanCache:
         stamps = [(str(p), _stamp(p)) for p in (*meta.companions, *depends)]
         if any(s is None for _, s in stamps):
             return
-        entry = {
-            "format": format_name,
-            "stamp": stamp,
-            "depends": stamps,
-            "meta": _encode(meta),
-        }
+        try:
+            encoded = _encode(meta)
+            # Kept only if it comes back as it was read (and can be saved at all).
+            if _decode(json.loads(json.dumps(encoded))) != meta:
+                return
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            return
+        entry = {"format": format_name, "stamp": stamp, "depends": stamps, "meta": encoded}
         with self._lock:
             key = self._key(path)
             self._entries.pop(key, None)
@@ -220,7 +222,12 @@ class ScanCache:
         with self._lock:
             if not self._dirty:
                 return
-            text = json.dumps({"version": _VERSION, "entries": self._entries})
+            try:
+                text = json.dumps({"version": _VERSION, "entries": self._entries})
+            except (TypeError, ValueError, RecursionError):  # a damaged entry loaded: start over
+                log.warning("the scan cache could not be written; it starts empty", exc_info=True)
+                self._entries = {}
+                return
             self._dirty = False
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
