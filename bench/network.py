@@ -594,6 +594,7 @@ if __name__ == "__main__":
     elif args.client:
         client(*args.client)
     else:
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        # SIGINT too: a shell starting us in the background leaves it ignored.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _interrupted)
         sys.exit(main(args.big_mb))
