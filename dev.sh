@@ -3,7 +3,8 @@
 #   ./dev.sh start   set up (if needed) and start the app on the training sandbox
 #   ./dev.sh test    run lint, types, contracts and tests (on a fresh clone it sets up first)
 #   ./dev.sh setup   install everything: the venv, Java, actionlint, the installer tools
-#   ./dev.sh bench   run the benchmarks
+#   ./dev.sh bench   run the benchmarks (the shaped-link one, as root: bench/network.py;
+#                    scan times: bench/scan.py)
 #   ./dev.sh bundle  build the PyInstaller bundle, check its size, run its --self-test, then
 #                    compile, install, upgrade and uninstall the Windows installer under wine
 set -euo pipefail
@@ -89,6 +90,18 @@ ensure_actionlint() {
   fi
 }
 
+# bench/network.py shapes a link between two network namespaces: iptables (its NFQUEUE
+# delay, this kernel has no netem), iperf3 (the link's rate) and ethtool (GRO on the veth).
+ensure_bench_tools() {
+  if ! command -v iptables >/dev/null 2>&1 || ! command -v iperf3 >/dev/null 2>&1 \
+      || ! command -v ethtool >/dev/null 2>&1; then
+    echo "Installing iptables, iperf3 and ethtool for bench/network.py..." >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      iptables iperf3 ethtool >/dev/null
+  fi
+}
+
 ensure_java() {
   if ! command -v java >/dev/null 2>&1; then
     echo "Installing Java 17 for Bio-Formats validation..." >&2
@@ -105,6 +118,7 @@ setup_all() {
   [ -f "$BIOFORMATS_JAR" ] || "$VENV/bin/python" tools/fetch_bioformats.py >/dev/null
   ensure_actionlint
   ensure_installer_tools
+  ensure_bench_tools
 }
 
 # What `test` runs besides the venv. It installs nothing: it names the command that does.

@@ -27,6 +27,7 @@ from cci_uploader.formats.base import (
     FormatError,
 )
 from cci_uploader.isolation import unexpected
+from cci_uploader.scan_cache import ScanCache
 
 UNSUPPORTED = "unsupported"
 
@@ -117,20 +118,26 @@ def scan_file(
     config: Config,
     folder: Path | None = None,
     module: FormatDescriptor | None = None,
+    cache: ScanCache | None = None,
 ) -> ScanEntry:
     """Describe one file; a bad or unsupported file gets a reason, never an exception.
 
-    ``module`` is the file's format when the caller has already detected it.
+    ``module`` is the file's format when the caller has already detected it;
+    ``cache`` holds metadata read before, used while the file is unchanged.
     """
     try:
-        return _scan_file(path, config, folder, module)
+        return _scan_file(path, config, folder, module, cache)
     except Exception as exc:  # the per-file boundary: one file, one failure
         fmt = module.name if module is not None else UNSUPPORTED
         return ScanEntry(path, fmt, unexpected(path, "read", exc), folder=folder)
 
 
 def _scan_file(
-    path: Path, config: Config, folder: Path | None, module: FormatDescriptor | None
+    path: Path,
+    config: Config,
+    folder: Path | None,
+    module: FormatDescriptor | None,
+    cache: ScanCache | None,
 ) -> ScanEntry:
     if path.exists() and not _is_regular(path):
         return ScanEntry(
@@ -149,7 +156,7 @@ def _scan_file(
         fmt = pair[0].name if pair is not None else UNSUPPORTED
         return ScanEntry(path, fmt, why, folder=folder)
     try:
-        meta = module.read_metadata(path)
+        meta = _read_metadata(module, path, cache)
     except FormatError as exc:
         return ScanEntry(path, module.name, str(exc), folder=folder)
     except OSError as exc:
@@ -171,6 +178,17 @@ def _scan_file(
     if meta.images == 0:
         reason = f"{path.name} contains no images to upload ({'; '.join(meta.skipped)})."
     return ScanEntry(path, module.name, reason, meta, folder)
+
+
+def _read_metadata(module: FormatDescriptor, path: Path, cache: ScanCache | None) -> FileMetadata:
+    """The format's metadata of ``path``, from ``cache`` while the file is unchanged."""
+    meta = cache.get(path, module.name) if cache is not None else None
+    if meta is None:
+        before = ScanCache.stamp(path)
+        meta = module.read_metadata(path)
+        if cache is not None:
+            cache.put(path, module.name, meta, before)
+    return meta
 
 
 def _dated_by_mtime(meta: FileMetadata, path: Path) -> FileMetadata:
@@ -262,6 +280,7 @@ def scan_batches(
     seen: set[Path] = set()
     claimed: set[Path] = set()  # companions of entries found so far
     order = 0
+    cache = ScanCache()  # metadata of files unchanged since they were last read
     for given in paths:
         given = Path(given)
         candidates = _walk(given) if given.is_dir() else iter([given])
@@ -270,7 +289,7 @@ def scan_batches(
             resolved = path.resolve()
             if resolved in seen:
                 continue
-            entry = _scan_one(path, config, folder, ignored)
+            entry = _scan_one(path, config, folder, ignored, cache)
             if entry is None:
                 continue
             seen.add(resolved)
@@ -282,6 +301,7 @@ def scan_batches(
             if batch is not None and len(ready) >= batch:
                 yield ScanResult([e for _, e in ready], [])
                 ready = []
+    cache.save()
     # A companion met before its main file is dropped once the pair is known.
     last = sorted(
         [*ready, *((n, e) for n, e in held if e.path.resolve() not in claimed)],
@@ -291,7 +311,11 @@ def scan_batches(
 
 
 def _scan_one(
-    path: Path, config: Config, folder: Path | None, ignored: list[Ignored]
+    path: Path,
+    config: Config,
+    folder: Path | None,
+    ignored: list[Ignored],
+    cache: ScanCache | None = None,
 ) -> ScanEntry | None:
     """One file's entry, or ``None`` when a folder's file is not ours (added to ``ignored``)."""
     try:
@@ -301,19 +325,21 @@ def _scan_one(
     if folder is not None and module is None and not _orphan_reason(path):
         ignored.append(Ignored(path, ignored_reason(path)))  # not ours
         return None
-    entry = scan_file(path, config, folder, module)
+    entry = scan_file(path, config, folder, module, cache)
     if folder is None and _companions_of(entry.format) is not None:
-        entry = _redirect_companion(entry, config) or entry
+        entry = _redirect_companion(entry, config, cache) or entry
     return entry
 
 
-def _redirect_companion(entry: ScanEntry, config: Config) -> ScanEntry | None:
+def _redirect_companion(
+    entry: ScanEntry, config: Config, cache: ScanCache | None = None
+) -> ScanEntry | None:
     """A picked .ser or .xml stands for its main file, when that exists."""
     companions = _companions_of(entry.format)
     main = companions.main_of(entry.path) if companions is not None else None
     if main is None or not main.exists():
         return None
-    return scan_file(main, config, entry.folder)
+    return scan_file(main, config, entry.folder, cache=cache)
 
 
 def _companions_of(format_name: str) -> Companions | None:

@@ -24,6 +24,7 @@ import tifffile
 from numpy.typing import NDArray
 
 from cci_uploader.formats import _tiff, _tiff_lzw
+from cci_uploader.formats._tiff_tags import first_page_tags
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, local_time
 from cci_uploader.formats.ometiff import OmeImage, write_converted
 
@@ -52,6 +53,9 @@ def _xml_text(tif: tifffile.TiffFile) -> str | None:
 def is_supported(path: Path) -> bool:
     """Say whether ``path`` is a TIFF whose first page carries Fibics XML in tag 51023."""
     if not path.name.lower().endswith(EXTENSIONS):
+        return False
+    tags = first_page_tags(path)  # a plain "no" without parsing the page
+    if tags is not None and FIBICS_TAG not in tags:
         return False
     try:
         with tifffile.TiffFile(path) as tif:
