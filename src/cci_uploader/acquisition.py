@@ -8,9 +8,12 @@ from), and each original file's name and SHA-1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from cci_uploader.plan import PlannedFile
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cci_uploader.plan import PlannedFile
 
 _NAMES_BOUND = 255  # OMERO.web shows values in one line; names from files are data
 

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 APP = "cci-uploader"
 DELETE_MODES = ("recycle", "delete")

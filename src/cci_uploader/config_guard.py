@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 import stat
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Broad groups of ordinary users: Everyone, Authenticated Users, Users, Interactive,
 # Guests, Anonymous; by SDDL alias or SID.

@@ -18,10 +18,9 @@ only. Two steps of the import queue deal with the sources themselves:
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.originals import (
     attached_originals,
     images_with_original,
@@ -31,6 +30,11 @@ from cci_uploader.omero.originals import (
 from cci_uploader.omero.provenance import fileset_ids, stored_files
 from cci_uploader.omero.transfer import CHUNK_SIZE, HASHER
 from cci_uploader.stewardship.history import History, HistoryError, SourceFile, StoredFile
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Sequence
+
+    from cci_uploader.omero.connection import Connection
 
 log = logging.getLogger(__name__)
 

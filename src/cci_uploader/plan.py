@@ -11,17 +11,20 @@ from the enums.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader.config import UNKNOWN_MICROSCOPE, Config
 from cci_uploader.formats.base import ACQUISITION, CREATION, FILE_MODIFIED
 from cci_uploader.names import clean_name
-from cci_uploader.scan import ScanEntry
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from cci_uploader.scan import ScanEntry
 
 Pairs = tuple[tuple[str, str], ...]
 

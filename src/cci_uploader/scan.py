@@ -12,13 +12,11 @@ import datetime as dt
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader import formats
-from cci_uploader.config import Config
 from cci_uploader.formats.base import (
     FILE_MODIFIED,
     Companions,
@@ -28,6 +26,11 @@ from cci_uploader.formats.base import (
 )
 from cci_uploader.isolation import unexpected
 from cci_uploader.scan_cache import ScanCache
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from cci_uploader.config import Config
 
 UNSUPPORTED = "unsupported"
 

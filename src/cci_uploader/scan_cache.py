@@ -25,16 +25,18 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from cci_uploader import __version__
 from cci_uploader.config import APP
 from cci_uploader.formats.base import DATE_SOURCES, FileMetadata
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,15 @@ import argparse
 import io
 import logging
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 from cci_uploader import __version__
 from cci_uploader.cli.selftest import SelfTestAction
 from cci_uploader.logsetup import setup_logging
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import ModuleType
 
 
 def _command_modules() -> tuple[ModuleType, ...]:

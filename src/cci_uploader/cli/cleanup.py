@@ -13,7 +13,7 @@ import getpass
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader import omero as om
 from cci_uploader.cli.stewardship import _config, _print_outcome, days
@@ -28,8 +28,10 @@ from cci_uploader.stewardship.credentials import (
     where,
 )
 from cci_uploader.stewardship.history import History, HistoryError
-from cci_uploader.stewardship.removal import Outcome
 from cci_uploader.stewardship.root import RootRefused, check_root
+
+if TYPE_CHECKING:
+    from cci_uploader.stewardship.removal import Outcome
 
 log = logging.getLogger(__name__)
 

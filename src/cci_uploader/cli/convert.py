@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from cci_uploader.formats import FormatDescriptor, FormatError, companion_owner, detect
 from cci_uploader.isolation import unexpected
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
 
 Status = Literal["converted", "as-is", "error"]
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader import omero as om
 from cci_uploader.config import ConfigError, load_config
@@ -27,6 +25,10 @@ from cci_uploader.plan import PlannedFile, plan
 from cci_uploader.progress import ProgressMeter
 from cci_uploader.scan import scan
 from cci_uploader.stewardship.history import History
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
 
 TOKEN_ENV = "CCI_OMERO_TOKEN"
 # After a lost connection: wait, try to join the same session again, up to three times.

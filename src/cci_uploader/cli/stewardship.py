@@ -6,8 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader import omero as om
 from cci_uploader.cli.importing import read_token
@@ -28,6 +27,9 @@ from cci_uploader.stewardship.reminder import (
     total_size,
 )
 from cci_uploader.stewardship.removal import Action, Outcome, remove_local_copies
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 CONFIRM_WORD = "delete"
 

@@ -13,11 +13,13 @@ reads it (``CCZIParse::ReadFileHeader``, ``ParseSubBlockDirectory``).
 from __future__ import annotations
 
 import struct
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from cci_uploader.formats import limits
 from cci_uploader.formats.base import FormatError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _SEGMENT_HEADER = 32  # id (16 bytes), allocated size, used size (int64 each)
 _DIRECTORY_AT = _SEGMENT_HEADER + 52  # DirectoryPosition in the file header

@@ -6,7 +6,10 @@ already flatten into ``FileMetadata.extra``; this picks them out by key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Keys of the flattened metadata, in order of preference.
 TIA_KEYS = {

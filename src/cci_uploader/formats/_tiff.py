@@ -7,14 +7,17 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tifffile
 
 from cci_uploader.formats import _tiff_lzw
 from cci_uploader.formats.base import FormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 TIFF_ERRORS = (
     tifffile.TiffFileError,

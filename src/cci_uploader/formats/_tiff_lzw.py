@@ -18,12 +18,15 @@ limit. ``tests/formats/test_fibics.py`` checks the two agree.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tifffile
-from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from numpy.typing import NDArray
 
 _CLEAR, _END, _FIRST = 256, 257, 258
 _MAX_CODES = 4096

@@ -9,7 +9,10 @@ a sniff say "not this format" at once, and leave the yes to tifffile.
 from __future__ import annotations
 
 import struct
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _MAX_TAGS = 4096  # tifffile refuses more tags on a page ("suspicious number of tags")
 

@@ -8,11 +8,14 @@ back to the kernel, so memory stays bounded whatever the image size.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from numpy.typing import NDArray
 
 TILE = 512
 """Tile edge in pixels, for every level."""

@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Units per metre, for the units Velox writes for real-space pixels.
 PER_METRE = {"m": 1.0, "mm": 1e3, "µm": 1e6, "um": 1e6, "nm": 1e9, "pm": 1e12, "Å": 1e10}
@@ -187,41 +189,52 @@ def _dpc_mode(op: Mapping[str, Any]) -> str:
     return "iDPC" if op["integrationMode"] == "true" else "dDPC"
 
 
+type _Title = Callable[[Mapping[str, Any], str], Any]
+
+
+def _surface_title(op: Mapping[str, Any], key: str) -> str | None:
+    if _has(op, "unfilteredDataPath") and key in op["unfilteredDataPath"]:
+        return _dpc_mode(op)
+    if key in op["dataPath"]:
+        mode = _dpc_mode(op)
+        return f"Filtered {mode}" if op["enableFilter"] == "true" else mode
+    return None
+
+
+def _mathematics_title(op: Mapping[str, Any], key: str) -> str | None:
+    if key in op["dataPath"]:
+        index = op["outputs"][0]["inputIndex"]
+        if index in ("0", "1"):
+            return "A-C" if index == "0" else "B-D"
+    return None
+
+
+def _when_in(path_key: str, title: Callable[[Mapping[str, Any]], Any]) -> _Title:
+    """A title for the operations whose ``path_key`` names the signal."""
+    return lambda op, key: title(op) if key in op[path_key] else None
+
+
+# FeiEMDReader._get_detector_name's operations, in its order, and the title each gives.
+_TITLES: dict[str, _Title] = {
+    "CameraInputOperation": _when_in("dataPath", lambda op: op["cameraName"]),
+    "StemInputOperation": _when_in("dataPath", lambda op: op["detector"]),
+    "SurfaceReconstructionOperation": _surface_title,
+    "MathematicsOperation": _mathematics_title,
+    "DpcOperation": _when_in("dataPath", lambda op: "DPC"),
+    "IntegrationOperation": _when_in("dataPath", lambda op: "DCFI"),
+    "FftOperation": _when_in("imageOutputPath", lambda op: "Half FFT"),
+}
+
+
 def _operation_title(operations: Mapping[str, Any], key: str) -> Any:
     """Port of ``FeiEMDReader._get_detector_name``; a KeyError means "no operation"."""
-    order = (
-        "CameraInputOperation",
-        "StemInputOperation",
-        "SurfaceReconstructionOperation",
-        "MathematicsOperation",
-        "DpcOperation",
-        "IntegrationOperation",
-        "FftOperation",
-    )
-    for kind in order:
+    for kind, title in _TITLES.items():
         if not _has(operations, kind):
             continue
         for _, op in operations[kind].items():
-            if kind == "CameraInputOperation" and key in op["dataPath"]:
-                return op["cameraName"]
-            if kind == "StemInputOperation" and key in op["dataPath"]:
-                return op["detector"]
-            if kind == "SurfaceReconstructionOperation":
-                if _has(op, "unfilteredDataPath") and key in op["unfilteredDataPath"]:
-                    return _dpc_mode(op)
-                if key in op["dataPath"]:
-                    mode = _dpc_mode(op)
-                    return f"Filtered {mode}" if op["enableFilter"] == "true" else mode
-            if kind == "MathematicsOperation" and key in op["dataPath"]:
-                index = op["outputs"][0]["inputIndex"]
-                if index in ("0", "1"):
-                    return "A-C" if index == "0" else "B-D"
-            if kind == "DpcOperation" and key in op["dataPath"]:
-                return "DPC"
-            if kind == "IntegrationOperation" and key in op["dataPath"]:
-                return "DCFI"
-            if kind == "FftOperation" and key in op["imageOutputPath"]:
-                return "Half FFT"
+            found = title(op, key)
+            if found is not None:
+                return found
     return "Unrecognized_image_signal"
 
 

@@ -8,9 +8,7 @@ settings, which ElementTree takes 6 ms to build and lxml under 3 ms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cci_uploader.formats._czi_acquisition import acquisition_pairs
 from cci_uploader.formats.base import (
@@ -22,6 +20,10 @@ from cci_uploader.formats.base import (
     local_time,
     starts_with,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
 
 NAME = "czi"
 EXTENSIONS = (".czi",)

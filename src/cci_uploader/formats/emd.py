@@ -38,11 +38,9 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from cci_uploader.formats import limits
 from cci_uploader.formats._velox_meta import PER_METRE as _PER_METRE
@@ -50,6 +48,11 @@ from cci_uploader.formats._velox_meta import Unusual, summarise
 from cci_uploader.formats._velox_meta import skipped_parts as _skipped_parts
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, starts_with
 from cci_uploader.formats.ometiff import OmeImage, write_converted
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from numpy.typing import NDArray
 
 NAME = "emd"
 EXTENSIONS = (".emd",)

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tifffile
-from numpy.typing import NDArray
 
 from cci_uploader.formats import _tiff, _tiff_lzw
 from cci_uploader.formats._tiff_tags import first_page_tags
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, local_time
 from cci_uploader.formats.ometiff import OmeImage, write_converted
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from numpy.typing import NDArray
 
 NAME = "fibics"
 EXTENSIONS = (".tif", ".tiff")

@@ -13,10 +13,12 @@ import re
 import struct
 import xml.parsers.expat
 from collections.abc import Iterator, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader.formats.base import FormatError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_METADATA_BYTES = 64 * 2**20
 """Largest metadata block (XML, JSON, a TIFF tag's text) read into memory."""

@@ -8,13 +8,10 @@ only a copy.
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mrcfile
 
@@ -27,6 +24,11 @@ from cci_uploader.formats.base import (
     local_time,
 )
 from cci_uploader.formats.ometiff import OmeImage, write_converted
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterator
+    from pathlib import Path
 
 NAME = "mrc_xml"
 EXTENSIONS = (".mrc",)

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tifffile
-from numpy.typing import NDArray
 from ome_types import to_xml
 from ome_types.model import (
     OME,
@@ -41,6 +38,12 @@ from ome_types.model import (
 from cci_uploader.formats._tiles import TILE, level_shape, levels, raw_bytes, tiles
 from cci_uploader.formats.base import FileMetadata, FormatError
 from cci_uploader.namespaces import CLIENT_NS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    from numpy.typing import NDArray
 
 # Classic TIFF offsets are 32-bit; many readers break past 2 GiB, so switch
 # to BigTIFF well before that, counting raw bytes (deflate rarely grows data).

@@ -11,9 +11,12 @@ one line below. :func:`register` adds a format at run time, as a plugin would.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cci_uploader.formats.base import FormatDescriptor
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 BUILTIN_MODULES = ("czi", "emd", "tia", "mrc", "fibics", "sem_tif")
 """Format modules under ``cci_uploader.formats``; order breaks ties between equal suffixes."""

@@ -11,17 +11,20 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import tifffile
-from numpy.typing import NDArray
 
 from cci_uploader.formats import _tiff, limits
 from cci_uploader.formats._tiff_tags import first_page_tags
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError
 from cci_uploader.formats.ometiff import OmeImage, write_converted
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from numpy.typing import NDArray
 
 NAME = "sem_tif"
 EXTENSIONS = (".tif", ".tiff")
@@ -316,14 +319,14 @@ def _page_pixels(path: Path, tif: tifffile.TiffFile, index: int) -> tuple[NDArra
 
     RGB comes back as (3, Y, X), the channels written as one plane each.
     """
-    page = cast(tifffile.TiffPage, tif.pages[index])  # _pages checked every page
+    page = cast("tifffile.TiffPage", tif.pages[index])  # _pages checked every page
     layout = _layout(page, path)
     if page.is_memmappable and layout == "grey":
         mapped: NDArray[Any] = tifffile.memmap(path, page=index, mode="r")
         return mapped, False
     data: NDArray[Any] = page.asarray()
     if layout == "palette":
-        return _expand_palette(data, cast(NDArray[Any], page.colormap)), True
+        return _expand_palette(data, cast("NDArray[Any]", page.colormap)), True
     if layout == "rgb":
         return np.moveaxis(data[..., :3], -1, 0), True
     return data, False

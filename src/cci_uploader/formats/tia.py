@@ -23,14 +23,16 @@ import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cci_uploader.formats import _em_acquisition, limits
 from cci_uploader.formats.base import Companions, FileMetadata, FormatDescriptor, FormatError
 from cci_uploader.formats.ometiff import OmeImage, write_converted
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NAME = "emi_ser"
 EXTENSIONS = (".emi",)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 from omero.rtypes import rlist, rlong, rstring, rtime
 
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.translation import translate_errors
+
+if TYPE_CHECKING:
+    from cci_uploader.omero.connection import Connection
 
 Value = int | str | dt.datetime | Iterable[int] | Iterable[str]
 

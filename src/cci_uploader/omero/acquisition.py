@@ -8,14 +8,18 @@ the file said it. Users filter on these keys (Objective, Immersion, ...).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import omero
 import omero.model
 from omero.rtypes import rstring
 
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.translation import translate_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cci_uploader.omero.connection import Connection
 
 ACQUISITION_NS = "se.gu.cci/omero-uploader/acquisition"
 """Namespace of the acquisition-metadata MapAnnotation (read-only in OMERO.web)."""

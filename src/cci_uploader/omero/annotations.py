@@ -14,8 +14,7 @@ remembered tag deleted meanwhile, say), the careful steps above run instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.model
@@ -24,7 +23,6 @@ from omero.rtypes import rstring
 from cci_uploader.namespaces import CLIENT_NS as CLIENT_NS
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import find, project
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.errors import (
     AnnotationFailed,
     ConnectionLost,
@@ -34,6 +32,11 @@ from cci_uploader.omero.errors import (
     StorageFull,
 )
 from cci_uploader.omero.translation import translate_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cci_uploader.omero.connection import Connection
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,9 @@ import contextlib
 import logging
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import Ice
 import omero
@@ -27,6 +26,9 @@ from cci_uploader.omero.errors import (
     ServerUnreachable,
 )
 from cci_uploader.omero.translation import translate_errors, unreachable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 

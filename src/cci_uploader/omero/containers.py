@@ -9,7 +9,7 @@ say): its use is checked by a query sent beside the import that follows
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.model
@@ -17,8 +17,10 @@ from omero.rtypes import rstring
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import begin_project, find
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.translation import translate_errors
+
+if TYPE_CHECKING:
+    from cci_uploader.omero.connection import Connection
 
 # Two workers must not both miss and both create the same container.
 _create_lock = threading.Lock()

@@ -7,14 +7,18 @@ once, by SHA-1, and answers each file as ``find_duplicate`` would.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
 from cci_uploader.omero.client_paths import stored_name
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.transfer import HASHER
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cci_uploader.omero.connection import Connection
 
 # Bounded parameter lists: one query per this many distinct checksums.
 HASHES_PER_QUERY = 200

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.model
@@ -32,10 +30,15 @@ from omero.rtypes import rlong, rstring
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.errors import ChecksumMismatch
 from cci_uploader.omero.transfer import CHUNK_SIZE, HASHER
 from cci_uploader.omero.translation import translate_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterable, Sequence
+    from pathlib import Path
+
+    from cci_uploader.omero.connection import Connection
 
 ORIGINALS_NS = "se.gu.cci/omero-uploader/original-file"
 """Namespace of the file annotations holding a converted image's original files."""

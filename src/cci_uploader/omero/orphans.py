@@ -18,14 +18,17 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.errors import OmeroError
 from cci_uploader.omero.retention import delete_filesets
+
+if TYPE_CHECKING:
+    from cci_uploader.omero.connection import Connection
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,17 @@ that an upload can be checked whichever group it went to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.transfer import HASHER
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from cci_uploader.omero.connection import Connection
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.cmd
@@ -15,9 +14,13 @@ import omero.sys
 
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.errors import OmeroError
 from cci_uploader.omero.translation import translate_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from cci_uploader.omero.connection import Connection
 
 FILE_DELETE_FAIL = "file-delete-fail"
 

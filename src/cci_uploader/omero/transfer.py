@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.callbacks
@@ -28,7 +25,6 @@ from omero.rtypes import rbool, rstring
 from cci_uploader.omero import hql, orphans
 from cci_uploader.omero._query import project
 from cci_uploader.omero.client_paths import client_path, stored_name
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.containers import dataset_for_import
 from cci_uploader.omero.errors import (
     ChecksumMismatch,
@@ -37,6 +33,13 @@ from cci_uploader.omero.errors import (
     SourceChanged,
 )
 from cci_uploader.omero.translation import translate_errors
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Generator, Sequence
+    from pathlib import Path
+
+    from cci_uploader.omero.connection import Connection
 
 HASHER = "SHA1-160"
 CHUNK_SIZE = 4 * 1024 * 1024

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 
-from cci_uploader.sandbox.registry import Registry
-from cci_uploader.sandbox.state import SandboxState, Session
+if TYPE_CHECKING:
+    from cci_uploader.sandbox.registry import Registry
+    from cci_uploader.sandbox.state import SandboxState, Session
 
 
 @dataclass

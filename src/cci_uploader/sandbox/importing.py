@@ -36,10 +36,10 @@ from omero.rtypes import rint, rstring
 
 from cci_uploader.sandbox import permissions
 from cci_uploader.sandbox._loud import loud
-from cci_uploader.sandbox.state import Session, StoredFile
 
 if TYPE_CHECKING:
     from cci_uploader.sandbox.context import ClientContext
+    from cci_uploader.sandbox.state import Session, StoredFile
 
 # Files whose bytes the stand-in keeps: their OME-XML names the images.
 KEPT = (".ome.tif", ".ome.tiff")

@@ -19,12 +19,14 @@ Mirrored from omero-server:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 
 from cci_uploader.sandbox.state import SandboxState, group_id, kind, owner_id
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 def _perms(state: SandboxState, group: int) -> str:

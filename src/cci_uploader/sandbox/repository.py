@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.cmd
@@ -13,10 +13,12 @@ from omero.rtypes import rlong, rstring
 
 from cci_uploader.sandbox import paths
 from cci_uploader.sandbox._loud import loud
-from cci_uploader.sandbox.context import ClientContext
 from cci_uploader.sandbox.importing import KEPT, ImportHandle
 from cci_uploader.sandbox.plates import PlateSniffer
 from cci_uploader.sandbox.state import Session, StoredFile
+
+if TYPE_CHECKING:
+    from cci_uploader.sandbox.context import ClientContext
 
 SHA1 = "SHA1-160"
 

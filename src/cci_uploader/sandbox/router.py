@@ -9,7 +9,7 @@ session by its uuid (``BlitzGateway.connect(sUuid=...)``).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import Glacier2
 import Ice
@@ -19,8 +19,10 @@ import omero.api
 from cci_uploader.sandbox._loud import loud
 from cci_uploader.sandbox.context import ClientContext
 from cci_uploader.sandbox.identity import login
-from cci_uploader.sandbox.registry import Registry
-from cci_uploader.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from cci_uploader.sandbox.registry import Registry
+    from cci_uploader.sandbox.state import SandboxState
 
 
 class Router(loud(Glacier2.Router)):  # type: ignore[misc]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import Ice
 import omero
@@ -18,6 +15,11 @@ from cci_uploader.sandbox.registry import Registry
 from cci_uploader.sandbox.router import Router
 from cci_uploader.sandbox.state import Faults, Group, SandboxState, User
 from cci_uploader.sandbox.tls import make_identity
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable
+    from types import TracebackType
 
 DEMO_TOKEN = "sandbox-demo-token"
 # Seeded accounts that log in with a user name and password (the demo user too).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.api
@@ -12,9 +12,11 @@ from omero.rtypes import rlong, rstring
 
 from cci_uploader.sandbox import attachments, permissions
 from cci_uploader.sandbox._loud import loud, not_supported
-from cci_uploader.sandbox.context import ClientContext
 from cci_uploader.sandbox.queries import run_query
 from cci_uploader.sandbox.state import Group, Session, User, kind
+
+if TYPE_CHECKING:
+    from cci_uploader.sandbox.context import ClientContext
 
 
 def _group_obj(group: Group) -> Any:

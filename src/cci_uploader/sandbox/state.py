@@ -12,15 +12,17 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.model
 from omero.rtypes import rlong, rstring, rtime
 
 from cci_uploader.sandbox.accounts import Identity
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
 
 
 class Faults:

@@ -9,7 +9,6 @@ annotations and the user's own orphaned tags (blitz-delete-rules.xml).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import omero
@@ -20,6 +19,8 @@ from cci_uploader.sandbox._loud import loud, not_supported
 from cci_uploader.sandbox.state import SandboxState, group_id, kind, owner_id
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from cci_uploader.sandbox.context import ClientContext
 
 Params = dict[str, Any]

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import struct
 import warnings
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from numpy.typing import NDArray
 
 WIDTH, HEIGHT = 32, 24
 PIXEL_SIZE_M = 2.5e-9

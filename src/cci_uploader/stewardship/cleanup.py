@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cci_uploader import formats
 from cci_uploader.formats.base import FormatError
 from cci_uploader.hashing import file_sha1
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.provenance import filesets_with_content
-from cci_uploader.stewardship.history import History, Upload
 from cci_uploader.stewardship.origin import same_server, sandbox_problem
 from cci_uploader.stewardship.removal import (
     Action,
@@ -39,6 +36,13 @@ from cci_uploader.stewardship.removal import (
 )
 from cci_uploader.stewardship.root import app_paths, inside, is_link, walk
 from cci_uploader.stewardship.stability import snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
+
+    from cci_uploader.omero.connection import Connection
+    from cci_uploader.stewardship.history import History, Upload
 
 LINK = "a link: the clean-up never follows or removes links (its target is judged where it is)"
 TOGETHER = "files that belong together go together or not at all"

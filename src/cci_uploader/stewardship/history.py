@@ -13,14 +13,16 @@ import contextlib
 import csv
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import platformdirs
 
 from cci_uploader.config import APP
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
 
 UPLOADED, DUPLICATE = "uploaded", "duplicate"
 

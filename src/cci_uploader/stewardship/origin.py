@@ -8,8 +8,12 @@ user is not the check the record describes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cci_uploader.omero.connection import Connection, server_url
-from cci_uploader.stewardship.history import Upload
+
+if TYPE_CHECKING:
+    from cci_uploader.stewardship.history import Upload
 
 SANDBOX = "the training sandbox is not a copy anyone can rely on"
 

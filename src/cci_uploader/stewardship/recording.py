@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cci_uploader import formats
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.client_paths import stored_name
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.provenance import fileset_ids
-from cci_uploader.plan import PlannedFile
 from cci_uploader.stewardship.history import (
     DUPLICATE,
     UPLOADED,
@@ -21,6 +18,13 @@ from cci_uploader.stewardship.history import (
     SourceFile,
     StoredFile,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    from cci_uploader.omero.connection import Connection
+    from cci_uploader.plan import PlannedFile
 
 
 @dataclass(frozen=True)

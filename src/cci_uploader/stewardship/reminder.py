@@ -5,13 +5,17 @@ Qt-free, so the reminder dialog and ``retention list`` show the same thing.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from cci_uploader.omero.retention import OldImage
 from cci_uploader.progress import human_bytes
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterable, Sequence
+
+    from cci_uploader.omero.retention import OldImage
 
 NO_PROJECT, NO_DATASET = "(no Project)", "(no Dataset)"
 

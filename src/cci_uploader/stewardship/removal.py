@@ -20,23 +20,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import send2trash
 
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.client_paths import stored_name
-from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.originals import attached_originals
 from cci_uploader.omero.provenance import stored_files
 from cci_uploader.omero.transfer import HASHER
-from cci_uploader.stewardship.history import History, Upload
 from cci_uploader.stewardship.origin import origin_problem
 from cci_uploader.stewardship.root import inside, is_link
 from cci_uploader.stewardship.stability import Snapshot, changed_since, snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterable
+    from pathlib import Path
+
+    from cci_uploader.omero.connection import Connection
+    from cci_uploader.stewardship.history import History, Upload
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from cci_uploader.config import APP, config_paths
 from cci_uploader.logsetup import log_dir
 from cci_uploader.stewardship.history import history_path
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # Folders Windows and the desktops keep deleted files in, and a volume's system folder.
 _BINS = {"$recycle.bin", "recycler", "recycled", ".trashes", "system volume information"}

@@ -8,8 +8,11 @@ difference keeps the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 Snapshot = tuple[tuple[Path, int, int], ...]  # (path, size, modification time in ns)
 

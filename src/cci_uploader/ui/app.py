@@ -8,8 +8,6 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject
@@ -22,6 +20,9 @@ from cci_uploader.ui.settings import AppSettings
 from cci_uploader.workspace import Workspace, throwaway_workspace, user_workspace
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     from cci_uploader.sandbox import SandboxServer
 
 log = logging.getLogger(__name__)

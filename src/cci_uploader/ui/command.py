@@ -6,10 +6,12 @@ contracts): this module imports no Qt itself, Qt is imported only when ``gui`` r
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def register(sub: Any) -> None:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from cci_uploader import omero as om
-from cci_uploader.config import Config
 from cci_uploader.ui.dialogs.retention import remind_if_old_images
-from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.widgets.connection_bar import ConnectionBar
-from cci_uploader.ui.widgets.group_picker import GroupPicker
-from cci_uploader.ui.widgets.pairs_editor import PairsEditor
 from cci_uploader.ui.workers import jobs
-from cci_uploader.ui.workers.tasks import ServerTasks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cci_uploader import omero as om
+    from cci_uploader.config import Config
+    from cci_uploader.ui.settings import AppSettings
+    from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+    from cci_uploader.ui.widgets.group_picker import GroupPicker
+    from cci_uploader.ui.widgets.pairs_editor import PairsEditor
+    from cci_uploader.ui.workers.tasks import ServerTasks
 
 SANDBOX_TOKEN_NOTE = (
     "In the training sandbox the demo token is already filled in: just press Connect. "

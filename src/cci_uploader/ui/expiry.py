@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QWidget
 
 from cci_uploader.ui.dialogs.token import TokenDialog
 from cci_uploader.ui.workers import jobs
-from cci_uploader.ui.workers.tasks import ServerTasks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtWidgets import QWidget
+
+    from cci_uploader.ui.workers.tasks import ServerTasks
 
 
 class ExpiryFlow(QObject):

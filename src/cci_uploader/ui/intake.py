@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from cci_uploader.config import Config
-from cci_uploader.plan import PlannedFile
 from cci_uploader.scan import Ignored, ignored_summary
-from cci_uploader.ui.models.files import FileModel
-from cci_uploader.ui.widgets.status_line import StatusLine
 from cci_uploader.ui.workers import jobs
 from cci_uploader.ui.workers.tasks import generate_in_background
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from cci_uploader.config import Config
+    from cci_uploader.plan import PlannedFile
+    from cci_uploader.ui.models.files import FileModel
+    from cci_uploader.ui.widgets.status_line import StatusLine
 
 
 class FileIntake(QObject):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import itertools
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cci_uploader.config import Config
 from cci_uploader.progress import ProgressMeter
 from cci_uploader.ui.connecting import ConnectFlow
 from cci_uploader.ui.dialogs.about import AboutDialog
@@ -33,7 +32,6 @@ from cci_uploader.ui.intake import FileIntake
 from cci_uploader.ui.models.files import FileModel
 from cci_uploader.ui.offline import OfflineFlow
 from cci_uploader.ui.session import UploadSession
-from cci_uploader.ui.settings import AppSettings
 from cci_uploader.ui.widgets.action_bar import ActionBar
 from cci_uploader.ui.widgets.banner import SandboxBanner
 from cci_uploader.ui.widgets.connection_bar import ConnectionBar
@@ -46,6 +44,12 @@ from cci_uploader.ui.widgets.status_line import StatusLine
 from cci_uploader.ui.workers.tasks import ServerTasks
 from cci_uploader.ui.workers.tasks import explain as explain_error
 from cci_uploader.workspace import Workspace, user_workspace
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cci_uploader.config import Config
+    from cci_uploader.ui.settings import AppSettings
 
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.
 _DOCS = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[3])) / "docs"

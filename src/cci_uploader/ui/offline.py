@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from cci_uploader import omero as om
-from cci_uploader.ui.widgets.connection_bar import ConnectionBar
-from cci_uploader.ui.widgets.pause_banner import PauseBanner
-from cci_uploader.ui.workers.tasks import ServerTasks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+    from cci_uploader.ui.widgets.pause_banner import PauseBanner
+    from cci_uploader.ui.workers.tasks import ServerTasks
 
 
 class OfflineFlow(QObject):

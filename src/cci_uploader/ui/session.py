@@ -9,31 +9,36 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThreadPool
-from PySide6.QtWidgets import QWidget
 
-from cci_uploader import omero as om
-from cci_uploader.config import Config
 from cci_uploader.pipeline import ConnectionDown, EntryChanged, ImportQueue, SessionLost, Status
 from cci_uploader.plan import with_pairs
-from cci_uploader.progress import ProgressMeter
-from cci_uploader.ui.connecting import ConnectFlow
-from cci_uploader.ui.expiry import ExpiryFlow
-from cci_uploader.ui.intake import FileIntake
-from cci_uploader.ui.models.files import FileModel
-from cci_uploader.ui.offline import OfflineFlow
-from cci_uploader.ui.settings import AppSettings
-from cci_uploader.ui.widgets.action_bar import ActionBar
-from cci_uploader.ui.widgets.connection_bar import ConnectionBar
-from cci_uploader.ui.widgets.file_panel import FilePanel
-from cci_uploader.ui.widgets.group_picker import GroupPicker
-from cci_uploader.ui.widgets.pairs_editor import PairsEditor
-from cci_uploader.ui.widgets.status_line import StatusLine
 from cci_uploader.ui.workers import jobs
 from cci_uploader.ui.workers.tasks import ServerTasks, explain, run_in_background
-from cci_uploader.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QWidget
+
+    from cci_uploader import omero as om
+    from cci_uploader.config import Config
+    from cci_uploader.progress import ProgressMeter
+    from cci_uploader.ui.connecting import ConnectFlow
+    from cci_uploader.ui.expiry import ExpiryFlow
+    from cci_uploader.ui.intake import FileIntake
+    from cci_uploader.ui.models.files import FileModel
+    from cci_uploader.ui.offline import OfflineFlow
+    from cci_uploader.ui.settings import AppSettings
+    from cci_uploader.ui.widgets.action_bar import ActionBar
+    from cci_uploader.ui.widgets.connection_bar import ConnectionBar
+    from cci_uploader.ui.widgets.file_panel import FilePanel
+    from cci_uploader.ui.widgets.group_picker import GroupPicker
+    from cci_uploader.ui.widgets.pairs_editor import PairsEditor
+    from cci_uploader.ui.widgets.status_line import StatusLine
+    from cci_uploader.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

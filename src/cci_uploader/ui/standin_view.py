@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader.omero import CLIENT_NS
-from cci_uploader.sandbox import SandboxServer
 from cci_uploader.ui.dialogs.image import ImageRecord
+
+if TYPE_CHECKING:
+    from cci_uploader.sandbox import SandboxServer
 
 
 def _value(obj: Any, getter: str) -> str:

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
@@ -29,8 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cci_uploader import omero as om
-from cci_uploader.config import Config
 from cci_uploader.stewardship.history import (
     STATUS_FILTERS,
     History,
@@ -42,7 +41,11 @@ from cci_uploader.stewardship.history import (
 from cci_uploader.stewardship.removal import Action, Outcome, remove_local_copies
 from cci_uploader.ui.dialogs.confirm import Confirm, ask
 from cci_uploader.ui.models.history import UPLOAD_ROLE, HistoryModel
-from cci_uploader.ui.workers.tasks import ServerTasks
+
+if TYPE_CHECKING:
+    from cci_uploader import omero as om
+    from cci_uploader.config import Config
+    from cci_uploader.ui.workers.tasks import ServerTasks
 
 ALL = "All"
 NAME_CAP = 360  # widest a column grows on its own

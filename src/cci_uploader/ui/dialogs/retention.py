@@ -7,7 +7,7 @@ facility's limit (``[retention] days``, 28 by default).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -22,8 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cci_uploader import omero as om
-from cci_uploader.config import Config
 from cci_uploader.omero.retention import DeleteResult, OldImage, delete_filesets, old_images
 from cci_uploader.progress import human_bytes
 from cci_uploader.stewardship.reminder import (
@@ -35,7 +33,13 @@ from cci_uploader.stewardship.reminder import (
     whole_filesets,
 )
 from cci_uploader.ui.dialogs.confirm import Confirm, ask
-from cci_uploader.ui.workers.tasks import ServerTasks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from cci_uploader import omero as om
+    from cci_uploader.config import Config
+    from cci_uploader.ui.workers.tasks import ServerTasks
 
 log = logging.getLogger(__name__)
 

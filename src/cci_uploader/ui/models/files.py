@@ -7,8 +7,7 @@ An adapter over the core: a row holds the :class:`PlannedFile` and the latest
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
@@ -20,6 +19,9 @@ from cci_uploader.pipeline.state import initial_state
 from cci_uploader.plan import MicroscopeSource, PlannedFile, remap
 from cci_uploader.progress import human_bytes
 from cci_uploader.scan import UNSUPPORTED, ScanEntry
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from cci_uploader.progress import human_bytes
-from cci_uploader.stewardship.history import Upload
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cci_uploader.stewardship.history import Upload
 
 COLUMNS = (
     "Uploaded",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from cci_uploader.omero import Group
+if TYPE_CHECKING:
+    from cci_uploader.omero import Group
 
 
 class GroupPicker(QWidget):

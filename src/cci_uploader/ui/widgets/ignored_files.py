@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
-from cci_uploader.scan import Ignored
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cci_uploader.scan import Ignored
 
 
 class IgnoredFilesButton(QPushButton):

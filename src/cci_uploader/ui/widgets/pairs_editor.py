@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from cci_uploader.ui.dialogs.remembered import ask_use_remembered
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 REMEMBERED = (
     "Remembered from your last session: check these pairs fit this batch, "

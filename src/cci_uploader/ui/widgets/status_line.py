@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
-from cci_uploader.progress import ProgressMeter
-from cci_uploader.scan import Ignored
 from cci_uploader.ui.widgets.ignored_files import IgnoredFilesButton
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cci_uploader.progress import ProgressMeter
+    from cci_uploader.scan import Ignored
 
 
 class StatusLine(QWidget):

@@ -7,12 +7,10 @@ returns (or yields) plain values that the GUI thread then shows.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cci_uploader import omero as om
-from cci_uploader.config import Config
 from cci_uploader.logsetup import register_secret
 from cci_uploader.pipeline import (
     ConnectionDown,
@@ -24,6 +22,12 @@ from cci_uploader.pipeline import (
 )
 from cci_uploader.plan import PlannedFile, plan_file
 from cci_uploader.scan import Ignored, scan_batches, scan_paths
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Sequence
+    from pathlib import Path
+
+    from cci_uploader.config import Config
 
 FIRST_ROWS = 50  # rows of the first batch, as soon as they are read
 ROWS_EVERY_S = 3.0  # a slow scan still shows its rows this often
