@@ -211,7 +211,7 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
             images = []
             for number, page in enumerate(pages, start=1):
                 data = _pixels(path, tif, page)
-                name = path.stem if len(pages) == 1 else f"{path.stem} (page {number})"
+                name = _tiff.page_name(path, number, len(pages))
                 size = pixel_size(root, data.shape[1], data.shape[0])
                 images.append(OmeImage(name, data, size))
             return write_converted(path, out_dir, images, meta, manufacturer="Carl Zeiss")

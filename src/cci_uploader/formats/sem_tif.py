@@ -347,7 +347,7 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
         images = []
         for index in range(count):
             data, rgb = _page_pixels(path, tif, index)
-            name = path.stem if count == 1 else f"{path.stem} (page {index + 1})"
+            name = _tiff.page_name(path, index + 1, count)
             size = _pixel_size(sem, data.shape[-1])
             images.append(OmeImage(name, data, size, rgb=rgb))
         return write_converted(path, out_dir, images, meta, manufacturer="Carl Zeiss")
