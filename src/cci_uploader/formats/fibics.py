@@ -24,7 +24,6 @@ import tifffile
 from cci_uploader.formats import _tiff, _tiff_lzw
 from cci_uploader.formats._tiff_tags import first_page_tags
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, local_time
-from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -204,6 +203,9 @@ def _pixels(path: Path, tif: tifffile.TiffFile, page: tifffile.TiffPage) -> NDAr
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
     """Write the export's image(s) into one OME-TIFF, ``out_dir / "<stem>.ome.tif"``."""
+    # Only converting needs ome-types (about 1 s to import), not a scan.
+    from cci_uploader.formats.ometiff import OmeImage, write_converted
+
     meta = read_metadata(path)
     with _tiff.reading(path, _AGAIN):
         root, pages, tif = _read(path)

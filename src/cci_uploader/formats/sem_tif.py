@@ -19,7 +19,6 @@ import tifffile
 from cci_uploader.formats import _tiff, limits
 from cci_uploader.formats._tiff_tags import first_page_tags
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError
-from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -340,6 +339,9 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
     list of Path
         ``[out_dir / "<stem>.ome.tif"]``.
     """
+    # Only converting needs ome-types (about 1 s to import), not a scan.
+    from cci_uploader.formats.ometiff import OmeImage, write_converted
+
     meta = read_metadata(path)
     with _tiff.reading(path, _AGAIN), tifffile.TiffFile(path) as tif:
         sem = _sem_metadata(tif, path)
