@@ -71,3 +71,8 @@ def pages(
         if not ends or max(ends) > size or 0 in page.shape:
             raise incomplete(path, again)
         yield page
+
+
+def page_name(path: Path, number: int, count: int) -> str:
+    """The name of page ``number`` (from 1) of ``count``: the stem, numbered if many."""
+    return path.stem if count == 1 else f"{path.stem} (page {number})"

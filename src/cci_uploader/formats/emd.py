@@ -47,7 +47,6 @@ from cci_uploader.formats._velox_meta import PER_METRE as _PER_METRE
 from cci_uploader.formats._velox_meta import Unusual, summarise
 from cci_uploader.formats._velox_meta import skipped_parts as _skipped_parts
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, starts_with
-from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -357,6 +356,9 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
     FormatError
         If the file cannot be read or holds no images (only spectra).
     """
+    # Only converting needs ome-types (about 1 s to import), not a scan.
+    from cci_uploader.formats.ometiff import OmeImage, write_converted
+
     with _opened(path) as contents:
         if not contents.signals:
             raise FormatError(

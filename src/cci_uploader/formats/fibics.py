@@ -24,7 +24,6 @@ import tifffile
 from cci_uploader.formats import _tiff, _tiff_lzw
 from cci_uploader.formats._tiff_tags import first_page_tags
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError, local_time
-from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -204,6 +203,9 @@ def _pixels(path: Path, tif: tifffile.TiffFile, page: tifffile.TiffPage) -> NDAr
 
 def convert(path: Path, out_dir: Path) -> list[Path]:
     """Write the export's image(s) into one OME-TIFF, ``out_dir / "<stem>.ome.tif"``."""
+    # Only converting needs ome-types (about 1 s to import), not a scan.
+    from cci_uploader.formats.ometiff import OmeImage, write_converted
+
     meta = read_metadata(path)
     with _tiff.reading(path, _AGAIN):
         root, pages, tif = _read(path)
@@ -211,7 +213,7 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
             images = []
             for number, page in enumerate(pages, start=1):
                 data = _pixels(path, tif, page)
-                name = path.stem if len(pages) == 1 else f"{path.stem} (page {number})"
+                name = _tiff.page_name(path, number, len(pages))
                 size = pixel_size(root, data.shape[1], data.shape[0])
                 images.append(OmeImage(name, data, size))
             return write_converted(path, out_dir, images, meta, manufacturer="Carl Zeiss")

@@ -23,7 +23,6 @@ from cci_uploader.formats.base import (
     FormatError,
     local_time,
 )
-from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -234,6 +233,9 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
     list of Path
         ``[out_dir / "<stem>.ome.tif"]``.
     """
+    # Only converting needs ome-types (about 1 s to import), not a scan.
+    from cci_uploader.formats.ometiff import OmeImage, write_converted
+
     meta = read_metadata(path)
     with _open_pixels(path) as data:
         images = [OmeImage(name=path.stem, data=data, pixel_size_m=meta.pixel_size_m)]

@@ -19,7 +19,6 @@ import tifffile
 from cci_uploader.formats import _tiff, limits
 from cci_uploader.formats._tiff_tags import first_page_tags
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError
-from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -340,6 +339,9 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
     list of Path
         ``[out_dir / "<stem>.ome.tif"]``.
     """
+    # Only converting needs ome-types (about 1 s to import), not a scan.
+    from cci_uploader.formats.ometiff import OmeImage, write_converted
+
     meta = read_metadata(path)
     with _tiff.reading(path, _AGAIN), tifffile.TiffFile(path) as tif:
         sem = _sem_metadata(tif, path)
@@ -347,7 +349,7 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
         images = []
         for index in range(count):
             data, rgb = _page_pixels(path, tif, index)
-            name = path.stem if count == 1 else f"{path.stem} (page {index + 1})"
+            name = _tiff.page_name(path, index + 1, count)
             size = _pixel_size(sem, data.shape[-1])
             images.append(OmeImage(name, data, size, rgb=rgb))
         return write_converted(path, out_dir, images, meta, manufacturer="Carl Zeiss")

@@ -29,7 +29,6 @@ import numpy as np
 
 from cci_uploader.formats import _em_acquisition, limits
 from cci_uploader.formats.base import Companions, FileMetadata, FormatDescriptor, FormatError
-from cci_uploader.formats.ometiff import OmeImage, write_converted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -324,6 +323,9 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
     FormatError
         If the pair cannot be read or holds no images.
     """
+    # Only converting needs ome-types (about 1 s to import), not a scan.
+    from cci_uploader.formats.ometiff import OmeImage, write_converted
+
     pair = _read(path, lazy=False)
     if not pair.series:
         raise FormatError(

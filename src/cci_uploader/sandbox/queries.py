@@ -6,7 +6,7 @@ answers it from the stand-in's state.  Anything else is refused loudly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterator
 from typing import TYPE_CHECKING, Any
 
 from omero.rtypes import rlong, rstring
@@ -60,51 +60,46 @@ def _datasets(state: SandboxState, p: Params, user: int) -> list[Any]:
     ]
 
 
-def _duplicates(state: SandboxState, p: Params, user: int) -> list[Any]:
-    filesets = set()
+def _hashed_files(state: SandboxState, p: Params, user: int) -> Iterator[tuple[int, Any]]:
+    """(fileset id, OriginalFile) of the group's filesets the user sees, hashed by ``hasher``."""
     for fs in _seen(state, user, "Fileset"):
         if group_id(fs) != p["group"]:
             continue
         for entry in fs.copyUsedFiles():
             f = entry.getOriginalFile()
             hasher = f.getHasher()
-            if (
-                _val(f, "getName") == p["name"]
-                and _val(f, "getSize") == p["size"]
-                and _val(f, "getHash") == p["hash"]
-                and hasher is not None
-                and _val(hasher, "getValue") == p["hasher"]
-            ):
-                filesets.add(fs.getId().getValue())
-    ids = sorted(
-        i.getId().getValue()
+            if hasher is not None and _val(hasher, "getValue") == p["hasher"]:
+                yield fs.getId().getValue(), f
+
+
+def _images_of(state: SandboxState, user: int, filesets: Container[int]) -> list[tuple[int, int]]:
+    """(image id, fileset id) of the images the user sees in ``filesets``."""
+    return [
+        (i.getId().getValue(), i.getFileset().getId().getValue())
         for i in _seen(state, user, "Image")
         if i.getFileset() is not None and i.getFileset().getId().getValue() in filesets
-    )
-    return [[rlong(i)] for i in ids]
+    ]
+
+
+def _duplicates(state: SandboxState, p: Params, user: int) -> list[Any]:
+    wanted = (p["name"], p["size"], p["hash"])
+    filesets = {
+        fs
+        for fs, f in _hashed_files(state, p, user)
+        if (_val(f, "getName"), _val(f, "getSize"), _val(f, "getHash")) == wanted
+    }
+    return [[rlong(i)] for i in sorted(i for i, _ in _images_of(state, user, filesets))]
 
 
 def _duplicates_by_hash(state: SandboxState, p: Params, user: int) -> list[Any]:
     hashes = {v.getValue() if hasattr(v, "getValue") else v for v in p["hashes"]}
     files: dict[int, set[tuple[str, int, str]]] = {}
-    for fs in _seen(state, user, "Fileset"):
-        if group_id(fs) != p["group"]:
-            continue
-        for entry in fs.copyUsedFiles():
-            f = entry.getOriginalFile()
-            hasher = f.getHasher()
-            if (
-                _val(f, "getHash") in hashes
-                and hasher is not None
-                and _val(hasher, "getValue") == p["hasher"]
-            ):
-                content = (_val(f, "getName"), _val(f, "getSize"), _val(f, "getHash"))
-                files.setdefault(fs.getId().getValue(), set()).add(content)
+    for fs, f in _hashed_files(state, p, user):
+        if _val(f, "getHash") in hashes:
+            content = (_val(f, "getName"), _val(f, "getSize"), _val(f, "getHash"))
+            files.setdefault(fs, set()).add(content)
     rows = {
-        (i.getId().getValue(), *content)
-        for i in _seen(state, user, "Image")
-        if i.getFileset() is not None
-        for content in files.get(i.getFileset().getId().getValue(), ())
+        (image, *content) for image, fs in _images_of(state, user, files) for content in files[fs]
     }
     return [[rlong(i), rstring(n), rlong(z), rstring(h)] for i, n, z, h in sorted(rows)]
 
