@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 
 from cci_uploader import formats
 from cci_uploader.config import Config
+from cci_uploader.formats.registry import BUILTIN_MODULES
 from cci_uploader.scan import scan, scan_paths
 from cci_uploader.scan_cache import cache_path
 
@@ -22,16 +25,27 @@ SER = "64x64_TEM_images_acquire_1.ser"
 
 def _count_reads(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
     """Names of the files the format ``name`` reads from now on."""
-    module = formats.get_format(name)
-    original = module.read_metadata
     reads: list[str] = []
 
-    def counting(path: Path) -> Any:
+    def counting(original: Callable[[Path], Any], path: Path) -> Any:
         reads.append(path.name)
         return original(path)
 
-    monkeypatch.setattr(module, "read_metadata", counting)
+    _wrap_reader(monkeypatch, name, counting)
     return reads
+
+
+def _wrap_reader(
+    monkeypatch: pytest.MonkeyPatch, name: str, reader: Callable[[Callable[[Path], Any], Path], Any]
+) -> None:
+    """Make the format ``name`` read metadata through ``reader(original, path)`` (the registry
+    reads each built-in module's ``FORMAT``, so swapping it swaps the format)."""
+    descriptor = formats.get_format(name)
+    modules = (importlib.import_module(f"cci_uploader.formats.{m}") for m in BUILTIN_MODULES)
+    module = next(m for m in modules if m.FORMAT.name == name)
+    original = descriptor.read_metadata
+    swapped = dataclasses.replace(descriptor, read_metadata=lambda path: reader(original, path))
+    monkeypatch.setattr(module, "FORMAT", swapped)
 
 
 @pytest.fixture
@@ -161,16 +175,14 @@ def test_a_file_that_cannot_be_read_is_not_remembered(tmp_path: Path) -> None:
 def test_metadata_that_would_not_come_back_the_same_is_not_remembered(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = formats.get_format("czi")
-    original = module.read_metadata
     reads: list[str] = []
 
-    def odd(path: Path) -> Any:
+    def odd(original: Callable[[Path], Any], path: Path) -> Any:
         reads.append(path.name)
         meta = original(path)
         return dataclasses.replace(meta, extra={**meta.extra, "count": 3, "when": frozenset({"x"})})
 
-    monkeypatch.setattr(module, "read_metadata", odd)
+    _wrap_reader(monkeypatch, "czi", odd)
     first = scan_paths([folder], Config())
     assert all(e.ok for e in first)
     assert scan_paths([folder], Config()) == first

@@ -100,6 +100,8 @@ def fake() -> Iterator[FormatDescriptor]:
 def test_the_scan_takes_the_fake_format_and_forgets_it_when_unregistered(
     fake: FormatDescriptor, tmp_path: Path
 ) -> None:
+    tmp_path = tmp_path / "data"  # beside the tests' app folders (the scan cache is one)
+    tmp_path.mkdir()
     _write_fake(tmp_path / "cells.fake")
     (tmp_path / "notes.txt").write_text("not microscopy")
 
