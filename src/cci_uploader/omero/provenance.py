@@ -6,11 +6,11 @@ that an upload can be checked whichever group it went to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cci_uploader.omero import hql
-from cci_uploader.omero._query import project
+from cci_uploader.omero._query import begin_project, project
 from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.transfer import HASHER
 
@@ -32,6 +32,19 @@ def fileset_ids(conn: Connection, image_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = project(conn, hql.FILESETS_OF_IMAGES, "looking up filesets", all_groups=True, ids=ids)
     return {int(image): int(fileset) for image, fileset in rows}
+
+
+def begin_fileset_ids(conn: Connection, image_ids: Iterable[int]) -> Callable[[], dict[int, int]]:
+    """Ask for :func:`fileset_ids` of images in the working group now; the answer later.
+
+    For the record of an upload: the question travels beside the images'
+    annotation instead of costing a round trip of its own.
+    """
+    ids = sorted(set(image_ids))
+    if not ids:
+        return dict
+    rows = begin_project(conn, hql.FILESETS_OF_IMAGES, "looking up filesets", ids=ids)
+    return lambda: {int(image): int(fileset) for image, fileset in rows()}
 
 
 def stored_files(conn: Connection, fileset_id: int) -> list[StoredFile]:

@@ -23,6 +23,7 @@ from cci_uploader.config import APP, Config
 from cci_uploader.formats.base import FormatError
 from cci_uploader.isolation import unexpected
 from cci_uploader.omero.transfer import CHUNK_SIZE
+from cci_uploader.pipeline.lookups import DuplicateLookups
 from cci_uploader.pipeline.state import (
     PAUSED_OFFLINE,
     ConnectionDown,
@@ -98,6 +99,7 @@ class ImportQueue:
         self._chunk_size = chunk_size
         self._history = history
         self._cancelled = False
+        self._lookups = DuplicateLookups()
 
     # -- reading ------------------------------------------------------------
 
@@ -176,6 +178,7 @@ class ImportQueue:
     def run(self, conn: om.Connection) -> Iterator[QueueEvent]:
         """Import every pending file, yielding an event at each change."""
         self._cancelled = False
+        self._lookups = DuplicateLookups()  # what the server said is asked again each run
         cache.sweep(self._work_dir)  # what an interrupted run left behind
         om.clean_unfinished_uploads(conn)  # filesets of earlier cancelled uploads
         for index, state in enumerate(self._states):
@@ -214,6 +217,11 @@ class ImportQueue:
         file = self._files[index]
         lease: cache.Lease | None = None
         try:
+            if not self._lookups.knows(file):
+                # One duplicate query for this file and the next ones queued.
+                later = range(index, len(self._files))
+                queued = [self._files[i] for i in later if self._states[i].status is Status.QUEUED]
+                self._lookups.ask_ahead(conn, queued)
             lease = cache.Lease(self._work_dir)
             yield from self._job(index, conn, lease.path).run()
         except (om.SessionExpired, om.ConnectionLost):
@@ -248,4 +256,5 @@ class ImportQueue:
             update=lambda **changes: self._set(index, **changes),
             cancelled=lambda: self._cancelled,
             state=self._states[index],
+            lookups=self._lookups,
         )

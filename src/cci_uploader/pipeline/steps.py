@@ -11,6 +11,7 @@ one file while the next one uploads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from cci_uploader import omero as om
 from cci_uploader.acquisition import acquisition_pairs
 from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.hashing import file_sha1
-from cci_uploader.omero.acquisition import annotate_acquisition
+from cci_uploader.omero.acquisition import acquisition_links, annotate_acquisition
+from cci_uploader.omero.provenance import begin_fileset_ids
+from cci_uploader.pipeline.lookups import DuplicateLookups
 from cci_uploader.pipeline.state import EntryChanged, FileState, QueueEvent, Status
 from cci_uploader.plan import PlannedFile
 from cci_uploader.stewardship.history import History, HistoryError
@@ -60,6 +63,7 @@ class FileJob:
     update: Callable[..., EntryChanged]  # the queue's: new state from changes
     cancelled: Callable[[], bool]
     state: FileState
+    lookups: DuplicateLookups = field(default_factory=DuplicateLookups)
     sources: list[Source] = field(default_factory=list)  # of a converted file
     filesets: list[list[Path]] = field(default_factory=list)
     image_ids: list[int] = field(default_factory=list)  # imported now
@@ -70,6 +74,8 @@ class FileJob:
     dataset_id: int | None = None
     ended: bool = False  # nothing left to do (found by its sources, or cancelled)
     not_annotated: str = ""
+    # Each new upload's image -> fileset look-up, asked right after its import.
+    filesets_asked: dict[int, Callable[[], dict[int, int]]] = field(default_factory=dict)
 
     def _set(self, **changes: Any) -> EntryChanged:
         event = self.update(**changes)
@@ -181,7 +187,7 @@ class FileJob:
             )
         self.sha1s[main], self.sizes[main] = sha1, before[0]
         self._set(sha1=sha1)
-        found = om.find_duplicate(self.conn, main, sha1, before[0])
+        found = self.lookups.find(self.conn, main, sha1, before[0])
         if found:
             self.duplicates.extend(found)
             self.verified.append(
@@ -233,6 +239,10 @@ class FileJob:
         finally:
             upload.close()
         self.image_ids.extend(new_ids)
+        self.lookups.imported(self.conn, main, sha1, self.sizes[main], new_ids)
+        if self.settings.history is not None and new_ids:
+            # Answered while the images are annotated: no round trip of its own.
+            self.filesets_asked[len(self.verified)] = begin_fileset_ids(self.conn, new_ids)
         self.verified.append(
             FilesetUpload(
                 tuple(files), sha1, tuple(new_ids), duplicate=False, size=self.sizes[main]
@@ -256,13 +266,17 @@ class FileJob:
         # Pairs go on separately from the import: a refusal here leaves the images,
         # and Retry (finding them as duplicates) attaches what is still missing.
         try:
-            om.annotate(self.conn, [*self.image_ids, *self.duplicates], self.file.pairs)
+            acquired: list[tuple[str, str]] = []
             if self.image_ids:
                 originals = [(s.path.name, s.sha1) for s in self.sources] or [
                     (p.name, self.sha1s.get(p) or file_sha1(p)) for fs in self.filesets for p in fs
                 ]
-                pairs = acquisition_pairs(self.file, originals)
-                annotate_acquisition(self.conn, self.image_ids, pairs)
+                acquired = acquisition_pairs(self.file, originals)
+            # The acquisition metadata goes in the pairs' save where it can (one round trip).
+            links = acquisition_links(self.image_ids, acquired)
+            ids = [*self.image_ids, *self.duplicates]
+            if not om.annotate(self.conn, ids, self.file.pairs, links):
+                annotate_acquisition(self.conn, self.image_ids, acquired)
         except (om.SessionExpired, om.ConnectionLost):
             raise  # the queue pauses; after it goes on, the images are found and annotated
         except om.OmeroError as exc:
@@ -289,6 +303,9 @@ class FileJob:
         if history is None:
             return
         try:
+            for at, answer in self.filesets_asked.items():
+                self.verified[at] = dataclasses.replace(self.verified[at], filesets=answer())
+            self.filesets_asked.clear()
             record_upload(
                 history, self.conn, self.file, dict(self.state.source_sha1s), self.verified
             )
