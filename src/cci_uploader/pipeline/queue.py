@@ -9,6 +9,7 @@ through its methods (``cancel``, ``retry_failed``, ``abandon``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from cci_uploader.formats.base import FormatError
 from cci_uploader.isolation import unexpected
 from cci_uploader.omero.transfer import CHUNK_SIZE
 from cci_uploader.pipeline.lookups import DuplicateLookups
+from cci_uploader.pipeline.overlap import MAX_IMPORTING, Flight, Interrupted, interleave
 from cci_uploader.pipeline.state import (
     PAUSED_OFFLINE,
     ConnectionDown,
@@ -100,6 +102,9 @@ class ImportQueue:
         self._history = history
         self._cancelled = False
         self._lookups = DuplicateLookups()
+        self._jobs: dict[int, FileJob] = {}  # the files in flight
+        # Files "OMERO is importing" at once beside the one uploading; 0: one at a time.
+        self.max_importing = MAX_IMPORTING
 
     # -- reading ------------------------------------------------------------
 
@@ -184,29 +189,41 @@ class ImportQueue:
         for index, state in enumerate(self._states):
             if state.status is Status.PENDING:
                 yield self._set(index, status=Status.QUEUED, message="waiting")
-        for index in range(len(self._files)):
-            if self._states[index].status is not Status.QUEUED:
-                continue
-            if self._cancelled:
-                break
-            try:
-                yield from self._process(index, conn)
-            except om.SessionExpired as exc:
-                yield self._set(
-                    index, status=Status.QUEUED, message="paused: waiting for a new token"
-                )
-                yield SessionLost(str(exc))
+        flights = (
+            Flight(index, self._process(index, conn), functools.partial(self._due, index))
+            for index in range(len(self._files))
+            if self._states[index].status is Status.QUEUED
+        )
+        try:
+            yield from interleave(
+                flights, max_waiting=self.max_importing, more=lambda: not self._cancelled
+            )
+        except Interrupted as stop:
+            # Every file in flight is queued again; one OMERO was importing is
+            # waited for on the next run, not sent twice (see .inflight).
+            cause = stop.__cause__
+            if isinstance(cause, om.SessionExpired):
+                for index in (stop.index, *stop.stopped):
+                    message = "paused: waiting for a new token"
+                    yield self._set(index, status=Status.QUEUED, message=message)
+                yield SessionLost(str(cause))
                 return
-            except om.ConnectionLost:
-                path = self._files[index].path
+            if isinstance(cause, om.ConnectionLost):
+                path = self._files[stop.index].path
                 log.warning("connection lost at %s; the queue pauses", path)
-                yield self._set(index, status=Status.QUEUED, message=PAUSED_OFFLINE, done_bytes=0)
+                for index in (stop.index, *stop.stopped):
+                    yield self._set(
+                        index, status=Status.QUEUED, message=PAUSED_OFFLINE, done_bytes=0
+                    )
                 yield ConnectionDown(
                     f"The connection to OMERO was lost while sending {path.name}. "
                     "The queue is paused: nothing partial was kept, and it continues with "
                     "this file once OMERO answers again."
                 )
                 return
+            raise (cause or stop) from None  # a bug, not a file's failure: as it was
+        finally:
+            self._jobs.clear()
         for index, state in enumerate(self._states):
             if state.status is Status.QUEUED:
                 yield self._set(index, status=Status.PENDING, message="cancelled before upload")
@@ -223,7 +240,8 @@ class ImportQueue:
                 queued = [self._files[i] for i in later if self._states[i].status is Status.QUEUED]
                 self._lookups.ask_ahead(conn, queued)
             lease = cache.Lease(self._work_dir)
-            yield from self._job(index, conn, lease.path).run()
+            job = self._jobs[index] = self._job(index, conn, lease.path)
+            yield from job.run()
         except (om.SessionExpired, om.ConnectionLost):
             raise  # the whole queue pauses (see run)
         except (om.OmeroError, FormatError) as exc:
@@ -243,11 +261,22 @@ class ImportQueue:
             step = "converted" if formats.get_format(file.scan.format).CONVERTS else "uploaded"
             yield self._set(index, status=Status.ERROR, message=unexpected(file.path, step, exc))
         finally:
+            self._jobs.pop(index, None)
             if lease is not None:
                 lease.release()
 
+    def _due(self, index: int) -> float | None:
+        job = self._jobs.get(index)
+        return None if job is None else job.due()
+
     def _job(self, index: int, conn: om.Connection, work: Path) -> FileJob:
-        settings = Settings(self._history, self._work_dir, self.cache_cap, self._chunk_size)
+        settings = Settings(
+            self._history,
+            self._work_dir,
+            self.cache_cap,
+            self._chunk_size,
+            overlap=self.max_importing > 0,
+        )
         return FileJob(
             self._files[index],
             conn,

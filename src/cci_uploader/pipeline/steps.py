@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.acquisition import acquisition_links, annotate_acquisition
 from cci_uploader.omero.provenance import begin_fileset_ids
+from cci_uploader.pipeline import inflight
 from cci_uploader.pipeline.lookups import DuplicateLookups
 from cci_uploader.pipeline.state import EntryChanged, FileState, QueueEvent, Status
 from cci_uploader.plan import PlannedFile
@@ -34,6 +36,9 @@ from cci_uploader.stewardship.recording import FilesetUpload, record_upload
 log = logging.getLogger(__name__)
 
 CHECKING = "checking whether it is already on the server"
+# An import an earlier run left unfinished: asked about this often, this long.
+RESUME_POLL_S = 1.0
+RESUME_WAIT_S = 600.0
 
 
 def stamp(path: Path) -> tuple[int, int]:
@@ -50,6 +55,7 @@ class Settings:
     work_dir: Path
     cache_cap: int
     chunk_size: int
+    overlap: bool = False  # a file waiting on OMERO's import steps aside (see .overlap)
 
 
 @dataclass
@@ -74,6 +80,8 @@ class FileJob:
     dataset_id: int | None = None
     ended: bool = False  # nothing left to do (found by its sources, or cancelled)
     not_annotated: str = ""
+    due_at: float | None = None  # only waiting on OMERO until then (see .overlap)
+    importing: list[tuple[Path, int, str]] = field(default_factory=list)  # remembered
     # Each new upload's image -> fileset look-up, asked right after its import.
     filesets_asked: dict[int, Callable[[], dict[int, int]]] = field(default_factory=dict)
 
@@ -86,6 +94,19 @@ class FileJob:
     def converts(self) -> bool:
         """The file is converted to OME-TIFF before it is uploaded."""
         return formats.get_format(self.file.scan.format).CONVERTS
+
+    def due(self) -> float | None:
+        """When to resume this file, if all it does now is wait for OMERO; else None."""
+        return self.due_at if self.steps_aside else None
+
+    @property
+    def steps_aside(self) -> bool:
+        """Whether the file waits beside the next one's upload (see :mod:`.overlap`).
+
+        Not a converted file: its duplicate check after a crash goes by its
+        sources, so an import of it never waits unfinished behind another.
+        """
+        return self.settings.overlap and not self.converts
 
     def run(self) -> Iterator[QueueEvent]:
         """Every step, in order."""
@@ -104,6 +125,9 @@ class FileJob:
                 return
         self.annotate()
         self.record()
+        for path, size, sha1 in self.importing:
+            # Recorded (or said why not): a later run finds its images now.
+            inflight.forget(self.conn, path, size, sha1)
         if self.sources and (self.image_ids or self.duplicates):
             # After the history record: a retry finds the images and attaches only these.
             yield from self.attach_originals()
@@ -188,6 +212,8 @@ class FileJob:
         self.sha1s[main], self.sizes[main] = sha1, before[0]
         self._set(sha1=sha1)
         found = self.lookups.find(self.conn, main, sha1, before[0])
+        if not found:
+            found = yield from self._still_importing(main, sha1, before[0])
         if found:
             self.duplicates.extend(found)
             self.verified.append(
@@ -195,6 +221,33 @@ class FileJob:
             )
             self._set(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
         return bool(found)
+
+    def _still_importing(self, main: Path, sha1: str, size: int) -> Generator[Any, None, list[int]]:
+        """Wait (bounded) for an import of this content an earlier run left unfinished.
+
+        Sending it again meanwhile would import it twice (see :mod:`.inflight`).
+        """
+        if inflight.importing_since(self.conn, main, size, sha1) is None:
+            return []
+        deadline = time.monotonic() + RESUME_WAIT_S
+        while time.monotonic() < deadline:
+            self.due_at = time.monotonic() + RESUME_POLL_S
+            yield self._set(status=Status.UPLOADING, message="OMERO is importing")
+            if not self.steps_aside:
+                time.sleep(max(0.0, self.due_at - time.monotonic()))
+            self.due_at = None
+            if self.cancelled():
+                break
+            found = om.find_duplicate(self.conn, main, sha1, size)
+            if found:
+                self.importing.append((main, size, sha1))
+                return found
+            if inflight.importing_since(self.conn, main, size, sha1) is None:
+                return []  # expired meanwhile
+        raise om.ImportStillRunning(
+            f"OMERO is still importing {main.name}, sent by an earlier run, so it was not "
+            "sent again. Press Retry once it appears in OMERO.web."
+        )
 
     # -- target and upload ------------------------------------------------
 
@@ -219,9 +272,11 @@ class FileJob:
             self.dataset_id,
             chunk_size=self.settings.chunk_size,
             expected_sha1=[sha1],
+            block=not self.steps_aside,
         )
         try:
             for event in upload:
+                self.due_at = None
                 if self.cancelled():
                     upload.close()
                     yield self._cancel(main, importing)
@@ -231,12 +286,19 @@ class FileJob:
                         done_bytes=base + event.done, status=Status.UPLOADING, message="uploading"
                     )
                 elif isinstance(event, om.Processing):
+                    if not importing:
+                        self._remember(main, sha1)
                     importing = True
+                    self.due_at = event.due
                     yield self._set(status=Status.UPLOADING, message="OMERO is importing")
                 else:
                     new_ids.extend(event.image_ids)
                     yield self._set()
+        except om.ImportFailed:
+            self._forget()  # the server ended it: nothing more will appear
+            raise
         finally:
+            self.due_at = None
             upload.close()
         self.image_ids.extend(new_ids)
         self.lookups.imported(self.conn, main, sha1, self.sizes[main], new_ids)
@@ -248,6 +310,19 @@ class FileJob:
                 tuple(files), sha1, tuple(new_ids), duplicate=False, size=self.sizes[main]
             )
         )
+
+    def _remember(self, main: Path, sha1: str) -> None:
+        entry = (main, self.sizes[main], sha1)
+        try:
+            inflight.remember(self.conn, *entry)
+        except OSError:
+            log.warning("could not note that OMERO is importing %s", main, exc_info=True)
+        self.importing.append(entry)
+
+    def _forget(self) -> None:
+        for entry in self.importing:
+            inflight.forget(self.conn, *entry)
+        self.importing.clear()
 
     def _cancel(self, main: Path, importing: bool) -> EntryChanged:
         self.ended = True
