@@ -9,7 +9,8 @@ Uploads stay one at a time and in queue order.
 Each file's work is a generator of events (a :class:`~.steps.FileJob`).
 After each event, its ``due`` says whether it is only waiting on OMERO (a
 time, :func:`time.monotonic`) or not (``None``); a waiting file is parked
-and resumed when due, between the events of the one uploading.  Everything
+and resumed when due, between the events of the one uploading; only the
+oldest waiting file is resumed, so files end in queue order.  Everything
 runs in the caller's thread: no Ice call is made from two places at once,
 and a cancel is seen between events, as before.
 """
@@ -76,11 +77,12 @@ def interleave(
             raise Interrupted(flight.index, [f.index for f in others]) from exc
 
     while True:
-        now = time.monotonic()
-        for flight in [f for f in parked if f.at <= now]:
+        # Only the oldest waiting file goes on: files end in queue order.
+        while parked and parked[0].at <= time.monotonic():
+            flight = parked[0]
             event = step(flight)
             if event is None:
-                parked.remove(flight)
+                parked.pop(0)
                 continue
             flight.at = flight.due() or 0.0
             yield event
@@ -92,7 +94,7 @@ def interleave(
         if active is None:
             if not parked:
                 return
-            sleep(max(0.0, min(f.at for f in parked) - time.monotonic()))
+            sleep(max(0.0, parked[0].at - time.monotonic()))
             continue
         event = step(active)
         if event is None:

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 CHECKING = "checking whether it is already on the server"
 # An import an earlier run left unfinished: asked about this often, this long.
 RESUME_POLL_S = 1.0
+# How often a file waiting beside the next one looks whether OMERO has called
+# back (no request: the call back is kept by the client).
+POLL_ASIDE_S = 0.1
 RESUME_WAIT_S = 600.0
 
 
@@ -212,8 +215,19 @@ class FileJob:
         self.sha1s[main], self.sizes[main] = sha1, before[0]
         self._set(sha1=sha1)
         found = self.lookups.find(self.conn, main, sha1, before[0])
-        if not found:
+        # Sent by this app before a pause or a crash, and verified (see .inflight).
+        sent = inflight.importing_since(self.conn, main, before[0], sha1) is not None
+        if sent and not found:
             found = yield from self._still_importing(main, sha1, before[0])
+        if found and sent:
+            # This file's own upload, imported now: not sent again, and said as uploaded.
+            self.importing.append((main, before[0], sha1))
+            self.image_ids.extend(found)
+            self.verified.append(
+                FilesetUpload(tuple(files), sha1, tuple(found), duplicate=False, size=before[0])
+            )
+            self._set(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
+            return True
         if found:
             self.duplicates.extend(found)
             self.verified.append(
@@ -227,8 +241,6 @@ class FileJob:
 
         Sending it again meanwhile would import it twice (see :mod:`.inflight`).
         """
-        if inflight.importing_since(self.conn, main, size, sha1) is None:
-            return []
         deadline = time.monotonic() + RESUME_WAIT_S
         while time.monotonic() < deadline:
             self.due_at = time.monotonic() + RESUME_POLL_S
@@ -240,7 +252,6 @@ class FileJob:
                 break
             found = om.find_duplicate(self.conn, main, sha1, size)
             if found:
-                self.importing.append((main, size, sha1))
                 return found
             if inflight.importing_since(self.conn, main, size, sha1) is None:
                 return []  # expired meanwhile
@@ -273,6 +284,7 @@ class FileJob:
             chunk_size=self.settings.chunk_size,
             expected_sha1=[sha1],
             block=not self.steps_aside,
+            poll_s=POLL_ASIDE_S if self.steps_aside else 0.5,
         )
         try:
             for event in upload:
