@@ -202,3 +202,31 @@ def test_killed_while_omero_imports_several_then_run_at_once_imports_each_once(
     assert names == [p.name for p in paths]  # each imported once
     uploads = History().uploads()
     assert sorted(u.main for u in uploads) == [p.resolve() for p in paths]
+
+
+def test_cancel_with_files_in_flight_then_retry_imports_each_once(
+    conn: om.Connection, sandbox: SandboxServer, samples: Path, tmp_path: Path
+) -> None:
+    sandbox.state.import_time = ImportTime(per_fileset_s=1.0)
+    paths = _copies(samples, tmp_path, 4)
+    queue = _queue(paths, History())
+    for event in queue.run(conn):
+        if isinstance(event, EntryChanged) and (event.index, event.state.message) == (
+            2,
+            "preparing",
+        ):
+            assert _importing(queue.states) == 2  # 0 and 1 are being imported
+            queue.cancel()
+    statuses = [s.status for s in queue.states]
+    # What OMERO was importing goes on there; the rest was never sent.
+    assert statuses[:2] == [Status.ERROR] * 2, [s.message for s in queue.states]
+    assert all("still importing" in s.message for s in queue.states[:2])
+    assert statuses[2:] == [Status.PENDING] * 2
+    queue.retry_failed()
+    list(queue.run(conn))
+    assert [s.status for s in queue.states] == [Status.UPLOADED] * 4, [
+        s.message for s in queue.states
+    ]
+    names = sorted(i.getName().getValue() for i in sandbox.objects("Image"))
+    assert names == [p.name for p in paths]  # each imported once
+    assert sorted(u.main.name for u in History().uploads()) == [p.name for p in paths]

@@ -1,4 +1,4 @@
-"""The import queue: one planned file at a time, in order, as a generator of events.
+"""The import queue: planned files uploaded one at a time, in order, as a generator of events.
 
 Each file moves ``pending -> queued -> uploading -> uploaded | duplicate |
 error``.  The queue owns every file's :class:`FileState`; the CLI and the GUI
@@ -62,7 +62,11 @@ def _in_cache(exc: OSError, work_dir: Path) -> bool:
 
 
 class ImportQueue:
-    """Imports planned files into OMERO, one at a time.
+    """Imports planned files into OMERO, uploading one at a time, in order.
+
+    While OMERO imports a file, the next ones are checked and uploaded (at
+    most :attr:`max_importing` waiting at once; 0 for strictly one file at a
+    time, see :mod:`.overlap`).
 
     ``cancel()`` takes effect between chunks and leaves no half-imported
     image; ``retry_failed()`` queues failed files again.  A lost connection
