@@ -107,6 +107,7 @@ class ImportQueue:
         self._cancelled = False
         self._lookups = DuplicateLookups()
         self._jobs: dict[int, FileJob] = {}  # the files in flight
+        self._sent: set[int] = set()  # verified in flight when the queue paused
         # Files "OMERO is importing" at once beside the one uploading; 0: one at a time.
         self.max_importing = MAX_IMPORTING
 
@@ -245,9 +246,13 @@ class ImportQueue:
                 self._lookups.ask_ahead(conn, queued)
             lease = cache.Lease(self._work_dir)
             job = self._jobs[index] = self._job(index, conn, lease.path)
+            self._sent.discard(index)
             yield from job.run()
-        except (om.SessionExpired, om.ConnectionLost):
-            raise  # the whole queue pauses (see run)
+        except (om.SessionExpired, om.ConnectionLost, GeneratorExit):
+            # The whole queue pauses (see run); a file sent already is not sent again.
+            if index in self._jobs and self._jobs[index].sent:
+                self._sent.add(index)
+            raise
         except (om.OmeroError, FormatError) as exc:
             yield self._set(index, status=Status.ERROR, message=str(exc))
         except OSError as exc:
@@ -290,4 +295,5 @@ class ImportQueue:
             cancelled=lambda: self._cancelled,
             state=self._states[index],
             lookups=self._lookups,
+            sent_before=index in self._sent,
         )

@@ -36,12 +36,13 @@ from cci_uploader.stewardship.recording import FilesetUpload, record_upload
 log = logging.getLogger(__name__)
 
 CHECKING = "checking whether it is already on the server"
-# An import an earlier run left unfinished: asked about this often, this long.
-RESUME_POLL_S = 1.0
+# An import an earlier run left unfinished: asked about this often, this long
+# (then the file ends red, not sent again: Retry waits again).
+RESUME_POLL_S = 2.0
+RESUME_WAIT_S = 120.0
 # How often a file waiting beside the next one looks whether OMERO has called
 # back (no request: the call back is kept by the client).
 POLL_ASIDE_S = 0.1
-RESUME_WAIT_S = 600.0
 
 
 def stamp(path: Path) -> tuple[int, int]:
@@ -84,6 +85,7 @@ class FileJob:
     ended: bool = False  # nothing left to do (found by its sources, or cancelled)
     not_annotated: str = ""
     due_at: float | None = None  # only waiting on OMERO until then (see .overlap)
+    sent_before: bool = False  # verified in this queue's run before its pause
     importing: list[tuple[Path, int, str]] = field(default_factory=list)  # remembered
     # Each new upload's image -> fileset look-up, asked right after its import.
     filesets_asked: dict[int, Callable[[], dict[int, int]]] = field(default_factory=dict)
@@ -97,6 +99,11 @@ class FileJob:
     def converts(self) -> bool:
         """The file is converted to OME-TIFF before it is uploaded."""
         return formats.get_format(self.file.scan.format).CONVERTS
+
+    @property
+    def sent(self) -> bool:
+        """Whether an upload of this file was verified (OMERO imports it, or did)."""
+        return bool(self.importing or self.image_ids)
 
     def due(self) -> float | None:
         """When to resume this file, if all it does now is wait for OMERO; else None."""
@@ -215,13 +222,14 @@ class FileJob:
         self.sha1s[main], self.sizes[main] = sha1, before[0]
         self._set(sha1=sha1)
         found = self.lookups.find(self.conn, main, sha1, before[0])
-        # Sent by this app before a pause or a crash, and verified (see .inflight).
+        # Sent and verified before a pause or a crash: OMERO may still be importing it.
         sent = inflight.importing_since(self.conn, main, before[0], sha1) is not None
-        if sent and not found:
+        if (sent or self.sent_before) and not found:
             found = yield from self._still_importing(main, sha1, before[0])
-        if found and sent:
-            # This file's own upload, imported now: not sent again, and said as uploaded.
-            self.importing.append((main, before[0], sha1))
+        if sent:
+            self.importing.append((main, before[0], sha1))  # forgotten once recorded
+        if found and self.sent_before:
+            # This queue's own upload before its pause: not sent again, said as uploaded.
             self.image_ids.extend(found)
             self.verified.append(
                 FilesetUpload(tuple(files), sha1, tuple(found), duplicate=False, size=before[0])
