@@ -18,6 +18,7 @@ from cci_uploader import omero as om
 from cci_uploader.cli import importing, main
 from cci_uploader.config import Config
 from cci_uploader.pipeline import ImportQueue, Status
+from cci_uploader.pipeline import queue as pipeline_queue
 from cci_uploader.plan import plan
 from cci_uploader.progress import human_bytes
 from cci_uploader.sandbox import SandboxServer
@@ -278,6 +279,9 @@ def test_server_gone_for_good_stops_cleanly_saying_what_to_do(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(importing, "RECONNECT_WAITS_S", (0.05, 0.05))
+    # One file at a time, so the first is finished when the second starts; with
+    # files in flight the first would end red too (tests/test_overlap.py).
+    monkeypatch.setattr(pipeline_queue, "MAX_IMPORTING", 0)
     paths = _three_copies(samples, tmp_path)
     monkeypatch.setenv("CCI_OMERO_TOKEN", token)
     sandbox.faults.import_delay_s = 0.3

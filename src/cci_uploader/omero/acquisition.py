@@ -8,7 +8,8 @@ the file said it. Users filter on these keys (Objective, Immersion, ...).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import omero
 import omero.model
@@ -25,14 +26,10 @@ ACQUISITION_NS = "se.gu.cci/omero-uploader/acquisition"
 """Namespace of the acquisition-metadata MapAnnotation (read-only in OMERO.web)."""
 
 
-def annotate_acquisition(
-    conn: Connection, image_ids: Sequence[int], pairs: Sequence[tuple[str, str]]
-) -> None:
-    """Link one MapAnnotation of ``pairs`` in :data:`ACQUISITION_NS` to each image."""
-    if not image_ids or not pairs:
-        return
+def acquisition_links(image_ids: Sequence[int], pairs: Sequence[tuple[str, str]]) -> list[Any]:
+    """New links of one MapAnnotation of ``pairs`` in :data:`ACQUISITION_NS` to each image."""
     links = []
-    for image_id in image_ids:
+    for image_id in image_ids if pairs else ():
         annotation = omero.model.MapAnnotationI()
         annotation.setNs(rstring(ACQUISITION_NS))
         annotation.setMapValue([omero.model.NamedValue(k, v) for k, v in pairs])
@@ -40,5 +37,15 @@ def annotate_acquisition(
         link.setParent(omero.model.ImageI(image_id, False))
         link.setChild(annotation)
         links.append(link)
+    return links
+
+
+def annotate_acquisition(
+    conn: Connection, image_ids: Sequence[int], pairs: Sequence[tuple[str, str]]
+) -> None:
+    """Link one MapAnnotation of ``pairs`` in :data:`ACQUISITION_NS` to each image."""
+    links = acquisition_links(image_ids, pairs)
+    if not links:
+        return
     with translate_errors("adding the acquisition metadata"):
         conn.gateway.getUpdateService().saveArray(links, conn.gateway.SERVICE_OPTS)

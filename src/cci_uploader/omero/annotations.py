@@ -163,10 +163,17 @@ def _remembered_tag(conn: Connection, text: str) -> int:
 
 
 def attach_new(
-    conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair], tags: Sequence[int]
+    conn: Connection,
+    image_ids: Sequence[int],
+    pairs: Sequence[Pair],
+    tags: Sequence[int],
+    also: Sequence[Any] = (),
 ) -> None:
-    """Give images without annotations their pairs and these tags, in one save."""
-    links: list[Any] = []
+    """Give images without annotations their pairs and these tags, in one save.
+
+    ``also`` are more new links saved in the same request (one round trip).
+    """
+    links: list[Any] = list(also)
     for image_id in image_ids:
         annotation = omero.model.MapAnnotationI()
         annotation.setNs(rstring(CLIENT_NS))
@@ -179,7 +186,9 @@ def attach_new(
         conn.gateway.getUpdateService().saveArray(links, conn.context())
 
 
-def _annotate_fresh(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> bool:
+def _annotate_fresh(
+    conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair], also: Sequence[Any]
+) -> bool:
     """Annotate just-imported images in one save; False if the careful steps must run.
 
     A tag that cannot be found or made, or a save refused for another reason
@@ -194,7 +203,7 @@ def _annotate_fresh(conn: Connection, image_ids: Sequence[int], pairs: Sequence[
         log.warning("a tag could not be found or made; step by step now", exc_info=True)
         return False
     try:
-        attach_new(conn, image_ids, pairs, tags)
+        attach_new(conn, image_ids, pairs, tags, also)
     except (SessionExpired, ConnectionLost):
         raise
     except (PermissionRefused, StorageFull) as exc:
@@ -207,8 +216,14 @@ def _annotate_fresh(conn: Connection, image_ids: Sequence[int], pairs: Sequence[
     return True
 
 
-def annotate(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) -> None:
+def annotate(
+    conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair], also: Sequence[Any] = ()
+) -> bool:
     """Give the user's own images among ``image_ids`` the ``pairs`` and their tags.
+
+    ``also`` are new links for just-imported images, saved in the same
+    request as their pairs where that can be done; returns whether they were
+    (else the caller saves them on their own).
 
     Raises
     ------
@@ -218,18 +233,19 @@ def annotate(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) 
         The session ended; attaching again later adds what is missing.
     """
     if not image_ids or not pairs:
-        return
+        return False
     pairs = list(dict.fromkeys(pairs))
     fresh = [i for i in dict.fromkeys(image_ids) if i in conn.fresh_images]
     conn.fresh_images.difference_update(fresh)  # annotated now, or read from now on
-    if fresh and _annotate_fresh(conn, fresh, pairs):
+    saved = bool(fresh) and _annotate_fresh(conn, fresh, pairs, also)
+    if saved:
         image_ids = [i for i in image_ids if i not in fresh]
         if not image_ids:
-            return
+            return True
     try:
         mine = _own(conn, image_ids)
         if not mine:
-            return
+            return saved
         attach_pairs(conn, mine, pairs)
     except SessionExpired:
         raise
@@ -243,3 +259,4 @@ def annotate(conn: Connection, image_ids: Sequence[int], pairs: Sequence[Pair]) 
         raise AnnotationFailed(
             f"the key-value pairs were attached, but the tags could not be: {exc}"
         ) from exc
+    return saved

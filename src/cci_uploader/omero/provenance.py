@@ -6,15 +6,17 @@ that an upload can be checked whichever group it went to.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cci_uploader.omero import hql
-from cci_uploader.omero._query import project
+from cci_uploader.omero._query import begin_project, project
+from cci_uploader.omero.connection import Connection
 from cci_uploader.omero.transfer import HASHER
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from cci_uploader.omero.connection import Connection
 
@@ -36,6 +38,19 @@ def fileset_ids(conn: Connection, image_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = project(conn, hql.FILESETS_OF_IMAGES, "looking up filesets", all_groups=True, ids=ids)
     return {int(image): int(fileset) for image, fileset in rows}
+
+
+def begin_fileset_ids(conn: Connection, image_ids: Iterable[int]) -> Callable[[], dict[int, int]]:
+    """Ask for :func:`fileset_ids` of images in the working group now; the answer later.
+
+    For the record of an upload: the question travels beside the images'
+    annotation instead of costing a round trip of its own.
+    """
+    ids = sorted(set(image_ids))
+    if not ids:
+        return dict
+    rows = begin_project(conn, hql.FILESETS_OF_IMAGES, "looking up filesets", ids=ids)
+    return lambda: {int(image): int(fileset) for image, fileset in rows()}
 
 
 def stored_files(conn: Connection, fileset_id: int) -> list[StoredFile]:

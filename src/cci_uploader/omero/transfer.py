@@ -60,6 +60,9 @@ class Processing:
     """The upload is verified; the server is reading the file."""
 
     waited_s: float
+    # When to ask again (time.monotonic): with ``block=False`` the caller may do
+    # other work until then; the server's call back is kept meanwhile.
+    due: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ STILL_IMPORTING = (
 
 
 def _wait(
-    conn: Connection, handle: Any, name: str, timeout_s: float, poll_s: float
+    conn: Connection, handle: Any, name: str, timeout_s: float, poll_s: float, block: bool
 ) -> Generator[Processing, None, Any]:
     """Wait for the import's response, yielding while OMERO works.
 
@@ -203,8 +206,10 @@ def _wait(
             if time.monotonic() - last_ping > KEEPALIVE_EVERY_S:
                 conn.gateway.c.sf.keepAlive(None)  # refreshes the session; answers False
                 last_ping = time.monotonic()
-            yield Processing(waited)
-            if callback.block(max(1, int(poll_s * 1000))):
+            yield Processing(waited, time.monotonic() + poll_s)
+            # Not blocking: the caller came back when it was due; the call back
+            # (or CmdCallbackI's own poll) has said by then whether it finished.
+            if callback.block(max(1, int(poll_s * 1000)) if block else 1):
                 return callback.getResponse()
     finally:
         callback.close(False)  # our servant goes; the handle stays open
@@ -250,6 +255,7 @@ def import_file(
     timeout_s: float = 3600.0,
     poll_s: float = 0.5,
     expected_sha1: Sequence[str | None] = (),
+    block: bool = True,
 ) -> Generator[ImportEvent, None, None]:
     """Import ``files`` (one fileset) into the Dataset, yielding progress.
 
@@ -261,6 +267,10 @@ def import_file(
     remembered, see :mod:`.orphans`); closing it while OMERO imports, or our
     time-out, only stops the waiting: the import goes on, and the images
     appear in OMERO.web.
+
+    With ``block=False`` the wait for OMERO's import never blocks: each
+    :class:`Processing` says when it is worth resuming (its ``due``), and the
+    caller may do other work until then, in the same thread.
 
     ``expected_sha1`` holds the SHA-1 taken of each file before (``None`` to
     skip one); a file that changed while it was sent raises
@@ -318,7 +328,7 @@ def import_file(
                 conn.closing(proc, proc.begin_close())
             proc = None
         with translate_errors("waiting for OMERO to import"):
-            response = yield from _wait(conn, handle, files[0].name, timeout_s, poll_s)
+            response = yield from _wait(conn, handle, files[0].name, timeout_s, poll_s, block)
         if isinstance(response, omero.cmd.ERR):
             detail = response.parameters.get("message") or f"{response.category}/{response.name}"
             raise ImportFailed(f"OMERO could not import {files[0].name}: {detail}")

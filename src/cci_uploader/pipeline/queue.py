@@ -1,4 +1,4 @@
-"""The import queue: one planned file at a time, in order, as a generator of events.
+"""The import queue: planned files uploaded one at a time, in order, as a generator of events.
 
 Each file moves ``pending -> queued -> uploading -> uploaded | duplicate |
 error``.  The queue owns every file's :class:`FileState`; the CLI and the GUI
@@ -9,11 +9,11 @@ through its methods (``cancel``, ``retry_failed``, ``abandon``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
@@ -23,6 +23,8 @@ from cci_uploader.config import APP, Config
 from cci_uploader.formats.base import FormatError
 from cci_uploader.isolation import unexpected
 from cci_uploader.omero.transfer import CHUNK_SIZE
+from cci_uploader.pipeline.lookups import DuplicateLookups
+from cci_uploader.pipeline.overlap import MAX_IMPORTING, Flight, Interrupted, interleave
 from cci_uploader.pipeline.state import (
     PAUSED_OFFLINE,
     ConnectionDown,
@@ -36,7 +38,11 @@ from cci_uploader.pipeline.state import (
 )
 from cci_uploader.pipeline.steps import FileJob, Settings
 from cci_uploader.plan import PlannedFile, remap
-from cci_uploader.stewardship.history import History
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from cci_uploader.stewardship.history import History
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +65,11 @@ def _in_cache(exc: OSError, work_dir: Path) -> bool:
 
 
 class ImportQueue:
-    """Imports planned files into OMERO, one at a time.
+    """Imports planned files into OMERO, uploading one at a time, in order.
+
+    While OMERO imports a file, the next ones are checked and uploaded (at
+    most :attr:`max_importing` waiting at once; 0 for strictly one file at a
+    time, see :mod:`.overlap`).
 
     ``cancel()`` takes effect between chunks and leaves no half-imported
     image; ``retry_failed()`` queues failed files again.  A lost connection
@@ -98,6 +108,11 @@ class ImportQueue:
         self._chunk_size = chunk_size
         self._history = history
         self._cancelled = False
+        self._lookups = DuplicateLookups()
+        self._jobs: dict[int, FileJob] = {}  # the files in flight
+        self._sent: set[int] = set()  # verified in flight when the queue paused
+        # Files "OMERO is importing" at once beside the one uploading; 0: one at a time.
+        self.max_importing = MAX_IMPORTING
 
     # -- reading ------------------------------------------------------------
 
@@ -176,34 +191,47 @@ class ImportQueue:
     def run(self, conn: om.Connection) -> Iterator[QueueEvent]:
         """Import every pending file, yielding an event at each change."""
         self._cancelled = False
+        self._lookups = DuplicateLookups()  # what the server said is asked again each run
         cache.sweep(self._work_dir)  # what an interrupted run left behind
         om.clean_unfinished_uploads(conn)  # filesets of earlier cancelled uploads
         for index, state in enumerate(self._states):
             if state.status is Status.PENDING:
                 yield self._set(index, status=Status.QUEUED, message="waiting")
-        for index in range(len(self._files)):
-            if self._states[index].status is not Status.QUEUED:
-                continue
-            if self._cancelled:
-                break
-            try:
-                yield from self._process(index, conn)
-            except om.SessionExpired as exc:
-                yield self._set(
-                    index, status=Status.QUEUED, message="paused: waiting for a new token"
-                )
-                yield SessionLost(str(exc))
+        flights = (
+            Flight(index, self._process(index, conn), functools.partial(self._due, index))
+            for index in range(len(self._files))
+            if self._states[index].status is Status.QUEUED
+        )
+        try:
+            yield from interleave(
+                flights, max_waiting=self.max_importing, more=lambda: not self._cancelled
+            )
+        except Interrupted as stop:
+            # Every file in flight is queued again; one OMERO was importing is
+            # waited for on the next run, not sent twice (see .inflight).
+            cause = stop.__cause__
+            if isinstance(cause, om.SessionExpired):
+                for index in (stop.index, *stop.stopped):
+                    message = "paused: waiting for a new token"
+                    yield self._set(index, status=Status.QUEUED, message=message)
+                yield SessionLost(str(cause))
                 return
-            except om.ConnectionLost:
-                path = self._files[index].path
+            if isinstance(cause, om.ConnectionLost):
+                path = self._files[stop.index].path
                 log.warning("connection lost at %s; the queue pauses", path)
-                yield self._set(index, status=Status.QUEUED, message=PAUSED_OFFLINE, done_bytes=0)
+                for index in (stop.index, *stop.stopped):
+                    yield self._set(
+                        index, status=Status.QUEUED, message=PAUSED_OFFLINE, done_bytes=0
+                    )
                 yield ConnectionDown(
                     f"The connection to OMERO was lost while sending {path.name}. "
                     "The queue is paused: nothing partial was kept, and it continues with "
                     "this file once OMERO answers again."
                 )
                 return
+            raise (cause or stop) from None  # a bug, not a file's failure: as it was
+        finally:
+            self._jobs.clear()
         for index, state in enumerate(self._states):
             if state.status is Status.QUEUED:
                 yield self._set(index, status=Status.PENDING, message="cancelled before upload")
@@ -214,10 +242,20 @@ class ImportQueue:
         file = self._files[index]
         lease: cache.Lease | None = None
         try:
+            if not self._lookups.knows(file):
+                # One duplicate query for this file and the next ones queued.
+                later = range(index, len(self._files))
+                queued = [self._files[i] for i in later if self._states[i].status is Status.QUEUED]
+                self._lookups.ask_ahead(conn, queued)
             lease = cache.Lease(self._work_dir)
-            yield from self._job(index, conn, lease.path).run()
-        except (om.SessionExpired, om.ConnectionLost):
-            raise  # the whole queue pauses (see run)
+            job = self._jobs[index] = self._job(index, conn, lease.path)
+            self._sent.discard(index)
+            yield from job.run()
+        except (om.SessionExpired, om.ConnectionLost, GeneratorExit):
+            # The whole queue pauses (see run); a file sent already is not sent again.
+            if index in self._jobs and self._jobs[index].sent:
+                self._sent.add(index)
+            raise
         except (om.OmeroError, FormatError) as exc:
             yield self._set(index, status=Status.ERROR, message=str(exc))
         except OSError as exc:
@@ -235,11 +273,22 @@ class ImportQueue:
             step = "converted" if formats.get_format(file.scan.format).converts else "uploaded"
             yield self._set(index, status=Status.ERROR, message=unexpected(file.path, step, exc))
         finally:
+            self._jobs.pop(index, None)
             if lease is not None:
                 lease.release()
 
+    def _due(self, index: int) -> float | None:
+        job = self._jobs.get(index)
+        return None if job is None else job.due()
+
     def _job(self, index: int, conn: om.Connection, work: Path) -> FileJob:
-        settings = Settings(self._history, self._work_dir, self.cache_cap, self._chunk_size)
+        settings = Settings(
+            self._history,
+            self._work_dir,
+            self.cache_cap,
+            self._chunk_size,
+            overlap=self.max_importing > 0,
+        )
         return FileJob(
             self._files[index],
             conn,
@@ -248,4 +297,6 @@ class ImportQueue:
             update=lambda **changes: self._set(index, **changes),
             cancelled=lambda: self._cancelled,
             state=self._states[index],
+            lookups=self._lookups,
+            sent_before=index in self._sent,
         )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cci_uploader.plan import PlannedFile
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cci_uploader.plan import PlannedFile
 
 PAUSED_OFFLINE = "paused: the connection to OMERO was lost"
 

@@ -11,26 +11,41 @@ one file while the next one uploads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Generator, Iterator
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cci_uploader import cache, formats
 from cci_uploader import omero as om
 from cci_uploader.acquisition import acquisition_pairs
 from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.hashing import file_sha1
-from cci_uploader.omero.acquisition import annotate_acquisition
+from cci_uploader.omero.acquisition import acquisition_links, annotate_acquisition
+from cci_uploader.omero.provenance import begin_fileset_ids
+from cci_uploader.pipeline import inflight
+from cci_uploader.pipeline.lookups import DuplicateLookups
 from cci_uploader.pipeline.state import EntryChanged, FileState, QueueEvent, Status
-from cci_uploader.plan import PlannedFile
 from cci_uploader.stewardship.history import History, HistoryError
 from cci_uploader.stewardship.recording import FilesetUpload, record_upload
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterator
+    from pathlib import Path
+
+    from cci_uploader.plan import PlannedFile
 
 log = logging.getLogger(__name__)
 
 CHECKING = "checking whether it is already on the server"
+# An import an earlier run left unfinished: asked about this often, this long
+# (then the file ends red, not sent again: Retry waits again).
+RESUME_POLL_S = 2.0
+RESUME_WAIT_S = 120.0
+# How often a file waiting beside the next one looks whether OMERO has called
+# back (no request: the call back is kept by the client).
+POLL_ASIDE_S = 0.1
 
 
 def stamp(path: Path) -> tuple[int, int]:
@@ -47,6 +62,7 @@ class Settings:
     work_dir: Path
     cache_cap: int
     chunk_size: int
+    overlap: bool = False  # a file waiting on OMERO's import steps aside (see .overlap)
 
 
 @dataclass
@@ -60,6 +76,7 @@ class FileJob:
     update: Callable[..., EntryChanged]  # the queue's: new state from changes
     cancelled: Callable[[], bool]
     state: FileState
+    lookups: DuplicateLookups = field(default_factory=DuplicateLookups)
     sources: list[Source] = field(default_factory=list)  # of a converted file
     filesets: list[list[Path]] = field(default_factory=list)
     image_ids: list[int] = field(default_factory=list)  # imported now
@@ -70,6 +87,11 @@ class FileJob:
     dataset_id: int | None = None
     ended: bool = False  # nothing left to do (found by its sources, or cancelled)
     not_annotated: str = ""
+    due_at: float | None = None  # only waiting on OMERO until then (see .overlap)
+    sent_before: bool = False  # verified in this queue's run before its pause
+    importing: list[tuple[Path, int, str]] = field(default_factory=list)  # remembered
+    # Each new upload's image -> fileset look-up, asked right after its import.
+    filesets_asked: dict[int, Callable[[], dict[int, int]]] = field(default_factory=dict)
 
     def _set(self, **changes: Any) -> EntryChanged:
         event = self.update(**changes)
@@ -80,6 +102,24 @@ class FileJob:
     def converts(self) -> bool:
         """The file is converted to OME-TIFF before it is uploaded."""
         return formats.get_format(self.file.scan.format).converts
+
+    @property
+    def sent(self) -> bool:
+        """Whether an upload of this file was verified (OMERO imports it, or did)."""
+        return bool(self.importing or self.image_ids)
+
+    def due(self) -> float | None:
+        """When to resume this file, if all it does now is wait for OMERO; else None."""
+        return self.due_at if self.steps_aside else None
+
+    @property
+    def steps_aside(self) -> bool:
+        """Whether the file waits beside the next one's upload (see :mod:`.overlap`).
+
+        Not a converted file: its duplicate check after a crash goes by its
+        sources, so an import of it never waits unfinished behind another.
+        """
+        return self.settings.overlap and not self.converts
 
     def run(self) -> Iterator[QueueEvent]:
         """Every step, in order."""
@@ -98,6 +138,9 @@ class FileJob:
                 return
         self.annotate()
         self.record()
+        for path, size, sha1 in self.importing:
+            # Recorded (or said why not): a later run finds its images now.
+            inflight.forget(self.conn, path, size, sha1)
         if self.sources and (self.image_ids or self.duplicates):
             # After the history record: a retry finds the images and attaches only these.
             yield from self.attach_originals()
@@ -181,7 +224,21 @@ class FileJob:
             )
         self.sha1s[main], self.sizes[main] = sha1, before[0]
         self._set(sha1=sha1)
-        found = om.find_duplicate(self.conn, main, sha1, before[0])
+        found = self.lookups.find(self.conn, main, sha1, before[0])
+        # Sent and verified before a pause or a crash: OMERO may still be importing it.
+        sent = inflight.importing_since(self.conn, main, before[0], sha1) is not None
+        if (sent or self.sent_before) and not found:
+            found = yield from self._still_importing(main, sha1, before[0])
+        if sent:
+            self.importing.append((main, before[0], sha1))  # forgotten once recorded
+        if found and self.sent_before:
+            # This queue's own upload before its pause: not sent again, said as uploaded.
+            self.image_ids.extend(found)
+            self.verified.append(
+                FilesetUpload(tuple(files), sha1, tuple(found), duplicate=False, size=before[0])
+            )
+            self._set(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
+            return True
         if found:
             self.duplicates.extend(found)
             self.verified.append(
@@ -189,6 +246,30 @@ class FileJob:
             )
             self._set(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
         return bool(found)
+
+    def _still_importing(self, main: Path, sha1: str, size: int) -> Generator[Any, None, list[int]]:
+        """Wait (bounded) for an import of this content an earlier run left unfinished.
+
+        Sending it again meanwhile would import it twice (see :mod:`.inflight`).
+        """
+        deadline = time.monotonic() + RESUME_WAIT_S
+        while time.monotonic() < deadline:
+            self.due_at = time.monotonic() + RESUME_POLL_S
+            yield self._set(status=Status.UPLOADING, message="OMERO is importing")
+            if not self.steps_aside:
+                time.sleep(max(0.0, self.due_at - time.monotonic()))
+            self.due_at = None
+            if self.cancelled():
+                break
+            found = om.find_duplicate(self.conn, main, sha1, size)
+            if found:
+                return found
+            if inflight.importing_since(self.conn, main, size, sha1) is None:
+                return []  # expired meanwhile
+        raise om.ImportStillRunning(
+            f"OMERO is still importing {main.name}, sent by an earlier run, so it was not "
+            "sent again. Press Retry once it appears in OMERO.web."
+        )
 
     # -- target and upload ------------------------------------------------
 
@@ -213,9 +294,12 @@ class FileJob:
             self.dataset_id,
             chunk_size=self.settings.chunk_size,
             expected_sha1=[sha1],
+            block=not self.steps_aside,
+            poll_s=POLL_ASIDE_S if self.steps_aside else 0.5,
         )
         try:
             for event in upload:
+                self.due_at = None
                 if self.cancelled():
                     upload.close()
                     yield self._cancel(main, importing)
@@ -225,19 +309,43 @@ class FileJob:
                         done_bytes=base + event.done, status=Status.UPLOADING, message="uploading"
                     )
                 elif isinstance(event, om.Processing):
+                    if not importing:
+                        self._remember(main, sha1)
                     importing = True
+                    self.due_at = event.due
                     yield self._set(status=Status.UPLOADING, message="OMERO is importing")
                 else:
                     new_ids.extend(event.image_ids)
                     yield self._set()
+        except om.ImportFailed:
+            self._forget()  # the server ended it: nothing more will appear
+            raise
         finally:
+            self.due_at = None
             upload.close()
         self.image_ids.extend(new_ids)
+        self.lookups.imported(self.conn, main, sha1, self.sizes[main], new_ids)
+        if self.settings.history is not None and new_ids:
+            # Answered while the images are annotated: no round trip of its own.
+            self.filesets_asked[len(self.verified)] = begin_fileset_ids(self.conn, new_ids)
         self.verified.append(
             FilesetUpload(
                 tuple(files), sha1, tuple(new_ids), duplicate=False, size=self.sizes[main]
             )
         )
+
+    def _remember(self, main: Path, sha1: str) -> None:
+        entry = (main, self.sizes[main], sha1)
+        try:
+            inflight.remember(self.conn, *entry)
+        except OSError:
+            log.warning("could not note that OMERO is importing %s", main, exc_info=True)
+        self.importing.append(entry)
+
+    def _forget(self) -> None:
+        for entry in self.importing:
+            inflight.forget(self.conn, *entry)
+        self.importing.clear()
 
     def _cancel(self, main: Path, importing: bool) -> EntryChanged:
         self.ended = True
@@ -256,13 +364,17 @@ class FileJob:
         # Pairs go on separately from the import: a refusal here leaves the images,
         # and Retry (finding them as duplicates) attaches what is still missing.
         try:
-            om.annotate(self.conn, [*self.image_ids, *self.duplicates], self.file.pairs)
+            acquired: list[tuple[str, str]] = []
             if self.image_ids:
                 originals = [(s.path.name, s.sha1) for s in self.sources] or [
                     (p.name, self.sha1s.get(p) or file_sha1(p)) for fs in self.filesets for p in fs
                 ]
-                pairs = acquisition_pairs(self.file, originals)
-                annotate_acquisition(self.conn, self.image_ids, pairs)
+                acquired = acquisition_pairs(self.file, originals)
+            # The acquisition metadata goes in the pairs' save where it can (one round trip).
+            links = acquisition_links(self.image_ids, acquired)
+            ids = [*self.image_ids, *self.duplicates]
+            if not om.annotate(self.conn, ids, self.file.pairs, links):
+                annotate_acquisition(self.conn, self.image_ids, acquired)
         except (om.SessionExpired, om.ConnectionLost):
             raise  # the queue pauses; after it goes on, the images are found and annotated
         except om.OmeroError as exc:
@@ -289,6 +401,9 @@ class FileJob:
         if history is None:
             return
         try:
+            for at, answer in self.filesets_asked.items():
+                self.verified[at] = dataclasses.replace(self.verified[at], filesets=answer())
+            self.filesets_asked.clear()
             record_upload(
                 history, self.conn, self.file, dict(self.state.source_sha1s), self.verified
             )

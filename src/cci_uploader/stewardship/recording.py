@@ -39,6 +39,7 @@ class FilesetUpload:
     # file found on OMERO by its sources, before converting).
     stored: tuple[StoredFile, ...] | None = None
     size: int | None = None  # of ``files[0]`` as hashed and verified, when known
+    filesets: Mapping[int, int] | None = None  # image id -> fileset id, when already known
 
 
 def _sha1(path: Path, known: dict[Path, str]) -> str:
@@ -85,7 +86,11 @@ def record_upload(
             by_image = fileset_ids(conn, upload.image_ids)
             images.extend((fs, i) for i, fs in by_image.items() if fs in filesets)
             continue
-        by_image = fileset_ids(conn, upload.image_ids)
+        by_image = (
+            dict(upload.filesets)
+            if upload.filesets is not None
+            else fileset_ids(conn, upload.image_ids)
+        )
         if not by_image:
             continue
         fileset = min(by_image.values())  # a duplicate may exist in several filesets

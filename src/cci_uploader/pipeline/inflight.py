@@ -1,0 +1,106 @@
+"""Uploads OMERO is still importing, remembered on disk until their images are recorded.
+
+After ``verifyUpload`` the server imports on its own: if the app dies (or
+the queue pauses) meanwhile, the images appear later.  Until they do, the
+duplicate query (which asks for images) cannot find them, so the file
+would be sent again and imported twice.  Each verified upload is written
+here first (its server, user, group, the name OMERO stores, size and
+SHA-1; no token) and removed once its images are recorded or the server
+said the import failed.  A later run that finds the same content here but
+not yet on the server waits for OMERO instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+
+from cci_uploader.config import APP
+from cci_uploader.omero.client_paths import stored_name
+
+if TYPE_CHECKING:
+    from cci_uploader import omero as om
+
+# After this long an import not finished is not waited for any more: the
+# import's own time-out (omero.import_file) has long passed.
+FORGET_AFTER_S = 2 * 3600.0
+_lock = threading.Lock()
+
+
+def store_path() -> Path:
+    """Where uploads still being imported are remembered (no token, only names and ids)."""
+    return Path(platformdirs.user_data_dir(APP, appauthor=False)) / "importing.json"
+
+
+def _key(conn: om.Connection, path: Path, size: int, sha1: str) -> dict[str, object]:
+    return {
+        "server": conn.server,
+        "user_id": conn.user_id,
+        "group_id": conn.group_id,
+        "name": stored_name(path),
+        "size": size,
+        "sha1": sha1,
+    }
+
+
+def _load(path: Path) -> list[dict[str, object]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+
+def _save(path: Path, entries: list[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _matches(entry: dict[str, object], key: dict[str, object]) -> bool:
+    return all(entry.get(k) == v for k, v in key.items())
+
+
+def _age(entry: dict[str, object]) -> float:
+    try:
+        return time.time() - float(str(entry.get("since")))
+    except ValueError:
+        return FORGET_AFTER_S
+
+
+def remember(conn: om.Connection, path: Path, size: int, sha1: str) -> None:
+    """The upload of ``path`` is verified: OMERO imports it now."""
+    key = _key(conn, path, size, sha1)
+    with _lock:
+        store = store_path()
+        entries = [e for e in _load(store) if not _matches(e, key) and _age(e) < FORGET_AFTER_S]
+        entries.append({**key, "since": time.time()})
+        _save(store, entries)
+
+
+def forget(conn: om.Connection, path: Path, size: int, sha1: str) -> None:
+    """Its images are recorded, or the server said the import failed."""
+    key = _key(conn, path, size, sha1)
+    with _lock:
+        store = store_path()
+        entries = _load(store)
+        left = [e for e in entries if not _matches(e, key)]
+        if len(left) != len(entries):
+            with contextlib.suppress(OSError):
+                _save(store, left)
+
+
+def importing_since(conn: om.Connection, path: Path, size: int, sha1: str) -> float | None:
+    """Seconds since this content's verified upload, if OMERO may still be importing it."""
+    key = _key(conn, path, size, sha1)
+    with _lock:
+        ages = [_age(e) for e in _load(store_path()) if _matches(e, key)]
+    ages = [a for a in ages if a < FORGET_AFTER_S]
+    return min(ages) if ages else None
