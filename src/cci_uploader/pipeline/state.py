@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from cci_uploader.plan import PlannedFile
 
+CHECKING = "checking whether it is already on the server"
 PAUSED_OFFLINE = "paused: the connection to OMERO was lost"
 
 

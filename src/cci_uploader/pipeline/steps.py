@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 from cci_uploader import cache, formats
 from cci_uploader import omero as om
 from cci_uploader.acquisition import acquisition_pairs
-from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.acquisition import acquisition_links, annotate_acquisition
 from cci_uploader.omero.provenance import begin_fileset_ids
-from cci_uploader.pipeline import inflight
+from cci_uploader.pipeline import inflight, sources
 from cci_uploader.pipeline.lookups import DuplicateLookups
-from cci_uploader.pipeline.state import EntryChanged, FileState, QueueEvent, Status
+from cci_uploader.pipeline.state import CHECKING, EntryChanged, FileState, QueueEvent, Status
 from cci_uploader.stewardship.history import History, HistoryError
 from cci_uploader.stewardship.recording import FilesetUpload, record_upload
 
@@ -34,11 +33,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
     from pathlib import Path
 
+    from cci_uploader.converted import Source
     from cci_uploader.plan import PlannedFile
 
 log = logging.getLogger(__name__)
 
-CHECKING = "checking whether it is already on the server"
 # An import an earlier run left unfinished: asked about this often, this long
 # (then the file ends red, not sent again: Retry waits again).
 RESUME_POLL_S = 2.0
@@ -93,7 +92,8 @@ class FileJob:
     # Each new upload's image -> fileset look-up, asked right after its import.
     filesets_asked: dict[int, Callable[[], dict[int, int]]] = field(default_factory=dict)
 
-    def _set(self, **changes: Any) -> EntryChanged:
+    def change(self, **changes: Any) -> EntryChanged:
+        """Change this file's state through the queue (which owns it); return the event."""
         event = self.update(**changes)
         self.state = event.state
         return event
@@ -123,9 +123,9 @@ class FileJob:
 
     def run(self) -> Iterator[QueueEvent]:
         """Every step, in order."""
-        yield self._set(status=Status.UPLOADING, message="preparing")
+        yield self.change(status=Status.UPLOADING, message="preparing")
         if self.converts:
-            yield from self.dedupe_sources()
+            yield from sources.dedupe_sources(self)
             if self.ended:
                 return
         self.convert()
@@ -143,48 +143,10 @@ class FileJob:
             inflight.forget(self.conn, path, size, sha1)
         if self.sources and (self.image_ids or self.duplicates):
             # After the history record: a retry finds the images and attaches only these.
-            yield from self.attach_originals()
-        yield self._set()
+            yield from sources.attach_originals(self)
+        yield self.change()
 
     # -- dedupe ------------------------------------------------------------
-
-    def dedupe_sources(self) -> Iterator[QueueEvent]:
-        """A converted file: end as a duplicate if its sources are already on OMERO."""
-        yield self._set(status=Status.UPLOADING, message=CHECKING)
-        scan = self.file.scan
-        paths = (scan.path.resolve(), *(c.resolve() for c in scan.companions))
-        self.sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
-        self._set(
-            sha1=self.sources[0].sha1,
-            source_sha1s=tuple((s.path, s.sha1) for s in self.sources),
-        )
-        found = find_on_server(self.conn, self.sources, self.settings.history)
-        if found is None:
-            return
-        self.ended = True
-        if not found.attached:
-            # Converted by an older version of the app: attach the originals now.
-            yield self._set(status=Status.UPLOADING, message="attaching the original files")
-            self._set(total_bytes=sum(s.size for s in self.sources))
-            for done in attach_sources(self.conn, found.image_ids, self.sources):
-                yield self._set(done_bytes=done)
-        ids = ", ".join(str(i) for i in found.image_ids)
-        self._set(
-            image_ids=found.image_ids,
-            status=Status.DUPLICATE,
-            message=f"already on the server (image {ids})",
-        )
-        try:  # a duplicate gets the batch pairs it lacks, as a new upload does
-            om.annotate(self.conn, list(found.image_ids), self.file.pairs)
-        except (om.SessionExpired, om.ConnectionLost):
-            raise
-        except om.OmeroError as exc:
-            log.warning("annotating %s failed", scan.path, exc_info=True)
-            self._set(status=Status.ERROR, message=f"already on the server, but {exc}")
-        sha1 = self.sources[0].sha1
-        self.verified = [FilesetUpload((), sha1, found.image_ids, True, found.stored)]
-        self.record()
-        yield self._set()
 
     def convert(self) -> None:
         """The filesets to upload: the file and its companions, or what it converts to."""
@@ -209,12 +171,12 @@ class FileJob:
                     "Retry."
                 )
         total = sum(p.stat().st_size for fs in self.filesets for p in fs)
-        self._set(total_bytes=total + sum(s.size for s in self.sources), done_bytes=0)
+        self.change(total_bytes=total + sum(s.size for s in self.sources), done_bytes=0)
 
     def dedupe(self, files: list[Path]) -> Generator[QueueEvent, None, bool]:
         """Hash one fileset's main file; return whether OMERO already has it."""
         main = files[0]
-        yield self._set(status=Status.UPLOADING, message=CHECKING)
+        yield self.change(status=Status.UPLOADING, message=CHECKING)
         before = stamp(main)
         sha1 = file_sha1(main)
         if stamp(main) != before:
@@ -223,7 +185,7 @@ class FileJob:
                 "Wait until the microscope has finished writing it, then press Retry."
             )
         self.sha1s[main], self.sizes[main] = sha1, before[0]
-        self._set(sha1=sha1)
+        self.change(sha1=sha1)
         found = self.lookups.find(self.conn, main, sha1, before[0])
         # Sent and verified before a pause or a crash: OMERO may still be importing it.
         sent = inflight.importing_since(self.conn, main, before[0], sha1) is not None
@@ -237,14 +199,14 @@ class FileJob:
             self.verified.append(
                 FilesetUpload(tuple(files), sha1, tuple(found), duplicate=False, size=before[0])
             )
-            self._set(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
+            self.change(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
             return True
         if found:
             self.duplicates.extend(found)
             self.verified.append(
                 FilesetUpload(tuple(files), sha1, tuple(found), duplicate=True, size=before[0])
             )
-            self._set(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
+            self.change(done_bytes=self.state.done_bytes + sum(p.stat().st_size for p in files))
         return bool(found)
 
     def _still_importing(self, main: Path, sha1: str, size: int) -> Generator[Any, None, list[int]]:
@@ -255,7 +217,7 @@ class FileJob:
         deadline = time.monotonic() + RESUME_WAIT_S
         while time.monotonic() < deadline:
             self.due_at = time.monotonic() + RESUME_POLL_S
-            yield self._set(status=Status.UPLOADING, message="OMERO is importing")
+            yield self.change(status=Status.UPLOADING, message="OMERO is importing")
             if not self.steps_aside:
                 time.sleep(max(0.0, self.due_at - time.monotonic()))
             self.due_at = None
@@ -305,7 +267,7 @@ class FileJob:
                     yield self._cancel(main, importing)
                     return
                 if isinstance(event, om.Uploading):
-                    yield self._set(
+                    yield self.change(
                         done_bytes=base + event.done, status=Status.UPLOADING, message="uploading"
                     )
                 elif isinstance(event, om.Processing):
@@ -313,10 +275,10 @@ class FileJob:
                         self._remember(main, sha1)
                     importing = True
                     self.due_at = event.due
-                    yield self._set(status=Status.UPLOADING, message="OMERO is importing")
+                    yield self.change(status=Status.UPLOADING, message="OMERO is importing")
                 else:
                     new_ids.extend(event.image_ids)
-                    yield self._set()
+                    yield self.change()
         except om.ImportFailed:
             self._forget()  # the server ended it: nothing more will appear
             raise
@@ -352,8 +314,8 @@ class FileJob:
         if importing:
             # The import goes on without us (its handle stays open).
             message = "cancelled while " + om.STILL_IMPORTING.format(name=main.name)
-            return self._set(done_bytes=0, status=Status.ERROR, message=message)
-        return self._set(
+            return self.change(done_bytes=0, status=Status.ERROR, message=message)
+        return self.change(
             done_bytes=0, status=Status.PENDING, message="cancelled: nothing was imported"
         )
 
@@ -384,16 +346,16 @@ class FileJob:
 
     def _conclude(self) -> None:
         cleaned = f" ({'; '.join(self.file.notes)})" if self.file.notes else ""
-        self._set(image_ids=tuple(self.image_ids or self.duplicates))
+        self.change(image_ids=tuple(self.image_ids or self.duplicates))
         if self.not_annotated:
             what = "imported" if self.image_ids else "already on the server"
-            self._set(status=Status.ERROR, message=f"{what}, but {self.not_annotated}")
+            self.change(status=Status.ERROR, message=f"{what}, but {self.not_annotated}")
         elif self.image_ids:
-            self._set(status=Status.UPLOADED, message=f"uploaded to {self.file.target}{cleaned}")
+            self.change(status=Status.UPLOADED, message=f"uploaded to {self.file.target}{cleaned}")
         else:
             ids = ", ".join(str(i) for i in self.duplicates)
             message = f"already on the server (image {ids}){cleaned}"
-            self._set(status=Status.DUPLICATE, message=message)
+            self.change(status=Status.DUPLICATE, message=message)
 
     def record(self) -> None:
         """Add the verified upload to the history; a failure is said on this file's row."""
@@ -409,29 +371,4 @@ class FileJob:
             )
         except (HistoryError, om.OmeroError, OSError) as exc:
             log.exception("recording %s in the history failed", self.file.path)
-            self._set(message=f"{self.state.message}; not added to the upload history: {exc}")
-
-    def attach_originals(self) -> Iterator[QueueEvent]:
-        """Attach a converted file's sources to its images; a failure is this file's."""
-        status, message = self.state.status, self.state.message
-        self._set(status=Status.UPLOADING, message="attaching the original files")
-        base = self.state.done_bytes
-        try:
-            for done in attach_sources(
-                self.conn,
-                self.image_ids or self.duplicates,
-                self.sources,
-                chunk_size=self.settings.chunk_size,
-            ):
-                yield self._set(done_bytes=base + done)
-        except (om.SessionExpired, om.ConnectionLost):
-            raise
-        except (om.OmeroError, OSError) as exc:
-            log.exception("attaching the originals of %s failed", self.file.path)
-            self._set(
-                status=Status.ERROR,
-                message=f"{message}, but its original files could not be attached ({exc}); "
-                "press Retry to attach them",
-            )
-            return
-        self._set(status=status, message=message)
+            self.change(message=f"{self.state.message}; not added to the upload history: {exc}")
