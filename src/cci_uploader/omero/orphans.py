@@ -13,7 +13,6 @@ the user, is ever deleted this way.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from cci_uploader.entries import load_entries, save_entries
 from cci_uploader.omero import hql
 from cci_uploader.omero._query import project
 from cci_uploader.omero.errors import OmeroError
@@ -42,21 +42,6 @@ _FORGET_AFTER_S = 30 * 24 * 3600
 def store_path() -> Path:
     """Where unfinished uploads are remembered (no token, only ids)."""
     return Path(platformdirs.user_data_dir(APP, appauthor=False)) / "unfinished-uploads.json"
-
-
-def _load(path: Path) -> list[dict[str, object]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
-
-
-def _save(path: Path, entries: list[dict[str, object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
-    tmp.replace(path)
 
 
 def _recent(entry: dict[str, object]) -> bool:
@@ -101,12 +86,12 @@ def discard_upload(conn: Connection, file_id: int) -> bool:
         log.warning("could not delete an unfinished upload now", exc_info=True)
     with _lock:
         path = store_path()
-        entries = _load(path)
+        entries = load_entries(path)
         entry: dict[str, object] = {**_key(conn), "file_id": file_id}
         if not any(all(e.get(k) == v for k, v in entry.items()) for e in entries):
             entries.append({**entry, "since": time.time()})
             with contextlib.suppress(OSError):
-                _save(path, entries)
+                save_entries(path, entries)
     return False
 
 
@@ -114,7 +99,7 @@ def clean_remembered(conn: Connection) -> int:
     """Delete remembered unfinished uploads of this user on this server; return how many."""
     with _lock:
         path = store_path()
-        entries = _load(path)
+        entries = load_entries(path)
         mine = [e for e in entries if all(e.get(k) == v for k, v in _key(conn).items())]
         if not mine:
             return 0
@@ -128,5 +113,5 @@ def clean_remembered(conn: Connection) -> int:
                 log.warning("unfinished upload %s not cleaned yet", entry, exc_info=True)
                 left.append(entry)
         with contextlib.suppress(OSError):
-            _save(path, left)
+            save_entries(path, left)
     return cleaned

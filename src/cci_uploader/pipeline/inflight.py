@@ -13,7 +13,6 @@ not yet on the server waits for OMERO instead of sending it again.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 
 from cci_uploader.config import APP
+from cci_uploader.entries import load_entries, save_entries
 from cci_uploader.omero.client_paths import stored_name
 
 if TYPE_CHECKING:
@@ -49,21 +49,6 @@ def _key(conn: om.Connection, path: Path, size: int, sha1: str) -> dict[str, obj
     }
 
 
-def _load(path: Path) -> list[dict[str, object]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
-
-
-def _save(path: Path, entries: list[dict[str, object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
-    tmp.replace(path)
-
-
 def _matches(entry: dict[str, object], key: dict[str, object]) -> bool:
     return all(entry.get(k) == v for k, v in key.items())
 
@@ -80,9 +65,11 @@ def remember(conn: om.Connection, path: Path, size: int, sha1: str) -> None:
     key = _key(conn, path, size, sha1)
     with _lock:
         store = store_path()
-        entries = [e for e in _load(store) if not _matches(e, key) and _age(e) < FORGET_AFTER_S]
+        entries = [
+            e for e in load_entries(store) if not _matches(e, key) and _age(e) < FORGET_AFTER_S
+        ]
         entries.append({**key, "since": time.time()})
-        _save(store, entries)
+        save_entries(store, entries)
 
 
 def forget(conn: om.Connection, path: Path, size: int, sha1: str) -> None:
@@ -90,17 +77,17 @@ def forget(conn: om.Connection, path: Path, size: int, sha1: str) -> None:
     key = _key(conn, path, size, sha1)
     with _lock:
         store = store_path()
-        entries = _load(store)
+        entries = load_entries(store)
         left = [e for e in entries if not _matches(e, key)]
         if len(left) != len(entries):
             with contextlib.suppress(OSError):
-                _save(store, left)
+                save_entries(store, left)
 
 
 def importing_since(conn: om.Connection, path: Path, size: int, sha1: str) -> float | None:
     """Seconds since this content's verified upload, if OMERO may still be importing it."""
     key = _key(conn, path, size, sha1)
     with _lock:
-        ages = [_age(e) for e in _load(store_path()) if _matches(e, key)]
+        ages = [_age(e) for e in load_entries(store_path()) if _matches(e, key)]
     ages = [a for a in ages if a < FORGET_AFTER_S]
     return min(ages) if ages else None
