@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,10 +15,10 @@ from cci_uploader.pipeline.overlap import MAX_IMPORTING, Flight, interleave
 from cci_uploader.pipeline.state import FileState, QueueEvent
 from cci_uploader.plan import plan
 from cci_uploader.sandbox import SandboxServer
-from cci_uploader.sandbox.repository import ManagedRepository
 from cci_uploader.sandbox.state import ImportTime
 from cci_uploader.scan import scan_paths
 from cci_uploader.stewardship.history import History
+from tests.killing import kill_import_at
 
 CZI = "czi/tiles_z.czi"
 IMPORTING = "OMERO is importing"
@@ -153,41 +148,8 @@ def test_killed_while_omero_imports_several_then_run_at_once_imports_each_once(
 ) -> None:
     paths = _copies(samples, tmp_path / "data", 3)
     sandbox.state.import_time = ImportTime(per_fileset_s=3.0)  # still importing at the kill
-    third_started, release = threading.Event(), threading.Event()
-    original = ManagedRepository.importFileset
-    calls = []
-
-    def importing(self: Any, fileset: Any, settings: Any, current: Any = None) -> Any:
-        calls.append(fileset)
-        if len(calls) == 3:  # the first two are verified and being imported now
-            third_started.set()
-            release.wait(60)
-        return original(self, fileset, settings, current)
-
-    monkeypatch.setattr(ManagedRepository, "importFileset", importing)
-    exe = Path(sys.executable).with_name("cci-uploader")
-    argv = [str(exe), "import", *map(str, paths), "--server", sandbox.address]
-    proc = subprocess.Popen(
-        [*argv, "--group", "Sandbox Lab"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-        text=True,
-    )
-    try:
-        assert proc.stdin is not None
-        proc.stdin.write(token + "\n")
-        proc.stdin.close()
-        assert third_started.wait(120), "the third import never started"
-        proc.kill()  # no clean-up runs
-        assert proc.wait(30) == (1 if sys.platform == "win32" else -signal.SIGKILL)
-    finally:
-        release.set()
-        if proc.poll() is None:
-            proc.kill()
+    kill_import_at(monkeypatch, sandbox, token, paths, 3)
     assert sandbox.objects("Image") == []  # OMERO is still importing the first two
-    monkeypatch.setattr(ManagedRepository, "importFileset", original)
 
     conn = om.connect(sandbox.address, sandbox.new_token())
     try:

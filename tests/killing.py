@@ -1,0 +1,64 @@
+"""Kill a real ``cci-uploader import`` process the moment OMERO is asked for its Nth import."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cci_uploader.sandbox import SandboxServer
+from cci_uploader.sandbox.repository import ManagedRepository
+
+
+def kill_import_at(
+    monkeypatch: pytest.MonkeyPatch,
+    sandbox: SandboxServer,
+    token: str,
+    paths: list[Path],
+    nth: int,
+) -> None:
+    """Run the CLI's import of ``paths``; SIGKILL it when its ``nth`` importFileset arrives.
+
+    The stand-in holds that request until the process is dead, so nothing of
+    the ``nth`` file reaches the server; the stand-in's import is restored after.
+    """
+    started, release = threading.Event(), threading.Event()
+    original = ManagedRepository.importFileset
+    calls = []
+
+    def importing(self: Any, fileset: Any, settings: Any, current: Any = None) -> Any:
+        calls.append(fileset)
+        if len(calls) == nth:
+            started.set()
+            release.wait(60)
+        return original(self, fileset, settings, current)
+
+    monkeypatch.setattr(ManagedRepository, "importFileset", importing)
+    exe = Path(sys.executable).with_name("cci-uploader")
+    argv = [str(exe), "import", *map(str, paths), "--server", sandbox.address]
+    proc = subprocess.Popen(
+        [*argv, "--group", "Sandbox Lab"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+        text=True,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(token + "\n")
+        proc.stdin.close()
+        assert started.wait(120), f"import number {nth} never started"
+        proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no clean-up runs
+        assert proc.wait(30) == (1 if sys.platform == "win32" else -signal.SIGKILL)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+        monkeypatch.setattr(ManagedRepository, "importFileset", original)
