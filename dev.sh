@@ -118,7 +118,6 @@ setup_all() {
   [ -f "$BIOFORMATS_JAR" ] || "$VENV/bin/python" tools/fetch_bioformats.py >/dev/null
   ensure_actionlint
   ensure_installer_tools
-  ensure_bench_tools
 }
 
 # What `test` runs besides the venv. It installs nothing: it names the command that does.
@@ -164,6 +163,8 @@ case "$cmd" in
     ;;
   bench)
     setup
+    # Only the shaped-link benchmark (bench/network.py, as root) needs these; the tests do not.
+    ensure_bench_tools
     "$VENV/bin/python" bench/upload.py "$@"
     ;;
   bundle)
