@@ -22,7 +22,7 @@ netlink, below) in the server namespace.  Prints, in one run:
 
 The small-file figures run the real command line (``cci-uploader import``).
 Needs root, ``ip``, ``tc``, ``iptables`` (for NFQUEUE), ``ethtool`` and
-``iperf3`` (``./dev.sh setup`` installs them).  Everything it makes (the
+``iperf3`` (``./dev.sh bench`` installs them).  Everything it makes (the
 namespaces, their veth pair and iptables rules, the processes it started)
 is removed at the end, also after a failure, Ctrl-C or ``kill``.  Last line:
 ``ours/link@30ms=<a> ours/link@10ms=<b> win128k/link@30ms=<c> requests_per_file=<d>
