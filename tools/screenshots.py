@@ -102,6 +102,7 @@ def shoot(out: Path, work: Path, suffix: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from cci_uploader import omero as om
+    from cci_uploader.cli.sandbox import training_for
     from cci_uploader.config import Config
     from cci_uploader.pipeline import ImportQueue, Status
     from cci_uploader.plan import plan
@@ -145,7 +146,9 @@ def shoot(out: Path, work: Path, suffix: str) -> None:
         list(ImportQueue(plan(seed, Config()), history=None).run(conn))
         conn.close()
         settings = AppSettings(work / f"gui-{suffix}.ini")
-        window = build_window(Config(), settings, work / "cci-uploader.log", server, workspace)
+        window = build_window(
+            Config(), settings, work / "cci-uploader.log", training_for(server), workspace
+        )
         window.show()
         wait(window.isVisible)
         grab("empty")

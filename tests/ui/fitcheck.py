@@ -37,6 +37,7 @@ def main() -> int:
     from PySide6.QtCore import QCoreApplication, QRect
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from cci_uploader.cli.sandbox import training_for
     from cci_uploader.config import Config
     from cci_uploader.sandbox import SandboxServer
     from cci_uploader.ui.app import build_window
@@ -63,7 +64,7 @@ def main() -> int:
     with SandboxServer(port=0) as server:
         settings = AppSettings(work / "gui.ini")
         settings.set_last_pairs([("Sample", "Mouse 7"), ("Operator", "kim"), ("Grid", "B4")])
-        window = build_window(Config(), settings, work / "log", server)
+        window = build_window(Config(), settings, work / "log", training_for(server))
         window.show()
         settle(window.isVisible)
         window.session.add_paths([Path(samples) / "czi", Path(samples) / "emd"])

@@ -9,12 +9,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from cci_uploader.cli.sandbox import describe_image
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
 from cci_uploader.ui.connecting import SANDBOX_TOKEN_NOTE
 from cci_uploader.ui.main_window import MainWindow
 from cci_uploader.ui.models.files import NAME
-from cci_uploader.ui.standin_view import describe_image
 from tests.ui.uihelpers import CZI, Outside, Ready, add, connect, press, run_to_end, statuses
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from cci_uploader.cli.sandbox import training_for
 from cci_uploader.config import Config
 from cci_uploader.pipeline import Status
 from cci_uploader.sandbox import DEMO_TOKEN, SandboxServer
@@ -29,7 +30,9 @@ def test_nothing_done_in_the_sandbox_reaches_the_users_history_pairs_or_group(
             mine.settings_path.parent
         )
         settings = AppSettings(workspace.settings_path)
-        window = build_window(Config(), settings, tmp_path / "log", training_sandbox, workspace)
+        window = build_window(
+            Config(), settings, tmp_path / "log", training_for(training_sandbox), workspace
+        )
         qtbot.addWidget(window)
         window.show()
         try:

@@ -19,13 +19,9 @@ if TYPE_CHECKING:
 
 def _command_modules() -> tuple[ModuleType, ...]:
     """The modules that add subcommands, each with ``register(subparsers)``."""
-    from cci_uploader.cli import cleanup, convert, importing, sandbox, stewardship
+    from cci_uploader.cli import cleanup, convert, gui, importing, sandbox, stewardship
 
-    # The CLI's one import of the UI (an exception in pyproject's import-linter
-    # contracts): ``gui`` lives in ``ui``, and it imports Qt only when it runs.
-    from cci_uploader.ui import command
-
-    return (importing, sandbox, convert, stewardship, cleanup, command)
+    return (importing, sandbox, convert, stewardship, cleanup, gui)
 
 
 log = logging.getLogger(__name__)

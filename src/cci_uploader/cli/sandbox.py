@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cci_uploader.omero import CLIENT_NS
 from cci_uploader.sandbox import (
     DEMO_TOKEN,
     SERVICE_ACCOUNT,
@@ -15,6 +18,12 @@ from cci_uploader.sandbox import (
     ImportTime,
     SandboxServer,
 )
+from cci_uploader.training import ImageRecord, Training
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
@@ -136,3 +145,57 @@ def run_demo(args: argparse.Namespace) -> int:
             flush=True,
         )
         return code
+
+
+# -- the window's sandbox mode (``gui --sandbox``) -----------------------
+
+
+@contextlib.contextmanager
+def training() -> Iterator[Training]:
+    """Start the stand-in for the window; yield what the window needs of it."""
+    with SandboxServer(port=0) as server:
+        log.info("training sandbox on %s", server.address)
+        yield training_for(server)
+
+
+def training_for(server: SandboxServer) -> Training:
+    """What the window needs of a running stand-in: its address, token and image view."""
+    return Training(server.address, DEMO_TOKEN, functools.partial(describe_image, server))
+
+
+def _value(obj: Any, getter: str) -> str:
+    wrapped = getattr(obj, getter)()
+    return "" if wrapped is None else str(wrapped.getValue())
+
+
+def describe_image(server: SandboxServer, image_id: int) -> ImageRecord:
+    """The stand-in's own record of ``image_id``: where it is, its files, pairs and tags."""
+    project, dataset = server.location(image_id)
+    state = server.state
+    with state.lock:
+        image = state.get("Image", image_id)
+        fileset = image.getFileset()
+        files: list[str] = []
+        if fileset is not None:
+            stored = state.get("Fileset", fileset.getId().getValue())
+            for entry in stored.copyUsedFiles():
+                files.append(_value(entry, "getClientPath"))
+        pairs: list[tuple[str, str]] = []
+        tags: list[str] = []
+        for link in state.all("ImageAnnotationLink"):
+            if link.getParent().getId().getValue() != image_id:
+                continue
+            child = link.getChild()
+            kind = type(child).__name__
+            if kind.startswith("MapAnnotation"):
+                stored = state.get("MapAnnotation", child.getId().getValue())
+                if _value(stored, "getNs") != CLIENT_NS:
+                    continue  # the read-only acquisition record, not the user's pairs
+                pairs.extend((nv.name, nv.value) for nv in stored.getMapValue())
+            elif kind.startswith("TagAnnotation"):
+                stored = state.get("TagAnnotation", child.getId().getValue())
+                tags.append(_value(stored, "getTextValue"))
+        name = _value(image, "getName")
+    return ImageRecord(
+        image_id, name, project, dataset, tuple(files), tuple(pairs), tuple(sorted(tags))
+    )

@@ -1,10 +1,9 @@
-"""Start the window: the Qt application, the optional sandbox, the first paint."""
+"""Start the window: the Qt application, the workspace, the first paint."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import logging
 import sys
 import time
@@ -20,10 +19,11 @@ from cci_uploader.ui.settings import AppSettings
 from cci_uploader.workspace import Workspace, throwaway_workspace, user_workspace
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
     from pathlib import Path
 
-    from cci_uploader.sandbox import SandboxServer
+    from cci_uploader.training import Training
 
 log = logging.getLogger(__name__)
 
@@ -45,38 +45,22 @@ class FirstPaint(QObject):
         return False
 
 
-@contextlib.contextmanager
-def _sandbox(enabled: bool) -> Iterator[SandboxServer | None]:
-    """Start the stand-in when asked; yield it."""
-    if not enabled:
-        yield None
-        return
-    from cci_uploader.sandbox import SandboxServer
-
-    with SandboxServer(port=0) as server:
-        log.info("training sandbox on %s", server.address)
-        yield server
-
-
 def build_window(
     config: Config,
     settings: AppSettings,
     log_path: Path,
-    sandbox: SandboxServer | None,
+    training: Training | None,
     workspace: Workspace | None = None,
 ) -> MainWindow:
-    """The main window, pointed at the sandbox when one runs."""
-    if sandbox is None:
+    """The main window, pointed at the training sandbox when one runs."""
+    if training is None:
         return MainWindow(settings.apply_overrides(config), settings, log_path, workspace=workspace)
-    from cci_uploader.sandbox import DEMO_TOKEN
-    from cci_uploader.ui.standin_view import describe_image
-
     return MainWindow(
-        dataclasses.replace(config, server=sandbox.address),
+        dataclasses.replace(config, server=training.address),
         settings,
         log_path,
-        sandbox_token=DEMO_TOKEN,
-        inspect_image=functools.partial(describe_image, sandbox),
+        sandbox_token=training.token,
+        inspect_image=training.inspect,
         workspace=workspace,
     )
 
@@ -86,8 +70,17 @@ def _workspace(sandbox: bool) -> contextlib.AbstractContextManager[Workspace]:
     return throwaway_workspace() if sandbox else contextlib.nullcontext(user_workspace())
 
 
-def run(sandbox: bool, log_path: Path, started: float) -> int:
-    """Show the window until it is closed; return the exit code."""
+def run(
+    training: Callable[[], AbstractContextManager[Training]] | None,
+    log_path: Path,
+    started: float,
+) -> int:
+    """Show the window until it is closed; return the exit code.
+
+    ``training`` starts the training sandbox (the CLI's ``gui --sandbox`` passes
+    :func:`cci_uploader.cli.sandbox.training`); None opens the window on the
+    facility's server.
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("CCI OMERO Uploader")
@@ -98,7 +91,8 @@ def run(sandbox: bool, log_path: Path, started: float) -> int:
         return 1
     collector = MainThreadGC()
     try:
-        with _workspace(sandbox) as workspace, _sandbox(sandbox) as server:
+        sandbox = training() if training is not None else contextlib.nullcontext(None)
+        with _workspace(training is not None) as workspace, sandbox as server:
             # In the sandbox: settings, history and cache of its own, gone when it ends.
             settings = AppSettings(workspace.settings_path)
             window = build_window(config, settings, log_path, server, workspace)

@@ -25,7 +25,7 @@ from cci_uploader.ui.connecting import ConnectFlow
 from cci_uploader.ui.dialogs.about import AboutDialog
 from cci_uploader.ui.dialogs.guide import GuideWindow
 from cci_uploader.ui.dialogs.history import show_history_window
-from cci_uploader.ui.dialogs.image import ImageDialog, ImageRecord
+from cci_uploader.ui.dialogs.image import ImageDialog
 from cci_uploader.ui.dialogs.settings import SettingsDialog
 from cci_uploader.ui.expiry import ExpiryFlow
 from cci_uploader.ui.intake import FileIntake
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cci_uploader.config import Config
+    from cci_uploader.training import ImageRecord
     from cci_uploader.ui.settings import AppSettings
 
 # In the PyInstaller bundle docs/ sits in the bundle folder; else in the source tree.

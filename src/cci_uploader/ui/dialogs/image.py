@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-
-@dataclass(frozen=True)
-class ImageRecord:
-    """One image as the server stores it."""
-
-    image_id: int
-    name: str
-    project: str
-    dataset: str
-    files: tuple[str, ...]
-    pairs: tuple[tuple[str, str], ...]
-    tags: tuple[str, ...]
+if TYPE_CHECKING:
+    from cci_uploader.training import ImageRecord
 
 
 class ImageDialog(QDialog):

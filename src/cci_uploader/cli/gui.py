@@ -1,7 +1,9 @@
 """``cci-uploader gui [--sandbox]``.
 
 The CLI's one import of the UI (listed as such in pyproject's import-linter
-contracts): this module imports no Qt itself, Qt is imported only when ``gui`` runs.
+contracts): this module imports no Qt itself, Qt is imported only when ``gui``
+runs.  With ``--sandbox`` the stand-in is started here (:mod:`.sandbox`), not
+by the window, which only gets a :class:`~cci_uploader.training.Training`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def run_gui(args: argparse.Namespace) -> int:
             "pip install 'cci-omero-uploader[gui]'\n"
         )
         return 1
+    from cci_uploader.cli.sandbox import training
     from cci_uploader.logsetup import log_dir
 
-    return run(args.sandbox, log_dir() / "cci-uploader.log", started)
+    return run(training if args.sandbox else None, log_dir() / "cci-uploader.log", started)
