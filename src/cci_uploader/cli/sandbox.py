@@ -117,7 +117,7 @@ def _write_demo_files(folder: Path) -> list[Path]:
 def run_demo(args: argparse.Namespace) -> int:
     import os
 
-    from cci_uploader.cli import main
+    from cci_uploader.cli import importing
 
     with contextlib.ExitStack() as stack:
         paths = list(args.paths)
@@ -139,7 +139,11 @@ def run_demo(args: argparse.Namespace) -> int:
             "Sample=demo",
         ]
         print(f"cci-uploader {' '.join(argv)}", flush=True)
-        code = main(argv)
+        # The import command itself (this runs inside the CLI's main already).
+        parser = argparse.ArgumentParser(prog="cci-uploader")
+        importing.register(parser.add_subparsers(dest="command", required=True))
+        imported = parser.parse_args(argv)
+        code: int = imported.func(imported)
         print(
             "\nThe sandbox stops now and forgets everything: nothing left this computer.",
             flush=True,
