@@ -180,8 +180,12 @@ def shoot(out: Path, work: Path, suffix: str) -> None:
 
         window.model.dataChanged.connect(arm_server_error)
         window.action_bar.import_button.click()
-        row = window.model.row_for(big)
-        wait(lambda: bool(row.total_bytes) and row.done_bytes > row.total_bytes * 0.4)
+
+        def big_halfway() -> bool:  # the row's latest state (the model replaces it)
+            state = window.model.row_for(big).state
+            return bool(state.total_bytes) and state.done_bytes > state.total_bytes * 0.4
+
+        wait(big_halfway)
         grab("in-progress")
         server.faults.cut_after_bytes = 0  # the network drops during the next chunk
         wait(lambda: window.pause_banner.isVisible() and not window.session.running)

@@ -1,10 +1,10 @@
 """Velox EMD metadata straight from the HDF5 file, for scanning.
 
-rosettasciio's Velox reader (used by ``emd.convert``) builds dask arrays and
-converts every axis with pint: about 13 ms a file, most of a folder scan.
-:func:`summarise` reads the same things with h5py alone: the JSON metadata,
-each image's dtype and shape, and the titles rosettasciio 0.15 would give
-(``FeiEMDReader._read_image``, ``_get_detector_name``, ``_parse_image_display``).
+rosettasciio's Velox reader (used by ``emd.convert``) builds dask arrays and converts
+every axis with pint: about 13 ms a file, most of a folder scan. :func:`summarise`
+reads the same with h5py alone: the JSON metadata, each image's dtype and shape, and
+the titles rosettasciio 0.15 would give (``FeiEMDReader._read_image``,
+``_get_detector_name``, ``_parse_image_display``).
 
 It covers the common case only. Whenever a file leaves it, with a missing or
 odd value rosettasciio might trip over (a unit pint would have to judge, a
@@ -202,27 +202,19 @@ def _surface_title(op: Mapping[str, Any], key: str) -> str | None:
 
 
 def _mathematics_title(op: Mapping[str, Any], key: str) -> str | None:
-    if key in op["dataPath"]:
-        index = op["outputs"][0]["inputIndex"]
-        if index in ("0", "1"):
-            return "A-C" if index == "0" else "B-D"
-    return None
+    index = op["outputs"][0]["inputIndex"] if key in op["dataPath"] else None
+    return {"0": "A-C", "1": "B-D"}.get(index) if index is not None else None
 
 
-def _when_in(path_key: str, title: Callable[[Mapping[str, Any]], Any]) -> _Title:
-    """A title for the operations whose ``path_key`` names the signal."""
-    return lambda op, key: title(op) if key in op[path_key] else None
-
-
-# FeiEMDReader._get_detector_name's operations, in its order, and the title each gives.
+# FeiEMDReader._get_detector_name's operations, in its order, and each one's title.
 _TITLES: dict[str, _Title] = {
-    "CameraInputOperation": _when_in("dataPath", lambda op: op["cameraName"]),
-    "StemInputOperation": _when_in("dataPath", lambda op: op["detector"]),
+    "CameraInputOperation": lambda op, key: op["cameraName"] if key in op["dataPath"] else None,
+    "StemInputOperation": lambda op, key: op["detector"] if key in op["dataPath"] else None,
     "SurfaceReconstructionOperation": _surface_title,
     "MathematicsOperation": _mathematics_title,
-    "DpcOperation": _when_in("dataPath", lambda op: "DPC"),
-    "IntegrationOperation": _when_in("dataPath", lambda op: "DCFI"),
-    "FftOperation": _when_in("imageOutputPath", lambda op: "Half FFT"),
+    "DpcOperation": lambda op, key: "DPC" if key in op["dataPath"] else None,
+    "IntegrationOperation": lambda op, key: "DCFI" if key in op["dataPath"] else None,
+    "FftOperation": lambda op, key: "Half FFT" if key in op["imageOutputPath"] else None,
 }
 
 

@@ -92,6 +92,9 @@ def _duplicates(state: SandboxState, p: Params, user: int) -> list[Any]:
 
 
 def _duplicates_by_hash(state: SandboxState, p: Params, user: int) -> list[Any]:
+    # hql.DUPLICATES_BY_HASH as IQueryImpl.projection answers it: the joins of the
+    # query, over only the rows the user may read (_seen, BasicACLVoter.allowLoad);
+    # a Fileset without an Image (an import not finished) yields no row.
     hashes = {v.getValue() if hasattr(v, "getValue") else v for v in p["hashes"]}
     files: dict[int, set[tuple[str, int, str]]] = {}
     for fs, f in _hashed_files(state, p, user):
@@ -181,6 +184,8 @@ def _empty_fileset_of_file(state: SandboxState, p: Params, user: int) -> list[An
 
 
 def _dataset_still_linked(state: SandboxState, p: Params, user: int) -> list[Any]:
+    # hql.DATASET_STILL_LINKED as IQueryImpl.projection answers it: a deleted Dataset
+    # (Delete2) or link is simply absent; rows are filtered by BasicACLVoter.allowLoad.
     datasets = {d.getId().getValue() for d in _seen(state, user, "Dataset")}
     return [
         [rlong(link.getChild().getId().getValue())]

@@ -178,13 +178,11 @@ def _czi(folder: Path) -> str:
 
 def _gui() -> str:
     # The self-test is the one core module that loads the window, and only here, in
-    # a function: the import-linter contracts list these imports as their exceptions.
-    from PySide6.QtWidgets import QApplication
+    # a function: the import-linter contracts list this import as an exception. Qt
+    # itself is touched only in ui/ (``qt_platform``).
+    from cci_uploader.ui.app import qt_platform
 
-    from cci_uploader.ui.app import run as _run  # noqa: F401 (that it loads is the check)
-
-    app: Any = QApplication.instance() or QApplication([])
-    return f"PySide6 {_version('PySide6-Essentials')}, Qt platform {app.platformName()!r}"
+    return f"PySide6 {_version('PySide6-Essentials')}, Qt platform {qt_platform()!r}"
 
 
 def _user_guide() -> str:

@@ -65,6 +65,13 @@ def build_window(
     )
 
 
+def qt_platform() -> str:
+    """The Qt platform the window would open on (the self-test's check that Qt loads)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    return app.platformName()
+
+
 def _workspace(sandbox: bool) -> contextlib.AbstractContextManager[Workspace]:
     """The training sandbox's own throwaway workspace, or the user's."""
     return throwaway_workspace() if sandbox else contextlib.nullcontext(user_workspace())
