@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cci_uploader.formats import sem_tif
 from cci_uploader.formats._tiff_tags import first_page_tags
@@ -93,3 +95,23 @@ def test_a_plain_tiff_is_told_apart_without_tifffile(
 
     monkeypatch.setattr(sem_tif.tifffile, "TiffFile", refuse)
     assert not sem_tif.is_supported(path)
+
+
+def _number_by_trying(text: str) -> Any:
+    """tifffile's ``astype``: int, else float, else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except (ValueError, TypeError, UnicodeEncodeError):
+            pass
+    return text
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\A[ +-]?[0-9]{0,4}\.?[0-9]{0,4}([eE][+-]?[0-9]{1,3})? ?\Z"),
+        st.text(alphabet=st.sampled_from(list("0123456789+-.eE_ inaf½٣")), max_size=8),
+    )
+)
+def test_numbers_read_as_tifffile_reads_them(text: str) -> None:
+    assert _same(sem_tif._number(text), _number_by_trying(text))

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cci_uploader.formats import limits
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -69,7 +71,7 @@ class VeloxSummary:
 
 def group_metadata(group: Any) -> dict[str, Any]:
     """Decode the JSON metadata Velox stores as a zero-padded byte array."""
-    raw = bytes(np.asarray(group["Metadata"][:, 0], dtype=np.uint8)).rstrip(b"\0")
+    raw = limits.strip_nul(bytes(np.asarray(group["Metadata"][:, 0], dtype=np.uint8)))
     value = json.loads(raw.decode("utf-8"))
     if not isinstance(value, dict):
         raise ValueError("metadata is not a JSON object")
@@ -253,7 +255,7 @@ def _original_metadata(group: Any) -> dict[str, Any]:
     if metadata.dtype != np.uint8:
         raise Unusual(f"metadata of dtype {metadata.dtype}")
     # Stripping the bytes before decoding is equivalent, and quicker on 60 kB.
-    text = metadata[:, 0].T.tobytes().rstrip(b"\0").decode("utf-8")
+    text = limits.strip_nul(metadata[:, 0].T.tobytes()).decode("utf-8")
     value = json.loads(text)
     if not isinstance(value, dict):
         raise Unusual("image metadata is not a JSON object")
