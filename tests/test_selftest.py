@@ -120,8 +120,11 @@ def test_cli_flag_prints_a_line_per_step_and_exits_0(
     out = capsys.readouterr().out
     assert exit_info.value.code == 0, out
     lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
-    assert len(lines) == len(BUILTIN_MODULES) + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 2
+    # Plugins, omero-py, the sandbox, three per converted format, CZI, the scan's
+    # worker process, Qt and the user guide.
+    assert len(lines) == len(BUILTIN_MODULES) + 1 + 2 + 3 * len(CONVERTIBLE) + 1 + 1 + 2
     assert all(line.startswith("PASS  ") for line in lines)
+    assert "PASS  scan in worker processes: a worker process read 32 files" in out
     assert "PASS  open the Qt GUI toolkit: " in out
     # Over SSL, as the real server: IceSSL must read the stand-in's certificate.
     assert "PASS  start the sandbox: listening on ssl://127.0.0.1:" in out

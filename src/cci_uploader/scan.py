@@ -26,9 +26,10 @@ from cci_uploader.formats.base import (
 )
 from cci_uploader.isolation import unexpected
 from cci_uploader.scan_cache import ScanCache
+from cci_uploader.scan_pool import ReadAhead
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Generator, Iterable, Iterator, Sequence
 
     from cci_uploader.config import Config
 
@@ -122,14 +123,16 @@ def scan_file(
     folder: Path | None = None,
     module: FormatDescriptor | None = None,
     cache: ScanCache | None = None,
+    ahead: ReadAhead | None = None,
 ) -> ScanEntry:
     """Describe one file; a bad or unsupported file gets a reason, never an exception.
 
     ``module`` is the file's format when the caller has already detected it;
-    ``cache`` holds metadata read before, used while the file is unchanged.
+    ``cache`` holds metadata read before, used while the file is unchanged;
+    ``ahead`` reads files in worker processes for a big scan.
     """
     try:
-        return _scan_file(path, config, folder, module, cache)
+        return _scan_file(path, config, folder, module, cache, ahead)
     except Exception as exc:  # the per-file boundary: one file, one failure
         fmt = module.name if module is not None else UNSUPPORTED
         return ScanEntry(path, fmt, unexpected(path, "read", exc), folder=folder)
@@ -141,6 +144,7 @@ def _scan_file(
     folder: Path | None,
     module: FormatDescriptor | None,
     cache: ScanCache | None,
+    ahead: ReadAhead | None = None,
 ) -> ScanEntry:
     if path.exists() and not _is_regular(path):
         return ScanEntry(
@@ -159,7 +163,7 @@ def _scan_file(
         fmt = pair[0].name if pair is not None else UNSUPPORTED
         return ScanEntry(path, fmt, why, folder=folder)
     try:
-        meta = _read_metadata(module, path, cache)
+        meta = _read_metadata(module, path, cache, ahead)
     except FormatError as exc:
         return ScanEntry(path, module.name, str(exc), folder=folder)
     except OSError as exc:
@@ -183,12 +187,17 @@ def _scan_file(
     return ScanEntry(path, module.name, reason, meta, folder)
 
 
-def _read_metadata(module: FormatDescriptor, path: Path, cache: ScanCache | None) -> FileMetadata:
+def _read_metadata(
+    module: FormatDescriptor, path: Path, cache: ScanCache | None, ahead: ReadAhead | None
+) -> FileMetadata:
     """The format's metadata of ``path``, from ``cache`` while the file is unchanged."""
     meta = cache.get(path, module.name) if cache is not None else None
     if meta is None:
-        before = ScanCache.stamp(path)
-        meta = module.read_metadata(path)
+        if ahead is not None:
+            meta, before = ahead.read(path, module)
+        else:
+            before = ScanCache.stamp(path)
+            meta = module.read_metadata(path)
         if cache is not None:
             cache.put(path, module.name, meta, before)
     return meta
@@ -256,26 +265,28 @@ def scan_paths(paths: Iterable[Path], config: Config) -> list[ScanEntry]:
     return scan(paths, config).entries
 
 
-def scan(paths: Iterable[Path], config: Config) -> ScanResult:
+def scan(paths: Iterable[Path], config: Config, *, workers: int | None = None) -> ScanResult:
     """Scan files and folders (recursively), pairing companions.
 
     In a folder, files that are not microscopy data are left out, and listed
     in the result's ``ignored`` with why; a single file the user picked is
     always reported as an entry, with a reason if refused.
     """
-    [result] = scan_batches(paths, config, batch=None)
+    [result] = scan_batches(paths, config, batch=None, workers=workers)
     return result
 
 
 def scan_batches(
-    paths: Iterable[Path], config: Config, *, batch: int | None = 50
-) -> Iterator[ScanResult]:
+    paths: Iterable[Path], config: Config, *, batch: int | None = 50, workers: int | None = None
+) -> Generator[ScanResult, None, None]:
     """Scan like :func:`scan`, yielding the entries in batches as they are read.
 
     The window shows rows as a big folder is read.  An entry that may still
     turn out to be a companion of a later file (a ``.ser`` or ``.xml`` read
     before its main file) is held back to the last batch, which also carries
     the ignored files; ``batch=None`` yields everything once, in scan order.
+    ``workers`` caps the worker processes reading a big folder's files
+    (:mod:`cci_uploader.scan_pool`; 0: none, the default: a core each).
     """
     ready: list[tuple[int, ScanEntry]] = []
     held: list[tuple[int, ScanEntry]] = []  # companion-like: kept until the pairs are known
@@ -284,15 +295,14 @@ def scan_batches(
     claimed: set[Path] = set()  # companions of entries found so far
     order = 0
     cache = ScanCache()  # metadata of files unchanged since they were last read
-    for given in paths:
-        given = Path(given)
-        candidates = _walk(given) if given.is_dir() else iter([given])
-        folder = given if given.is_dir() else None
-        for path in candidates:
+    found = _candidates(paths)
+    ahead = ReadAhead(_to_read(found, cache), workers)
+    try:
+        for path, folder, module in found:
             resolved = path.resolve()
             if resolved in seen:
                 continue
-            entry = _scan_one(path, config, folder, ignored, cache)
+            entry = _scan_one(path, config, folder, ignored, cache, module, ahead)
             if entry is None:
                 continue
             seen.add(resolved)
@@ -304,6 +314,8 @@ def scan_batches(
             if batch is not None and len(ready) >= batch:
                 yield ScanResult([e for _, e in ready], [])
                 ready = []
+    finally:
+        ahead.close()
     cache.save()
     # A companion met before its main file is dropped once the pair is known.
     last = sorted(
@@ -313,22 +325,53 @@ def scan_batches(
     yield ScanResult([e for _, e in last], [i for i in ignored if i.path.resolve() not in claimed])
 
 
+# A path found, the folder it was found in (None: picked itself), and its format:
+# None when it has none, or when sniffing it raised (the scan then says why).
+type _Found = tuple[Path, Path | None, FormatDescriptor | None]
+
+
+def _candidates(paths: Iterable[Path]) -> list[_Found]:
+    """Every file the scan looks at, in its order, each with its format."""
+    found: list[_Found] = []
+    for given in paths:
+        given = Path(given)
+        folder = given if given.is_dir() else None
+        for path in _walk(given) if folder is not None else [given]:
+            try:
+                module = formats.detect(path) if _is_regular(path) else None
+            except Exception:  # _scan_one sniffs it again, and its row says why
+                module = None
+            found.append((path, folder, module))
+    return found
+
+
+def _to_read(found: Sequence[_Found], cache: ScanCache) -> list[tuple[Path, FormatDescriptor]]:
+    """The files whose metadata the cache does not hold: what worker processes may read."""
+    return [(p, m) for p, _, m in found if m is not None and not cache.holds(p, m.name)]
+
+
 def _scan_one(
     path: Path,
     config: Config,
     folder: Path | None,
     ignored: list[Ignored],
     cache: ScanCache | None = None,
+    module: FormatDescriptor | None = None,
+    ahead: ReadAhead | None = None,
 ) -> ScanEntry | None:
-    """One file's entry, or ``None`` when a folder's file is not ours (added to ``ignored``)."""
+    """One file's entry, or ``None`` when a folder's file is not ours (added to ``ignored``).
+
+    ``module`` is the format found when the files were listed; without one the
+    file is sniffed again here, so a sniff that raised is reported.
+    """
     try:
-        module = formats.detect(path) if _is_regular(path) else None
+        module = module or (formats.detect(path) if _is_regular(path) else None)
     except Exception as exc:  # a sniff that raised: this file's row says so
         return ScanEntry(path, UNSUPPORTED, unexpected(path, "read", exc), folder=folder)
     if folder is not None and module is None and not _orphan_reason(path):
         ignored.append(Ignored(path, ignored_reason(path)))  # not ours
         return None
-    entry = scan_file(path, config, folder, module, cache)
+    entry = scan_file(path, config, folder, module, cache, ahead)
     if folder is None and _companions_of(entry.format) is not None:
         entry = _redirect_companion(entry, config, cache) or entry
     return entry

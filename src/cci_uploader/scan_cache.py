@@ -167,8 +167,25 @@ class ScanCache:
 
     def get(self, path: Path, format_name: str) -> FileMetadata | None:
         """The metadata read before as ``format_name``, if nothing it came from has changed."""
+        key = self._key(path)
+        entry = self._unchanged(key, path, format_name)
+        if entry is None:
+            return None
         try:
-            key = self._key(path)
+            meta = _decode(entry["meta"])
+        except (KeyError, TypeError, ValueError, OverflowError, RuntimeError):
+            return None  # a damaged entry: read the file again
+        with self._lock:  # recently used: kept longest
+            self._entries[key] = self._entries.pop(key, entry)
+        return meta
+
+    def holds(self, path: Path, format_name: str) -> bool:
+        """Whether :meth:`get` would find ``path`` unchanged (without decoding it)."""
+        return self._unchanged(self._key(path), path, format_name) is not None
+
+    def _unchanged(self, key: str, path: Path, format_name: str) -> dict[str, Any] | None:
+        """The entry for ``path`` as ``format_name``, if it and what it came from are unchanged."""
+        try:
             with self._lock:
                 entry = self._entries.get(key)
             if not isinstance(entry, dict) or entry.get("format") != format_name:
@@ -178,12 +195,9 @@ class ScanCache:
             for name, stamp in entry["depends"]:
                 if stamp != _stamp(Path(_text(name))):
                     return None
-            meta = _decode(entry["meta"])
         except (OSError, KeyError, TypeError, ValueError, OverflowError, RuntimeError):
             return None  # a damaged entry: read the file again
-        with self._lock:  # recently used: kept longest
-            self._entries[key] = self._entries.pop(key, entry)
-        return meta
+        return entry
 
     def put(self, path: Path, format_name: str, meta: FileMetadata, before: Stamp | None) -> None:
         """Remember ``meta``, read from ``path`` as ``format_name``.

@@ -176,6 +176,31 @@ def _czi(folder: Path) -> str:
     return f"pylibCZIrw {_version('pylibCZIrw')} wrote and read {path.name}, {meta.images} image(s)"
 
 
+def _scan_workers(folder: Path) -> str:
+    """A big scan reads files in worker processes: start one, and compare what it reads."""
+    from cci_uploader.formats import detect
+    from cci_uploader.scan_pool import ReadAhead
+
+    writers = [w for _, w in CONVERTIBLE]
+    for index in range(8):
+        run = folder / f"run{index}"
+        run.mkdir(parents=True)
+        for writer in writers:
+            writer(run)
+    files = [(p, f) for p in sorted(folder.rglob("*")) if (f := detect(p)) is not None]
+    # Not shared: every file is waited for from the worker, so it must really run here.
+    ahead = ReadAhead(files, workers=1, min_files=1, share=False)
+    try:
+        for path, fmt in files:
+            if ahead.read(path, fmt)[0] != fmt.read_metadata(path):
+                raise StepFailed(f"a worker process read {path.name} differently")
+    finally:
+        ahead.close()
+    if ahead.from_workers != len(files):
+        raise StepFailed(f"a worker process read {ahead.from_workers} of {len(files)} files")
+    return f"a worker process read {len(files)} files as this process reads them"
+
+
 def _gui() -> str:
     # The self-test is the one core module that loads the window, and only here, in
     # a function: the import-linter contracts list this import as an exception. Qt
@@ -253,6 +278,7 @@ def run_self_test(work_dir: Path | None = None, gui: bool = True) -> Iterator[St
             folder = work_dir / label.replace("+", "-").replace(" ", "-").lower()
             yield from _format_steps(label, writer, folder, session)
         yield _step("CZI: write and read with Zeiss's library", partial(_czi, work_dir / "czi"))
+        yield _step("scan in worker processes", partial(_scan_workers, work_dir / "workers"))
     if gui:
         yield _step("open the Qt GUI toolkit", _gui)
         yield _step("find the user guide", _user_guide)
