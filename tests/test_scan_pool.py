@@ -149,7 +149,7 @@ def test_a_scan_stopped_early_stops_its_workers(tmp_path: Path) -> None:
     assert not multiprocessing.active_children()
 
 
-@pytest.mark.parametrize(("given", "expected"), [("0", 0), ("3", 3), ("99", 8), ("-1", 0)])
+@pytest.mark.parametrize(("given", "expected"), [("0", 0), ("3", 3), ("99", 4), ("-1", 0)])
 def test_the_environment_sets_how_many_workers(
     monkeypatch: pytest.MonkeyPatch, given: str, expected: int
 ) -> None:

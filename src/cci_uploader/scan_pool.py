@@ -42,7 +42,9 @@ WORKERS_ENV = "CCI_UPLOADER_SCAN_WORKERS"
 MIN_FILES = 32
 """Fewer files to read than this are read in the scan's own process."""
 
-MAX_WORKERS = 8
+MAX_WORKERS = 4
+"""Most workers: each holds about 100 MB (h5py, tifffile, rosettasciio, Zeiss's library)
+on a PC that also runs the microscope, and a folder is read from one disk."""
 
 
 def worker_count() -> int:
