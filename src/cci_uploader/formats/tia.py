@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cci_uploader.formats import _em_acquisition, limits
+from cci_uploader.formats import _em_acquisition, _ser_summary, limits
 from cci_uploader.formats.base import Companions, FileMetadata, FormatDescriptor, FormatError
 
 if TYPE_CHECKING:
@@ -60,10 +60,13 @@ class _SerHeader:
 
 @dataclass(frozen=True)
 class _Series:
+    """One image series; ``signal`` is rosettasciio's, None when read from the header."""
+
     name: str
     path: Path
     header: _SerHeader
-    signal: dict[str, Any]
+    signal: dict[str, Any] | None
+    xy_units: frozenset[str | None]
 
 
 @dataclass(frozen=True)
@@ -228,8 +231,6 @@ def _check_pair(emi: Path, ser: Path, header: _SerHeader, acquired: dt.datetime 
 
 def _read(emi: Path, *, lazy: bool) -> _Pair:
     """Read the EMI's metadata and its SERs (pixels only if not ``lazy``)."""
-    from rsciio.tia._api import ser_reader
-
     if not emi.is_file():
         raise FormatError(f"{emi.name} does not exist or is not a file; check the path.")
     sers = ser_files(emi)
@@ -247,32 +248,60 @@ def _read(emi: Path, *, lazy: bool) -> _Pair:
         if not header.images:
             skipped.append(f"skipped spectrum '{ser.stem}'")
             continue
-        try:
-            with warnings.catch_warnings():
-                # Without the EMI's imaging mode rosettasciio assumes real-space
-                # units and warns; a reciprocal-space calibration (far above
-                # 1 m) is still refused as a pixel size by _check_ser.
-                warnings.filterwarnings(
-                    "ignore", "The navigation axes units could not be determined", UserWarning
-                )
-                signal = ser_reader(str(ser), objects=[blocks[block]], lazy=lazy)[0]
-        except (ET.ParseError, *_READ_ERRORS) as exc:
-            raise FormatError(
-                f"{ser.name} is damaged; copy it again from the microscope PC."
-            ) from exc
-        if np.iscomplexobj(signal["data"]):
+        summary = _summary(ser, blocks[block], infos[block], lazy=lazy)
+        if summary.complex:
             skipped.append(f"skipped complex image '{ser.stem}'")
-        elif signal["data"].ndim not in (2, 3):
-            skipped.append(f"skipped {signal['data'].ndim}-D scan '{ser.stem}'")
+        elif summary.ndim not in (2, 3):
+            skipped.append(f"skipped {summary.ndim}-D scan '{ser.stem}'")
         else:
-            series.append(_Series(ser.stem, ser, header, signal))
+            series.append(_Series(ser.stem, ser, header, summary.signal, summary.xy_units))
     return _Pair(infos[0], sers, series, skipped)
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """A series as rosettasciio describes it; ``signal`` only when its pixels were read."""
+
+    complex: bool
+    ndim: int
+    xy_units: frozenset[str | None]
+    signal: dict[str, Any] | None = None
+
+
+def _summary(ser: Path, block: str, info: Mapping[str, Any], *, lazy: bool) -> _Summary:
+    """Describe one image series: from its header for a scan, else with rosettasciio.
+
+    ``ser_reader`` reads every element into memory even when lazy, so a scan
+    reads only the header (:mod:`._ser_summary`) unless the series is unusual.
+    """
+    if lazy:
+        try:
+            fast = _ser_summary.summarise(ser, info)
+        except _ser_summary.Unusual:
+            pass  # rosettasciio reads it, and decides
+        else:
+            return _Summary(fast.complex, fast.ndim, fast.xy_units)
+    from rsciio.tia._api import ser_reader
+
+    try:
+        with warnings.catch_warnings():
+            # Without the EMI's imaging mode rosettasciio assumes real-space
+            # units and warns; a reciprocal-space calibration (far above
+            # 1 m) is still refused as a pixel size by _check_ser.
+            warnings.filterwarnings(
+                "ignore", "The navigation axes units could not be determined", UserWarning
+            )
+            signal = ser_reader(str(ser), objects=[block], lazy=lazy)[0]
+    except (ET.ParseError, *_READ_ERRORS) as exc:
+        raise FormatError(f"{ser.name} is damaged; copy it again from the microscope PC.") from exc
+    units = frozenset(a.get("units") for a in signal["axes"] if a.get("name") in ("x", "y"))
+    data = signal["data"]
+    return _Summary(bool(np.iscomplexobj(data)), data.ndim, units, signal)
 
 
 def _pixel_size(series: _Series) -> tuple[float, float] | None:
     """Return the SER's calibration (metres) unless rosettasciio found reciprocal space."""
-    units = {axis.get("units") for axis in series.signal["axes"] if axis.get("name") in ("x", "y")}
-    return series.header.pixel_size_m if units == {"nm"} else None
+    return series.header.pixel_size_m if series.xy_units == {"nm"} else None
 
 
 def _metadata(pair: _Pair, emi: Path) -> FileMetadata:
@@ -333,11 +362,17 @@ def convert(path: Path, out_dir: Path) -> list[Path]:
         )
     meta = _metadata(pair, path)
     images = [
-        OmeImage(s.name, np.ascontiguousarray(s.signal["data"]), _pixel_size(s))
-        for s in pair.series
+        OmeImage(s.name, np.ascontiguousarray(_pixels(s)), _pixel_size(s)) for s in pair.series
     ]
     manufacturer = str(pair.info.get("Manufacturer") or "").strip() or None
     return write_converted(path, out_dir, images, meta, manufacturer=manufacturer)
+
+
+def _pixels(series: _Series) -> Any:
+    """A series' pixels, as rosettasciio read them for converting."""
+    if series.signal is None:
+        raise AssertionError("converting reads every series with rosettasciio")
+    return series.signal["data"]
 
 
 FORMAT = FormatDescriptor(
