@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from cci_uploader import formats
+from cci_uploader import formats, scan_pool
 from cci_uploader.config import Config
 from cci_uploader.formats.base import FileMetadata, FormatDescriptor, FormatError
 from cci_uploader.formats.registry import BUILTIN_MODULES
 from cci_uploader.scan import scan, scan_batches
-from cci_uploader.scan_pool import MIN_FILES, WORKERS_ENV, ReadAhead, worker_count
+from cci_uploader.scan_pool import WORKERS_ENV, ReadAhead, worker_count
 from tests.conftest import SAMPLES
 
 
@@ -70,14 +70,17 @@ def test_a_worker_reads_every_file_as_the_scan_would(tmp_path: Path) -> None:
     assert any("cut.emd" in r for r in refused)
 
 
-def test_a_big_scan_with_workers_finds_what_one_without_finds(tmp_path: Path) -> None:
+def test_a_big_scan_with_workers_finds_what_one_without_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan_pool, "MIN_FILES", 20)  # a big folder, in small
     folder = _folder(tmp_path / "data", 3)
-    assert len(_files(folder)) >= MIN_FILES
+    assert len(_files(folder)) >= scan_pool.MIN_FILES
     with_workers = scan([folder], Config(), workers=1)
     shutil.rmtree(tmp_path / "app-home" / "cache")  # read everything again
     alone = scan([folder], Config(), workers=0)
     assert with_workers == alone
-    assert len(with_workers.entries) > MIN_FILES
+    assert len(with_workers.entries) > scan_pool.MIN_FILES
     assert with_workers.ignored
 
 
@@ -137,7 +140,10 @@ def test_a_reader_no_worker_can_find_is_read_here(
     assert all(isinstance(r, FileMetadata) for r in results)
 
 
-def test_a_scan_stopped_early_stops_its_workers(tmp_path: Path) -> None:
+def test_a_scan_stopped_early_stops_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan_pool, "MIN_FILES", 20)
     folder = _folder(tmp_path / "data", 3)
     batches = scan_batches([folder], Config(), batch=5, workers=1)
     assert next(batches).entries

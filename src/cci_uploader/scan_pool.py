@@ -39,8 +39,10 @@ log = logging.getLogger(__name__)
 WORKERS_ENV = "CCI_UPLOADER_SCAN_WORKERS"
 """Environment variable: how many worker processes a scan may start (0: none)."""
 
-MIN_FILES = 32
-"""Fewer files to read than this are read in the scan's own process."""
+MIN_FILES = 200
+"""Fewer files to read than this are read in the scan's own process: a worker takes
+about a second of CPU to start (Python, h5py, tifffile, rosettasciio), the time the
+scan itself needs for some 200 files."""
 
 MAX_WORKERS = 4
 """Most workers: each holds about 100 MB (h5py, tifffile, rosettasciio, Zeiss's library)
@@ -90,8 +92,8 @@ class ReadAhead:
     workers : int, optional
         Worker processes; :func:`worker_count` by default. None are started
         for fewer than :data:`MIN_FILES` files.
-    min_files : int
-        The fewest files worth starting workers for.
+    min_files : int, optional
+        The fewest files worth starting workers for; :data:`MIN_FILES` by default.
     share : bool
         Whether :meth:`read` reads a file no worker has begun itself (the
         scan's way), or waits for a worker (the self-test's, to prove they run).
@@ -102,7 +104,7 @@ class ReadAhead:
         files: Sequence[tuple[Path, FormatDescriptor]],
         workers: int | None = None,
         *,
-        min_files: int = MIN_FILES,
+        min_files: int | None = None,
         share: bool = True,
     ) -> None:
         self._share = share
@@ -111,7 +113,8 @@ class ReadAhead:
         self.from_workers = 0  # files a worker read
         workers = worker_count() if workers is None else workers
         sendable = [(p, f) for p, f in files if _sendable(f.read_metadata)]
-        if workers <= 0 or not sendable or len(sendable) < min_files:
+        least = MIN_FILES if min_files is None else min_files
+        if workers <= 0 or not sendable or len(sendable) < least:
             return
         self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
         for path, descriptor in reversed(sendable):  # the workers start from the end
