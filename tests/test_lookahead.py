@@ -258,17 +258,22 @@ def test_cancel_while_converting_ahead_leaves_no_file_and_no_thread(
 def test_a_copy_converted_ahead_is_found_at_its_turn_and_not_imported_twice(
     conn: om.Connection, sandbox: SandboxServer, spy: Spy, samples: Path, tmp_path: Path
 ) -> None:
-    # The same file in two folders: the second is asked about (and converted)
-    # ahead before the first is on OMERO, and found there at its turn.
-    first = _copies(samples, tmp_path / "a", 1, same=True)[0]
-    second = _copies(samples, tmp_path / "b", 1, same=True)[0]
+    # The same bytes under another name: found by the upload history (only by
+    # the sources: the OME-TIFFs are named apart), so only the check of the
+    # sources at its turn can find it.  It was asked about (and converted)
+    # ahead before the first was on OMERO.
+    data = (samples / FIBICS).read_bytes()
+    (tmp_path / "data").mkdir()
+    first, second = tmp_path / "data" / "first.tif", tmp_path / "data" / "second.tif"
+    first.write_bytes(data)
+    second.write_bytes(data)
     work = tmp_path / "cache"
     queue = spy.queue = _queue([first, second], work, History())
-    converted_ahead = spy.began(second.name)  # the same name: the second call
+    converted_ahead = spy.began(second.name)
 
     def hold(event: QueueEvent) -> None:
         if _uploading(event, 0):
-            _let_ahead(queue, 1, lambda: len(spy.of(second.name)) == 2)
+            _let_ahead(queue, 1, converted_ahead.is_set)
 
     list(_run(queue, conn, hold))
     assert converted_ahead.is_set()
