@@ -21,7 +21,7 @@ import pytest
 
 from cci_uploader import omero as om
 from cci_uploader.config import Config
-from cci_uploader.formats import fibics
+from cci_uploader.formats import FormatError, fibics
 from cci_uploader.pipeline import ConnectionDown, EntryChanged, ImportQueue, Status
 from cci_uploader.pipeline.lookahead import CONVERTED, CONVERTING, Phase
 from cci_uploader.plan import plan
@@ -368,7 +368,6 @@ def test_a_pause_keeps_the_conversion_ahead_for_the_next_run(
         s.message for s in queue.states
     ]
     assert [c.thread for c in spy.of(paths[1].name)] == [THREAD]  # converted once, reused
-    assert sorted(_images(sandbox)) == sorted(_images(sandbox))
     assert len(_images(sandbox)) == 3  # each imported once
     assert queue.ahead.join(WAIT_S)
     assert _no_thread()
@@ -388,3 +387,35 @@ def test_an_abandoned_queue_deletes_what_was_converted_ahead(
     assert _left_in(work) == []
     assert [s.status for s in queue.states] == [Status.ERROR] * 3
     assert _no_thread()
+
+
+def test_a_conversion_failing_ahead_is_said_at_its_turn_and_leaves_nothing(
+    conn: om.Connection, sandbox: SandboxServer, spy: Spy, samples: Path, tmp_path: Path
+) -> None:
+    paths = _copies(samples, tmp_path / "data", 3)
+    work = tmp_path / "cache"
+    queue = spy.queue = _queue(paths, work)
+    written: list[Path] = []
+
+    def breaks(path: Path) -> None:  # half a file written, then the reader gives up
+        if path.name == paths[1].name:
+            (lease,) = [p for p in work.iterdir() if p.is_dir() and not any(p.glob("*.ome.tif*"))]
+            written.append(lease / "fib1.ome.tiff")
+            written[0].write_bytes(b"II*\0")
+            raise FormatError("fib1.tif is cut short; copy it again from the microscope PC.")
+
+    spy.before = breaks
+
+    def hold(event: QueueEvent) -> None:
+        if _uploading(event, 0):
+            _let_ahead(queue, 1, spy.began(paths[1].name).is_set)
+
+    list(_run(queue, conn, hold))
+    assert [c.thread for c in spy.of(paths[1].name)] == [THREAD]
+    assert [s.status for s in queue.states] == [Status.UPLOADED, Status.ERROR, Status.UPLOADED]
+    assert queue.states[1].message == "fib1.tif is cut short; copy it again from the microscope PC."
+    assert len(_images(sandbox)) == 2
+    assert written and not written[0].exists()
+    assert queue.ahead.join(WAIT_S)
+    assert _no_thread()
+    assert _left_in(work) == []
