@@ -22,7 +22,7 @@ import pytest
 from cci_uploader import omero as om
 from cci_uploader.config import Config
 from cci_uploader.formats import FormatError, fibics
-from cci_uploader.pipeline import ConnectionDown, EntryChanged, ImportQueue, Status
+from cci_uploader.pipeline import ConnectionDown, EntryChanged, ImportQueue, SessionLost, Status
 from cci_uploader.pipeline.lookahead import CONVERTED, CONVERTING, Phase
 from cci_uploader.plan import plan
 from cci_uploader.scan import scan_paths
@@ -340,30 +340,58 @@ def test_a_source_changed_after_its_conversion_ahead_ends_red(
     assert _left_in(work) == []
 
 
-def _cut_while_converting_ahead(
-    queue: ImportQueue, conn: om.Connection, sandbox: SandboxServer, spy: Spy, paths: list[Path]
-) -> None:
+def _pause_while_converting_ahead(
+    queue: ImportQueue,
+    conn: om.Connection,
+    spy: Spy,
+    paths: list[Path],
+    pause: Callable[[], None],
+) -> QueueEvent:
     def hold(event: QueueEvent) -> None:
         if _uploading(event, 0):
             _let_ahead(queue, 1, spy.began(paths[1].name).is_set)
             if spy.began(paths[1].name).is_set():
-                sandbox.faults.cut_after_bytes = 0
+                pause()
 
     events = list(_run(queue, conn, hold))
-    assert isinstance(events[-1], ConnectionDown)
-    sandbox.faults.cut_after_bytes = None
+    return events[-1]
 
 
+@pytest.mark.parametrize("cause", ["connection lost", "session expired"])
 def test_a_pause_keeps_the_conversion_ahead_for_the_next_run(
-    conn: om.Connection, sandbox: SandboxServer, spy: Spy, samples: Path, tmp_path: Path
+    cause: str,
+    sandbox: SandboxServer,
+    token: str,
+    spy: Spy,
+    samples: Path,
+    tmp_path: Path,
 ) -> None:
     paths = _copies(samples, tmp_path / "data", 3)
     work = tmp_path / "cache"
     queue = spy.queue = _queue(paths, work, History())
-    _cut_while_converting_ahead(queue, conn, sandbox, spy, paths)
-    assert [s.status for s in queue.states] == [Status.QUEUED] * 3
-    conn.reconnect()
-    list(queue.run(conn))
+    conn = om.connect(sandbox.address, token)
+    try:
+        if cause == "connection lost":
+
+            def pause() -> None:
+                sandbox.faults.cut_after_bytes = 0
+
+            assert isinstance(
+                _pause_while_converting_ahead(queue, conn, spy, paths, pause), ConnectionDown
+            )
+            sandbox.faults.cut_after_bytes = None
+            conn.reconnect()
+        else:
+            last = _pause_while_converting_ahead(
+                queue, conn, spy, paths, lambda: sandbox.expire(token)
+            )
+            assert isinstance(last, SessionLost)
+            conn.close()
+            conn = om.connect(sandbox.address, sandbox.new_token())
+        assert [s.status for s in queue.states] == [Status.QUEUED] * 3
+        list(queue.run(conn))
+    finally:
+        conn.close()
     assert [s.status for s in queue.states] == [Status.UPLOADED] * 3, [
         s.message for s in queue.states
     ]
@@ -380,7 +408,12 @@ def test_an_abandoned_queue_deletes_what_was_converted_ahead(
     paths = _copies(samples, tmp_path / "data", 3)
     work = tmp_path / "cache"
     queue = spy.queue = _queue(paths, work)
-    _cut_while_converting_ahead(queue, conn, sandbox, spy, paths)
+
+    def cut() -> None:
+        sandbox.faults.cut_after_bytes = 0
+
+    assert isinstance(_pause_while_converting_ahead(queue, conn, spy, paths, cut), ConnectionDown)
+    sandbox.faults.cut_after_bytes = None
     assert queue.ahead.join(WAIT_S)
     assert _left_in(work) != []  # kept over the pause
     queue.abandon("gave up")
