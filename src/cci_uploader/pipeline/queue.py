@@ -23,6 +23,7 @@ from cci_uploader.config import APP, Config
 from cci_uploader.formats.base import FormatError
 from cci_uploader.isolation import unexpected
 from cci_uploader.omero.transfer import CHUNK_SIZE
+from cci_uploader.pipeline.lookahead import Ahead, LookAhead
 from cci_uploader.pipeline.lookups import DuplicateLookups
 from cci_uploader.pipeline.overlap import MAX_IMPORTING, Flight, Interrupted, interleave
 from cci_uploader.pipeline.state import (
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 UNFINISHED = frozenset({Status.PENDING, Status.QUEUED, Status.UPLOADING})
 
 
+def _converts(file: PlannedFile) -> bool:
+    return not file.refused and formats.get_format(file.scan.format).converts
+
+
 def _in_cache(exc: OSError, work_dir: Path) -> bool:
     """Say whether ``exc`` came from writing into the cache rather than reading a source."""
     if isinstance(exc, cache.CacheFull) or exc.errno in cache.FULL_DISK:
@@ -69,7 +74,9 @@ class ImportQueue:
 
     While OMERO imports a file, the next ones are checked and uploaded (at
     most :attr:`max_importing` waiting at once; 0 for strictly one file at a
-    time, see :mod:`.overlap`).
+    time, see :mod:`.overlap`).  While a file uploads, the next one that
+    converts is converted in one background thread (:attr:`look_ahead`,
+    see :mod:`.lookahead`).
 
     ``cancel()`` takes effect between chunks and leaves no half-imported
     image; ``retry_failed()`` queues failed files again.  A lost connection
@@ -113,6 +120,10 @@ class ImportQueue:
         self._sent: set[int] = set()  # verified in flight when the queue paused
         # Files "OMERO is importing" at once beside the one uploading; 0: one at a time.
         self.max_importing = MAX_IMPORTING
+        self.look_ahead = True  # convert the next file while this one uploads
+        self._ahead = LookAhead()
+        self._started = -1  # the last file this run started
+        self._ahead_from = 0  # where the next file to convert ahead is looked for
 
     # -- reading ------------------------------------------------------------
 
@@ -125,6 +136,11 @@ class ImportQueue:
     def states(self) -> tuple[FileState, ...]:
         """Each file's latest state, in the order of :attr:`files`."""
         return tuple(self._states)
+
+    @property
+    def ahead(self) -> LookAhead:
+        """The file converted ahead and its thread (read only)."""
+        return self._ahead
 
     def _changed(self, index: int) -> EntryChanged:
         return EntryChanged(index, self._files[index], self._states[index])
@@ -140,6 +156,7 @@ class ImportQueue:
 
     def remove(self, paths: set[Path]) -> None:
         """Drop the files of ``paths``."""
+        self._ahead.drop()  # indexes change
         keep = [i for i, f in enumerate(self._files) if f.path not in paths]
         self._files = [self._files[i] for i in keep]
         self._states = [self._states[i] for i in keep]
@@ -175,6 +192,7 @@ class ImportQueue:
         For a run that cannot go on (the token was not renewed, the server
         stayed away, the worker died).  Not while :meth:`run` is iterating.
         """
+        self._ahead.drop()  # kept over the pause for the next run: there is none
         return [
             self._set(index, status=Status.ERROR, message=reason)
             for index, state in enumerate(self._states)
@@ -191,6 +209,7 @@ class ImportQueue:
     def run(self, conn: om.Connection) -> Iterator[QueueEvent]:
         """Import every pending file, yielding an event at each change."""
         self._cancelled = False
+        self._started, self._ahead_from = -1, 0
         self._lookups = DuplicateLookups()  # what the server said is asked again each run
         cache.sweep(self._work_dir)  # what an interrupted run left behind
         om.clean_unfinished_uploads(conn)  # filesets of earlier cancelled uploads
@@ -202,14 +221,18 @@ class ImportQueue:
             for index in range(len(self._files))
             if self._states[index].status is Status.QUEUED
         )
+        paused = False
         try:
-            yield from interleave(
+            for event in interleave(
                 flights, max_waiting=self.max_importing, more=lambda: not self._cancelled
-            )
+            ):
+                yield event
+                yield from self._look_ahead(conn)
         except Interrupted as stop:
             # Every file in flight is queued again; one OMERO was importing is
             # waited for on the next run, not sent twice (see .inflight).
             cause = stop.__cause__
+            paused = isinstance(cause, om.SessionExpired | om.ConnectionLost)
             if isinstance(cause, om.SessionExpired):
                 for index in (stop.index, *stop.stopped):
                     message = "paused: waiting for a new token"
@@ -232,6 +255,10 @@ class ImportQueue:
             raise (cause or stop) from None  # a bug, not a file's failure: as it was
         finally:
             self._jobs.clear()
+            if paused:
+                self._ahead.pause()  # a conversion under way or done serves the next run
+            else:  # done, cancelled, closed or a bug: its folder goes
+                self._ahead.drop()
         for index, state in enumerate(self._states):
             if state.status is Status.QUEUED:
                 yield self._set(index, status=Status.PENDING, message="cancelled before upload")
@@ -241,6 +268,8 @@ class ImportQueue:
         """Run one file's steps; any failure of that file ends as its own error."""
         file = self._files[index]
         lease: cache.Lease | None = None
+        self._started = max(self._started, index)
+        ahead = self._ahead.take(index, file)
         try:
             if not self._lookups.knows(file):
                 # One duplicate query for this file and the next ones queued.
@@ -248,7 +277,7 @@ class ImportQueue:
                 queued = [self._files[i] for i in later if self._states[i].status is Status.QUEUED]
                 self._lookups.ask_ahead(conn, queued)
             lease = cache.Lease(self._work_dir)
-            job = self._jobs[index] = self._job(index, conn, lease.path)
+            job = self._jobs[index] = self._job(index, conn, lease.path, ahead)
             self._sent.discard(index)
             yield from job.run()
         except (om.SessionExpired, om.ConnectionLost, GeneratorExit):
@@ -276,12 +305,14 @@ class ImportQueue:
             self._jobs.pop(index, None)
             if lease is not None:
                 lease.release()
+            if ahead is not None:
+                ahead.drop()
 
     def _due(self, index: int) -> float | None:
         job = self._jobs.get(index)
         return None if job is None else job.due()
 
-    def _job(self, index: int, conn: om.Connection, work: Path) -> FileJob:
+    def _job(self, index: int, conn: om.Connection, work: Path, ahead: Ahead | None) -> FileJob:
         settings = Settings(
             self._history,
             self._work_dir,
@@ -299,4 +330,28 @@ class ImportQueue:
             state=self._states[index],
             lookups=self._lookups,
             sent_before=index in self._sent,
+            ahead=ahead,
+            look_ahead=self._ahead if self.look_ahead else None,
         )
+
+    # -- converting ahead (see .lookahead) -------------------------------------
+
+    def _look_ahead(self, conn: om.Connection) -> Iterator[EntryChanged]:
+        """Between two events: tell the file converted ahead's row, start the next one."""
+        if self._cancelled:
+            return
+        self._ahead.step(conn, self._history)  # its question to OMERO, from this thread
+        said = self._ahead.said()
+        if said is not None and self._states[said[0]].status is Status.QUEUED:
+            yield self._set(said[0], message=said[1])
+        if not self.look_ahead or self._ahead.busy() or not self._jobs:
+            return
+        if not all(job.converted for job in self._jobs.values()):
+            return  # a file converts in this thread soon: one conversion at a time
+        for index in range(max(self._ahead_from, self._started + 1), len(self._files)):
+            file = self._files[index]
+            if self._states[index].status is Status.QUEUED and _converts(file):
+                self._ahead_from = index + 1
+                self._ahead.start(index, file, self._work_dir, self.cache_cap)
+                return
+        self._ahead_from = len(self._files)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from cci_uploader import omero as om
 from cci_uploader.converted import Source, attach_sources, find_on_server
 from cci_uploader.hashing import file_sha1
+from cci_uploader.pipeline import lookahead
 from cci_uploader.pipeline.state import CHECKING, Status
 from cci_uploader.stewardship.recording import FilesetUpload
 
@@ -29,9 +30,13 @@ log = logging.getLogger(__name__)
 def dedupe_sources(job: FileJob) -> Iterator[QueueEvent]:
     """A converted file: end as a duplicate if its sources are already on OMERO."""
     yield job.change(status=Status.UPLOADING, message=CHECKING)
+    yield from lookahead.hashed_sources(job)  # hashed ahead, if it was
+    if job.ended:
+        return
     scan = job.file.scan
-    paths = (scan.path.resolve(), *(c.resolve() for c in scan.companions))
-    job.sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
+    if not job.sources:
+        paths = (scan.path.resolve(), *(c.resolve() for c in scan.companions))
+        job.sources = [Source(p, p.stat().st_size, file_sha1(p)) for p in paths]
     job.change(
         sha1=job.sources[0].sha1,
         source_sha1s=tuple((s.path, s.sha1) for s in job.sources),

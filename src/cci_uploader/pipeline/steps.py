@@ -23,7 +23,8 @@ from cci_uploader.acquisition import acquisition_pairs
 from cci_uploader.hashing import file_sha1
 from cci_uploader.omero.acquisition import acquisition_links, annotate_acquisition
 from cci_uploader.omero.provenance import begin_fileset_ids
-from cci_uploader.pipeline import inflight, sources
+from cci_uploader.pipeline import inflight, lookahead, sources
+from cci_uploader.pipeline.lookahead import changed_while_converted, stamp
 from cci_uploader.pipeline.lookups import DuplicateLookups
 from cci_uploader.pipeline.state import CHECKING, EntryChanged, FileState, QueueEvent, Status
 from cci_uploader.stewardship.history import History, HistoryError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cci_uploader.converted import Source
+    from cci_uploader.pipeline.lookahead import Ahead, LookAhead
     from cci_uploader.plan import PlannedFile
 
 log = logging.getLogger(__name__)
@@ -45,12 +47,6 @@ RESUME_WAIT_S = 120.0
 # How often a file waiting beside the next one looks whether OMERO has called
 # back (no request: the call back is kept by the client).
 POLL_ASIDE_S = 0.1
-
-
-def stamp(path: Path) -> tuple[int, int]:
-    """Size and modification time: what says a file changed."""
-    info = path.stat()
-    return info.st_size, info.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -91,6 +87,8 @@ class FileJob:
     importing: list[tuple[Path, int, str]] = field(default_factory=list)  # remembered
     # Each new upload's image -> fileset look-up, asked right after its import.
     filesets_asked: dict[int, Callable[[], dict[int, int]]] = field(default_factory=dict)
+    ahead: Ahead | None = None  # hashed and converted ahead (see .lookahead)
+    look_ahead: LookAhead | None = None  # the queue's, if it converts ahead
 
     def change(self, **changes: Any) -> EntryChanged:
         """Change this file's state through the queue (which owns it); return the event."""
@@ -102,6 +100,11 @@ class FileJob:
     def converts(self) -> bool:
         """The file is converted to OME-TIFF before it is uploaded."""
         return formats.get_format(self.file.scan.format).converts
+
+    @property
+    def converted(self) -> bool:
+        """Nothing of this file is left to convert (or it never converts)."""
+        return bool(self.filesets) or self.ended or not self.converts
 
     @property
     def sent(self) -> bool:
@@ -126,6 +129,9 @@ class FileJob:
         yield self.change(status=Status.UPLOADING, message="preparing")
         if self.converts:
             yield from sources.dedupe_sources(self)
+            if self.ended:
+                return
+            yield from lookahead.converted(self, self.look_ahead)
             if self.ended:
                 return
         self.convert()
@@ -158,18 +164,14 @@ class FileJob:
         sources = (main, *(c.resolve() for c in scan.companions))
         if module.convert is None:
             self.filesets = [list(sources)]
-        else:
+        elif not self.filesets:  # not converted ahead (see .lookahead)
             before = [stamp(p) for p in sources]
             # The OME-TIFF is about the size of the pixels, plus a third for the pyramid.
             needed = sum(s[0] for s in before) * 4 // 3
             cache.make_room(self.settings.work_dir, needed, self.settings.cache_cap)
             self.filesets = [[out] for out in module.convert(main, self.work)]
             if [stamp(p) for p in sources] != before:
-                raise om.SourceChanged(
-                    f"{scan.path.name} changed while it was being converted, so it was not "
-                    "uploaded. Wait until the microscope has finished writing it, then press "
-                    "Retry."
-                )
+                raise changed_while_converted(scan.path.name)
         total = sum(p.stat().st_size for fs in self.filesets for p in fs)
         self.change(total_bytes=total + sum(s.size for s in self.sources), done_bytes=0)
 
@@ -308,6 +310,10 @@ class FileJob:
         for entry in self.importing:
             inflight.forget(self.conn, *entry)
         self.importing.clear()
+
+    def cancel_before_upload(self) -> EntryChanged:
+        """End the job on a cancel seen before its upload began."""
+        return self._cancel(self.file.path, importing=False)
 
     def _cancel(self, main: Path, importing: bool) -> EntryChanged:
         self.ended = True
