@@ -62,3 +62,54 @@ def kill_import_at(
         if proc.poll() is None:
             proc.kill()
         monkeypatch.setattr(ManagedRepository, "importFileset", original)
+
+
+def kill_at_verify(
+    monkeypatch: pytest.MonkeyPatch,
+    sandbox: SandboxServer,
+    token: str,
+    paths: list[Path],
+    *,
+    received: bool,
+) -> None:
+    """Run the CLI's import of ``paths``; SIGKILL it while its first ``verifyUpload`` waits.
+
+    ``received``: the server has got the call and begun importing when the
+    process dies (its answer is lost); otherwise the call never arrives.
+    """
+    from cci_uploader.sandbox.repository import ImportProcess
+
+    started, release = threading.Event(), threading.Event()
+    original = ImportProcess.verifyUpload
+
+    def verifying(self: Any, hashes: list[str], current: Any = None) -> Any:
+        handle = original(self, hashes, current) if received else None
+        started.set()
+        release.wait(60)
+        if handle is None:
+            raise RuntimeError("the client died before this call arrived")
+        return handle
+
+    monkeypatch.setattr(ImportProcess, "verifyUpload", verifying)
+    exe = Path(sys.executable).with_name("cci-uploader")
+    argv = [str(exe), "import", *map(str, paths), "--server", sandbox.address]
+    proc = subprocess.Popen(
+        [*argv, "--group", "Sandbox Lab"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+        text=True,
+    )
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(token + "\n")
+        proc.stdin.close()
+        assert started.wait(120), "verifyUpload never came"
+        proc.kill()
+        assert proc.wait(30) == (1 if sys.platform == "win32" else -signal.SIGKILL)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+        monkeypatch.setattr(ImportProcess, "verifyUpload", original)

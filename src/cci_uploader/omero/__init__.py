@@ -30,6 +30,7 @@ from cci_uploader.omero.transfer import (
     ImportEvent,
     Processing,
     Uploading,
+    Verifying,
     find_duplicate,
     import_file,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "SourceChanged",
     "StorageFull",
     "Uploading",
+    "Verifying",
     "annotate",
     "clean_unfinished_uploads",
     "client_path",

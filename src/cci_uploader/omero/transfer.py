@@ -56,6 +56,15 @@ class Uploading:
 
 
 @dataclass(frozen=True)
+class Verifying:
+    """Every byte is sent and checked; ``verifyUpload``, which starts the import, goes next.
+
+    Once it is sent the server may import the file even if its answer never
+    arrives (the app dies, the connection drops): the caller notes it now.
+    """
+
+
+@dataclass(frozen=True)
 class Processing:
     """The upload is verified; the server is reading the file."""
 
@@ -72,7 +81,7 @@ class Imported:
     image_ids: tuple[int, ...]
 
 
-ImportEvent = Uploading | Processing | Imported
+ImportEvent = Uploading | Verifying | Processing | Imported
 
 
 def find_duplicate(conn: Connection, path: Path, sha1: str, size: int) -> list[int]:
@@ -312,6 +321,7 @@ def import_file(
             _check_unchanged(path, starts[index], sent, sha1, expected)
             hashes.append(sha1)
             done += sent
+        yield Verifying()
         with translate_errors("verifying the upload"):
             try:
                 handle = proc.verifyUpload(hashes)

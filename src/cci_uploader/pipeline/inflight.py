@@ -60,16 +60,34 @@ def _age(entry: dict[str, object]) -> float:
         return FORGET_AFTER_S
 
 
-def remember(conn: om.Connection, path: Path, size: int, sha1: str) -> None:
-    """The upload of ``path`` is verified: OMERO imports it now."""
+def remember(
+    conn: om.Connection, path: Path, size: int, sha1: str, *, verified: bool = True
+) -> None:
+    """The upload of ``path`` is verified: OMERO imports it now.
+
+    ``verified=False``: ``verifyUpload`` is about to be sent. If its answer
+    never comes, OMERO may or may not be importing the file; a later run
+    waits for it, and sends it only if it never appears (:func:`verified`).
+    """
     key = _key(conn, path, size, sha1)
     with _lock:
         store = store_path()
         entries = [
             e for e in load_entries(store) if not _matches(e, key) and _age(e) < FORGET_AFTER_S
         ]
-        entries.append({**key, "since": time.time()})
+        entries.append({**key, "since": time.time(), "verified": verified})
         save_entries(store, entries)
+
+
+def verified(conn: om.Connection, path: Path, size: int, sha1: str) -> bool:
+    """Whether OMERO answered the ``verifyUpload`` of this content (it imports it, or did).
+
+    A note made before the answer came says no: the import may never have begun.
+    """
+    key = _key(conn, path, size, sha1)
+    with _lock:
+        entries = [e for e in load_entries(store_path()) if _matches(e, key)]
+    return any(e.get("verified", True) is not False for e in entries)
 
 
 def forget(conn: om.Connection, path: Path, size: int, sha1: str) -> None:

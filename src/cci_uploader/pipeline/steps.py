@@ -230,6 +230,13 @@ class FileJob:
                 return found
             if inflight.importing_since(self.conn, main, size, sha1) is None:
                 return []  # expired meanwhile
+        if not self.cancelled() and not inflight.verified(self.conn, main, size, sha1):
+            # Its verifyUpload was never answered and no image came in this wait:
+            # most likely the server never got it, so it is sent. (An import that
+            # had begun and takes longer than the wait would be sent twice.)
+            log.info("%s was noted before verifyUpload and never appeared: sent", main)
+            inflight.forget(self.conn, main, size, sha1)
+            return []
         raise om.ImportStillRunning(
             f"OMERO is still importing {main.name}, sent by an earlier run, so it was not "
             "sent again. Press Retry once it appears in OMERO.web."
@@ -251,7 +258,8 @@ class FileJob:
         main, sha1 = files[0], self.sha1s[files[0]]
         base = self.state.done_bytes
         new_ids: list[int] = []
-        importing = False  # the upload is verified: OMERO is reading the file
+        importing = False  # verifyUpload was sent: OMERO may be reading the file
+        answered = False  # and it answered: OMERO is reading the file
         upload = om.import_file(
             self.conn,
             files,
@@ -272,17 +280,22 @@ class FileJob:
                     yield self.change(
                         done_bytes=base + event.done, status=Status.UPLOADING, message="uploading"
                     )
-                elif isinstance(event, om.Processing):
-                    if not importing:
-                        self._remember(main, sha1)
+                elif isinstance(event, om.Verifying):
+                    # Noted before verifyUpload goes: if its answer is lost, OMERO
+                    # may import the file anyway, and a later run must wait for it.
+                    self._remember(main, sha1, verified=False)
                     importing = True
+                elif isinstance(event, om.Processing):
+                    if not answered:
+                        self._remember(main, sha1)
+                    importing = answered = True
                     self.due_at = event.due
                     yield self.change(status=Status.UPLOADING, message="OMERO is importing")
                 else:
                     new_ids.extend(event.image_ids)
                     yield self.change()
-        except om.ImportFailed:
-            self._forget()  # the server ended it: nothing more will appear
+        except (om.ImportFailed, om.ChecksumMismatch):
+            self._forget()  # the server ended it, or never began: nothing will appear
             raise
         finally:
             self.due_at = None
@@ -298,13 +311,14 @@ class FileJob:
             )
         )
 
-    def _remember(self, main: Path, sha1: str) -> None:
+    def _remember(self, main: Path, sha1: str, *, verified: bool = True) -> None:
         entry = (main, self.sizes[main], sha1)
         try:
-            inflight.remember(self.conn, *entry)
+            inflight.remember(self.conn, *entry, verified=verified)
         except OSError:
             log.warning("could not note that OMERO is importing %s", main, exc_info=True)
-        self.importing.append(entry)
+        if entry not in self.importing:
+            self.importing.append(entry)
 
     def _forget(self) -> None:
         for entry in self.importing:
