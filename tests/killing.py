@@ -40,6 +40,17 @@ def kill_import_at(
         return original(self, fileset, settings, current)
 
     monkeypatch.setattr(ManagedRepository, "importFileset", importing)
+    try:
+        _import_and_kill(sandbox, token, paths, started, f"import number {nth} never started")
+    finally:
+        release.set()
+        monkeypatch.setattr(ManagedRepository, "importFileset", original)
+
+
+def _import_and_kill(
+    sandbox: SandboxServer, token: str, paths: list[Path], started: threading.Event, late: str
+) -> None:
+    """Run ``cci-uploader import`` of ``paths``; SIGKILL it once ``started`` is set."""
     exe = Path(sys.executable).with_name("cci-uploader")
     argv = [str(exe), "import", *map(str, paths), "--server", sandbox.address]
     proc = subprocess.Popen(
@@ -54,14 +65,12 @@ def kill_import_at(
         assert proc.stdin is not None
         proc.stdin.write(token + "\n")
         proc.stdin.close()
-        assert started.wait(120), f"import number {nth} never started"
+        assert started.wait(120), late
         proc.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no clean-up runs
         assert proc.wait(30) == (1 if sys.platform == "win32" else -signal.SIGKILL)
     finally:
-        release.set()
         if proc.poll() is None:
             proc.kill()
-        monkeypatch.setattr(ManagedRepository, "importFileset", original)
 
 
 def kill_at_verify(
@@ -91,25 +100,8 @@ def kill_at_verify(
         return handle
 
     monkeypatch.setattr(ImportProcess, "verifyUpload", verifying)
-    exe = Path(sys.executable).with_name("cci-uploader")
-    argv = [str(exe), "import", *map(str, paths), "--server", sandbox.address]
-    proc = subprocess.Popen(
-        [*argv, "--group", "Sandbox Lab"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-        text=True,
-    )
     try:
-        assert proc.stdin is not None
-        proc.stdin.write(token + "\n")
-        proc.stdin.close()
-        assert started.wait(120), "verifyUpload never came"
-        proc.kill()
-        assert proc.wait(30) == (1 if sys.platform == "win32" else -signal.SIGKILL)
+        _import_and_kill(sandbox, token, paths, started, "verifyUpload never came")
     finally:
         release.set()
-        if proc.poll() is None:
-            proc.kill()
         monkeypatch.setattr(ImportProcess, "verifyUpload", original)
