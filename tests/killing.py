@@ -1,4 +1,4 @@
-"""Kill a real ``cci-uploader import`` process the moment OMERO is asked for its Nth import."""
+"""Kill a real ``cci-uploader import`` at a chosen request: its Nth import, or verifyUpload."""
 
 from __future__ import annotations
 
