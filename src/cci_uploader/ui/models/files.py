@@ -160,6 +160,10 @@ class FileModel(QAbstractItemModel):
         """The row number of ``path``, if listed."""
         return self._by_path.get(path)
 
+    def texts(self, column: int, rows: range) -> list[str]:
+        """The text of ``column`` in the top-level ``rows``, as the cells show it (no index)."""
+        return [self._text(row, column) for row in self._rows[rows.start : rows.stop]]
+
     def row_at(self, index: Index) -> Row | None:
         """The top-level row that ``index`` belongs to."""
         if not index.isValid():
