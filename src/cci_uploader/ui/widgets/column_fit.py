@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, QTimer
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTreeView
+from PySide6.QtWidgets import QHeaderView, QStyle, QStyleOptionViewItem, QTreeView
 
 from cci_uploader.ui.models.files import ACQUIRED, MICROSCOPE, NAME, PROGRESS, STATUS, TARGET
 from cci_uploader.ui.widgets.progress_delegate import MIN_CELL_WIDTH
@@ -61,6 +61,7 @@ class ColumnFitter(QObject):
         self._pending: list[range] = []  # top-level rows that came or changed since the fit
         self._parents: list[QPersistentModelIndex] = []  # rows whose companions were shown
         self._again = False  # rows went, or the font changed: measure every row again
+        self._measure: _Measure | None = None  # the font's and style's sizes, until they change
         self._fitting = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -71,6 +72,7 @@ class ColumnFitter(QObject):
         model.rowsRemoved.connect(self._on_rows_removed)
         model.modelReset.connect(self._on_model_reset)
         model.dataChanged.connect(self._on_data_changed)
+        model.headerDataChanged.connect(self._on_header_data_changed)
         view.expanded.connect(self._on_expanded)
         self._viewport = view.viewport()
         self._viewport.installEventFilter(self)
@@ -87,7 +89,9 @@ class ColumnFitter(QObject):
                 if self._view.isExpanded(self._model.index(r, NAME))
             ]
         count = self._model.rowCount()
-        measure = _Measure(self._view)
+        if self._measure is None:
+            self._measure = _Measure(self._view)
+        measure = self._measure
         for rows in self._pending:
             rows = range(min(rows.start, count), min(rows.stop, count))
             if rows:
@@ -107,10 +111,11 @@ class ColumnFitter(QObject):
         header = self._view.header()
         natural = {c: header.sectionSize(c) for c in range(STATUS)}
         for column in self._columns():
-            width = max(self._widest.get(column, 0), header.sectionSizeHint(column)) + SLACK
+            width = max(self._widest.get(column, 0), measure.title(header, column)) + SLACK
             natural[column] = min(width, CAPS.get(column, width))
-        self.natural = natural
-        self.fit_target()
+        if natural != self.natural:
+            self.natural = natural
+            self.fit_target()
 
     def fit_target(self) -> None:
         """Narrow Target first, then Acquired, Microscope and Name, so Status keeps its room."""
@@ -141,8 +146,8 @@ class ColumnFitter(QObject):
         if watched is self._viewport:
             if event.type() == QEvent.Type.Resize:
                 self.fit_target()
-            elif event.type() == QEvent.Type.FontChange:
-                self._again = True
+            elif event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+                self._again, self._measure = True, None
                 self._timer.start()
         return False
 
@@ -170,6 +175,10 @@ class ColumnFitter(QObject):
             return  # a companion's text never changes
         if not roles or Qt.ItemDataRole.DisplayRole in roles:
             self._soon(range(top_left.row(), bottom_right.row() + 1))
+
+    def _on_header_data_changed(self, *_: object) -> None:
+        self._measure = None  # the titles' widths
+        self._timer.start()
 
     def _on_rows_removed(self, *_: object) -> None:
         self._again = True
@@ -204,6 +213,13 @@ class _Measure:
         self._margins = size.width() - self._text_width(sample.text)  # the style's, both sides
         self._indent = view.indentation()
         self._decorated = view.rootIsDecorated()
+        self._titles: dict[int, int] = {}
+
+    def title(self, header: QHeaderView, column: int) -> int:
+        """The width the header wants for ``column``'s title."""
+        if column not in self._titles:
+            self._titles[column] = header.sectionSizeHint(column)
+        return self._titles[column]
 
     def cells(self, texts: Iterable[str], level: int | None) -> int:
         """The widest cell of ``texts``; in the tree's column, ``level`` deep (0: top level)."""
