@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from cci_uploader.ui.main_window import MainWindow
-from cci_uploader.ui.models.files import NAME, STATUS
+from cci_uploader.ui.models.files import NAME, STATUS, TARGET
 from cci_uploader.ui.widgets.column_fit import CAPS, FITTED, SLACK
 from tests.ui.uihelpers import Outside, add, press
 
@@ -124,3 +124,24 @@ def test_name_narrows_again_when_the_long_row_goes(
     assert [r.scan.path.name for r in window.model.rows()] == ["f000.emi", "f001.emi"]
     qtbot.waitUntil(lambda: panel.columns.natural[NAME] < wide)
     assert _fitted(window) == _qt_fit(window)
+
+
+def test_columns_follow_a_row_whose_text_changes_and_a_bigger_font(
+    qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path
+) -> None:
+    window.resize(1366, 700)
+    add(qtbot, window, outside, samples / "czi" / "RGB-8bit.czi", rows=1)  # names no microscope
+    panel = window.file_panel
+    qtbot.waitUntil(lambda: _fitted(window) == _qt_fit(window))
+    target = panel.columns.natural[TARGET]
+    window.session.apply_microscope("Axio Observer with LSM 980 Airyscan, room 2.14")
+    assert window.model.index(0, TARGET).data().startswith("Axio Observer with LSM 980")
+    qtbot.waitUntil(lambda: panel.columns.natural[TARGET] > target)
+    assert _fitted(window) == _qt_fit(window)
+
+    widths = _fitted(window)
+    font = panel.view.font()
+    font.setPointSizeF(font.pointSizeF() * 1.5)
+    panel.view.setFont(font)
+    qtbot.waitUntil(lambda: _fitted(window) == _qt_fit(window))
+    assert _fitted(window)[NAME] > widths[NAME]
