@@ -68,6 +68,7 @@ class ColumnFitter(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._on_timer_timeout)
         view.header().sectionResized.connect(self._on_section_resized)
+        view.header().sectionMoved.connect(self._on_section_moved)
         model.rowsInserted.connect(self._on_rows_inserted)
         model.rowsRemoved.connect(self._on_rows_removed)
         model.modelReset.connect(self._on_model_reset)
@@ -76,37 +77,32 @@ class ColumnFitter(QObject):
         view.expanded.connect(self._on_expanded)
         self._viewport = view.viewport()
         self._viewport.installEventFilter(self)
+        self._again = True  # the rows already there, if any
         self.fit()
 
     def fit(self) -> None:
         """Measure the rows that came or changed since the last fit, then set the widths."""
         self._timer.stop()
         if self._again:
-            self._again, self._widest, self._pending = False, {}, [range(self._model.rowCount())]
-            self._parents = [
-                QPersistentModelIndex(self._model.index(r, NAME))
-                for r in range(self._model.rowCount())
-                if self._view.isExpanded(self._model.index(r, NAME))
-            ]
-        count = self._model.rowCount()
+            self._start_over()
         if self._measure is None:
             self._measure = _Measure(self._view)
-        measure = self._measure
+        measure, model = self._measure, self._model
+        # The tree's own column (Name, unless the user moved another first) is indented.
+        position = self._view.treePosition()
+        tree = position if position >= 0 else self._view.header().logicalIndex(0)
+        count = model.rowCount()
         for rows in self._pending:
             rows = range(min(rows.start, count), min(rows.stop, count))
-            if rows:
-                for column in self._columns():
-                    texts = self._model.texts(column, rows)
-                    self._grow(column, measure.cells(texts, level=0 if column == NAME else None))
-        for parent in self._parents:
-            if parent.isValid():
-                index = self._model.index(parent.row(), NAME)
-                for column in self._columns():
-                    texts = [
-                        str(self._model.index(r, column, index).data() or "")
-                        for r in range(self._model.rowCount(index))
-                    ]
-                    self._grow(column, measure.cells(texts, level=1 if column == NAME else None))
+            for column in self._columns() if rows else ():
+                texts = model.texts(column, rows)
+                self._grow(column, measure.cells(texts, level=0 if column == tree else None))
+        for parent in (p for p in self._parents if p.isValid()):
+            index = model.index(parent.row(), NAME)
+            for column in self._columns():
+                rows = range(model.rowCount(index))
+                texts = [str(model.index(r, column, index).data() or "") for r in rows]
+                self._grow(column, measure.cells(texts, level=1 if column == tree else None))
         self._pending, self._parents = [], []
         header = self._view.header()
         natural = {c: header.sectionSize(c) for c in range(STATUS)}
@@ -116,6 +112,16 @@ class ColumnFitter(QObject):
         if natural != self.natural:
             self.natural = natural
             self.fit_target()
+
+    def _start_over(self) -> None:
+        """Forget the widths measured so far: every row (and shown companion) again."""
+        rows = range(self._model.rowCount())
+        self._again, self._widest, self._pending = False, {}, [rows]
+        self._parents = [
+            QPersistentModelIndex(self._model.index(r, NAME))
+            for r in rows
+            if self._view.isExpanded(self._model.index(r, NAME))
+        ]
 
     def fit_target(self) -> None:
         """Narrow Target first, then Acquired, Microscope and Name, so Status keeps its room."""
@@ -178,6 +184,10 @@ class ColumnFitter(QObject):
 
     def _on_header_data_changed(self, *_: object) -> None:
         self._measure = None  # the titles' widths
+        self._timer.start()
+
+    def _on_section_moved(self, *_: object) -> None:
+        self._again = True  # the indented column may have changed
         self._timer.start()
 
     def _on_rows_removed(self, *_: object) -> None:
