@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -145,3 +146,22 @@ def test_columns_follow_a_row_whose_text_changes_and_a_bigger_font(
     panel.view.setFont(font)
     qtbot.waitUntil(lambda: _fitted(window) == _qt_fit(window))
     assert _fitted(window)[NAME] > widths[NAME]
+
+
+def test_names_no_text_can_stand_for_are_measured_as_qt_draws_them(
+    qtbot: QtBot, window: MainWindow, outside: Outside, samples: Path, tmp_path: Path
+) -> None:
+    def odd(name: bytes) -> Path:
+        return Path(os.fsdecode(os.fsencode(tmp_path) + b"/" + name))
+
+    data = (samples / "czi" / "tiles_z.czi").read_bytes()
+    # A new line, a tab, a right-to-left override, and bytes that are not UTF-8 (lone
+    # surrogates in Python), last in a name too: names from files are data.
+    names = (b"two\nlines, the second one longer.czi", b"tab\there.czi", b"\xe2\x80\xaert.czi")
+    paths = [odd(name) for name in (*names, b"caf\xe9 latin-1.czi", b"notes\xff")]
+    for path in paths:
+        path.write_bytes(data if path.suffix == ".czi" else b"not microscopy")
+    window.resize(1366, 700)
+    add(qtbot, window, outside, *paths, rows=5)
+    assert window.model.rows()[-1].scan.path.name == "notes\udcff"  # an error row, listed
+    qtbot.waitUntil(lambda: _fitted(window) == _qt_fit(window))

@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, QTimer
-from PySide6.QtGui import QFontMetricsF
+from PySide6.QtGui import QTextLayout, QTextOption
 from PySide6.QtWidgets import QHeaderView, QStyle, QStyleOptionViewItem, QTreeView
 
 from cci_uploader.ui.models.files import ACQUIRED, MICROSCOPE, NAME, PROGRESS, STATUS, TARGET
@@ -30,6 +30,7 @@ CAPS = {NAME: 260, MICROSCOPE: 240, ACQUIRED: 220, TARGET: 400}
 STATUS_MIN = 320
 GIVE_WAY = ((TARGET, 110), (ACQUIRED, 100), (MICROSCOPE, 150), (NAME, 160))
 SLACK = 8  # beyond the widest text, so that it is never cut
+_UNBOUNDED = 1e7  # a line's room: text is never wrapped in a cell
 FITTED = tuple(c for c in range(STATUS) if c != PROGRESS)  # Progress keeps its bar's width
 
 
@@ -211,7 +212,10 @@ class _Measure:
     """Cell widths as the view's delegate and style would size them, from the text alone."""
 
     def __init__(self, view: QTreeView) -> None:
-        self._metrics = QFontMetricsF(view.font())
+        self._layout = QTextLayout("", view.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.NoWrap)
+        self._layout.setTextOption(option)
         sample = QStyleOptionViewItem()
         sample.initFrom(view)
         sample.font = view.font()
@@ -242,8 +246,14 @@ class _Measure:
         return width
 
     def _text_width(self, text: str) -> int:
-        # As Qt lays a line out: the advance, and a last glyph that reaches past it.
-        if not text:
-            return 0
-        advance = self._metrics.horizontalAdvance(text)
-        return math.ceil(advance - min(0.0, self._metrics.rightBearing(text[-1])))
+        # As the style lays a cell's text out: no wrapping, a new line where the text has
+        # one (the delegate shows "\n" as a line separator), the widest line counts.
+        layout = self._layout
+        layout.setText(text.replace("\n", "\u2028"))
+        layout.beginLayout()
+        widest = 0.0
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(_UNBOUNDED)
+            widest = max(widest, line.naturalTextWidth())
+        layout.endLayout()
+        return math.ceil(widest)
