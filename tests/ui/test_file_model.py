@@ -199,3 +199,13 @@ def test_apply_follows_a_real_queue_one_row_at_a_time(
     statuses = [model.index(n, STATUS).data(STATUS_ROLE) for n in range(model.rowCount())]
     assert statuses.count(Status.UPLOADED) == len(statuses) - 1  # all but notes.txt
     qtmodeltester.check(model)
+
+
+def test_texts_of_a_column_are_what_its_cells_show(samples: Path, tmp_path: Path) -> None:
+    model = _filled(samples, tmp_path)
+    count = model.rowCount()
+    assert count > 10
+    for column in range(len(COLUMNS)):
+        shown = [model.index(r, column).data() for r in range(count)]
+        assert model.texts(column, range(count)) == shown
+        assert model.texts(column, range(3, 7)) == shown[3:7]

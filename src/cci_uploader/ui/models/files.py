@@ -56,6 +56,7 @@ LABELS = {
     Status.DUPLICATE: "Already on the server",
     Status.ERROR: "Error",
 }
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 # Roles for tests and the view: the row's Status and the first image id.
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -160,6 +161,10 @@ class FileModel(QAbstractItemModel):
         """The row number of ``path``, if listed."""
         return self._by_path.get(path)
 
+    def texts(self, column: int, rows: range) -> list[str]:
+        """The text of ``column`` in the top-level ``rows``, as the cells show it (no index)."""
+        return [self._text(row, column) for row in self._rows[rows.start : rows.stop]]
+
     def row_at(self, index: Index) -> Row | None:
         """The top-level row that ``index`` belongs to."""
         if not index.isValid():
@@ -241,11 +246,15 @@ class FileModel(QAbstractItemModel):
 
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
         """Return the index of ``row``/``column`` under ``parent``."""
-        if not self.hasIndex(row, column, parent):
+        # As hasIndex() would say, without its calls back into rowCount and columnCount:
+        # the view asks for every top-level row each time rows are added.
+        if row < 0 or not 0 <= column < len(COLUMNS):
             return QModelIndex()
         if not parent.isValid():
-            return self.createIndex(row, column, 0)
-        return self.createIndex(row, column, parent.row() + 1)
+            return self.createIndex(row, column, 0) if row < len(self._rows) else QModelIndex()
+        if row < self.rowCount(parent):
+            return self.createIndex(row, column, parent.row() + 1)
+        return QModelIndex()
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
         """Return the main file's index for a companion, else an invalid index."""
@@ -260,6 +269,14 @@ class FileModel(QAbstractItemModel):
         if parent.internalId() != 0 or parent.column() != 0:
             return 0
         return len(self._rows[parent.row()].scan.companions)
+
+    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        """Whether ``parent`` has rows under it: one call where Qt's own makes two."""
+        if not parent.isValid():
+            return bool(self._rows)
+        if parent.internalId() != 0 or parent.column() != 0:
+            return False
+        return bool(self._rows[parent.row()].scan.companions)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         """The same columns at every level."""
@@ -278,9 +295,7 @@ class FileModel(QAbstractItemModel):
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         """Rows are selectable, never editable."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Text, colour and tooltip for one cell."""

@@ -7,9 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QEvent,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     QPoint,
     Qt,
@@ -34,26 +32,19 @@ from PySide6.QtWidgets import (
 from cci_uploader.formats import file_dialog_filter
 from cci_uploader.pipeline import Status
 from cci_uploader.ui.models.files import (
-    ACQUIRED,
     IMAGE_ID_ROLE,
-    MICROSCOPE,
     NAME,
     PATH_ROLE,
     PROGRESS,
-    STATUS,
     STATUS_ROLE,
-    TARGET,
     FileModel,
     status_text,
 )
+from cci_uploader.ui.widgets.column_fit import STATUS_MIN as STATUS_MIN
+from cci_uploader.ui.widgets.column_fit import ColumnFitter
 from cci_uploader.ui.widgets.progress_delegate import RowDelegate
 
 FilePicker = Callable[[QWidget], list[Path]]
-# Widest a column grows on its own, so that the Status column keeps room.
-CAPS = {NAME: 260, MICROSCOPE: 240, ACQUIRED: 220, TARGET: 400}
-# Status keeps at least this much; these columns give way, in this order, down to a width.
-STATUS_MIN = 320
-GIVE_WAY = ((TARGET, 110), (ACQUIRED, 100), (MICROSCOPE, 150), (NAME, 160))
 
 
 def pick_files(parent: QWidget) -> list[Path]:
@@ -104,9 +95,6 @@ class FilePanel(QWidget):
         self._editable = True
         self._follow = True  # scroll to the file being uploaded, unless the user scrolled away
         self._active: QPersistentModelIndex | None = None
-        self._fitting = False
-        self._user_sized: set[int] = set()
-        self._natural: dict[int, int] = {}  # each column's fitted width before giving way
         self.view = QTreeView()
         self.view.setModel(model)
         self.view.setAlternatingRowColors(False)
@@ -118,7 +106,6 @@ class FilePanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.resizeSection(PROGRESS, 96)
         header.setMinimumSectionSize(60)
-        header.sectionResized.connect(self._on_section_resized)
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -133,7 +120,6 @@ class FilePanel(QWidget):
         self.delete_shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         self.delete_shortcut.activated.connect(self._on_remove_clicked)
         self.view.verticalScrollBar().actionTriggered.connect(self._on_user_scrolled)
-        self.view.viewport().installEventFilter(self)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_files_button)
@@ -152,14 +138,18 @@ class FilePanel(QWidget):
         self.clear_button.clicked.connect(self._on_clear_clicked)
         self.remove_button.clicked.connect(self._on_remove_clicked)
         self.view.doubleClicked.connect(self._on_double_clicked)
-        model.rowsInserted.connect(self._on_rows_inserted)
         model.dataChanged.connect(self._on_data_changed)
         model.modelReset.connect(self._on_model_reset)
         selection = self.view.selectionModel()
         selection.currentChanged.connect(self._on_current_changed)
         selection.selectionChanged.connect(self._on_selection_changed)
         self._on_model_reset()
-        self._fit_columns()
+        self.columns = ColumnFitter(self.view, model)
+
+    @property
+    def _natural(self) -> dict[int, int]:
+        """Each column's fitted width before giving way (for tests)."""
+        return self.columns.natural
 
     def tab_chain(self) -> list[QWidget]:
         """Its controls in the order Tab visits them."""
@@ -243,12 +233,6 @@ class FilePanel(QWidget):
         remove.triggered.connect(self._on_remove_clicked)
         self.menu.popup(self.view.viewport().mapToGlobal(point))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Fit the columns again when the list is resized."""
-        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_target()
-        return False
-
     def _on_add_files_clicked(self) -> None:
         if paths := self._choose_files(self):
             self.paths_chosen.emit(paths)
@@ -268,53 +252,6 @@ class FilePanel(QWidget):
             image_id = top.data(IMAGE_ID_ROLE)
             if image_id is not None:
                 self.image_opened.emit(int(image_id))
-
-    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
-        if not parent.isValid():
-            self._fit_columns()
-
-    def _on_section_resized(self, column: int, *_: int) -> None:
-        if not self._fitting:
-            self._user_sized.add(column)  # the user's width stays
-
-    def _fit_columns(self) -> None:
-        """Fit each column before Status to its title and text, up to its cap."""
-        header = self.view.header()
-        self._fitting = True
-        try:
-            for column in range(STATUS):
-                if column in self._user_sized or column == PROGRESS:
-                    continue
-                width = max(self.view.sizeHintForColumn(column), header.sectionSizeHint(column))
-                header.resizeSection(column, min(width + 8, CAPS.get(column, width + 8)))
-        finally:
-            self._fitting = False
-        self._natural = {c: header.sectionSize(c) for c in range(STATUS)}
-        self._fit_target()
-
-    def _fit_target(self) -> None:
-        """Narrow Target first, then Microscope, then Name, so that Status keeps its room."""
-        if not self._natural:
-            return
-        header = self.view.header()
-        widths = {c: header.sectionSize(c) for c in range(STATUS)}
-        widths.update({c: w for c, w in self._natural.items() if c not in self._user_sized})
-        excess = sum(widths.values()) + STATUS_MIN - self.view.viewport().width()
-        for column, narrowest in GIVE_WAY:
-            if excess <= 0:
-                break
-            if column in self._user_sized:
-                continue
-            cut = min(excess, max(0, widths[column] - narrowest))
-            widths[column] -= cut
-            excess -= cut
-        self._fitting = True
-        try:
-            for column, width in widths.items():
-                if column not in self._user_sized and header.sectionSize(column) != width:
-                    header.resizeSection(column, width)
-        finally:
-            self._fitting = False
 
     def _show_details(self, index: QModelIndex) -> None:
         row = self.model.row_at(index)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 ROW_HEIGHT = 22
+MIN_CELL_WIDTH = 90  # wide enough for "100 %"
 SELECTION_TINT = QColor(31, 78, 121, 45)
 SELECTION_EDGE = QColor(31, 78, 121)
 
@@ -67,4 +68,4 @@ class RowDelegate(QStyledItemDelegate):
     ) -> QSize:
         """Wide enough for ``100 %``, tall enough for the bar's text."""
         hint = super().sizeHint(option, index)
-        return QSize(max(hint.width(), 90), max(hint.height(), ROW_HEIGHT))
+        return QSize(max(hint.width(), MIN_CELL_WIDTH), max(hint.height(), ROW_HEIGHT))

@@ -77,11 +77,11 @@ def scan_each(
     """Scan and plan the chosen files and folders, yielding rows in batches as they are read.
 
     With the rows come the files of that folder that were left out (not
-    microscopy data), so the window can say how many and list them.  Each
-    insert makes the list measure its rows again (column widths), so the
-    batches grow with the list, at least every :data:`ROWS_EVERY_S` and at
-    the end of each chosen item: 2,144 files came in 43 inserts, 14-23 s
-    of the window's time besides the scan (bench/window_add.py); now 3-6 s.
+    microscopy data), so the window can say how many and list them.  The
+    tree view lays out every top-level row again on each insert, so the
+    batches grow with the list (a few inserts, O(rows) in all), at least
+    every :data:`ROWS_EVERY_S` and at the end of each chosen item; the
+    column widths measure only the new rows (ui/widgets/column_fit.py).
     """
     shown = 0
     for given in paths:
