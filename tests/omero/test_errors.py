@@ -82,6 +82,7 @@ def test_a_refused_group_switch_is_a_clear_message(
     assert other.connect(sUuid=token)
     try:
         fileset = omero.model.FilesetI()
+        fileset.linkJob(omero.model.UploadJobI())  # one UploadJob, as importers send
         entry = omero.model.FilesetEntryI()
         entry.setClientPath(rstring("d/f.czi"))
         fileset.addFilesetEntry(entry)

@@ -135,3 +135,42 @@ def test_a_dropped_client_leaves_its_stateful_services_in_the_session(
         second.close()
         upload.close()  # its clean-up cannot reach the server; it is remembered
     assert orphans.store_path().exists()
+
+
+def test_a_verified_upload_without_images_yet_is_no_orphan(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
+    # A verifyUpload whose answer was lost looks like an unfinished upload (a fileset
+    # without images) until OMERO has imported it: the clean-up must leave it alone.
+    sandbox.faults.import_delay_s = 1.0
+    upload = om.import_file(conn, [data_file], _dataset(conn), poll_s=0.05)
+    file_id = None
+    for event in upload:
+        if isinstance(event, om.Verifying):
+            file_id = event.file_id
+        if isinstance(event, om.Processing):
+            break
+    assert file_id is not None
+    assert orphans.upload_verified(conn, file_id)
+    assert sandbox.objects("Image") == []
+    orphans.discard_upload(conn, file_id)  # what the clean-up of a lost upload calls
+    assert len(sandbox.objects("Fileset")) == 1  # kept
+    rest = list(upload)
+    assert isinstance(rest[-1], om.Imported)
+    assert len(sandbox.objects("Image")) == 1
+
+
+def test_an_upload_never_verified_is_deleted_as_an_orphan(
+    conn: om.Connection, sandbox: SandboxServer, data_file: Path
+) -> None:
+    upload = om.import_file(conn, [data_file], _dataset(conn), poll_s=0.05)
+    file_id = None
+    for event in upload:
+        if isinstance(event, om.Verifying):
+            file_id = event.file_id
+            break  # the app stops before verifyUpload goes
+    assert file_id is not None
+    assert not orphans.upload_verified(conn, file_id)
+    upload.close()  # its own clean-up deletes the fileset it made
+    assert sandbox.objects("Fileset") == []
+    assert not orphans.upload_verified(conn, file_id)  # no fileset: nothing was verified

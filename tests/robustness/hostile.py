@@ -250,6 +250,17 @@ def emi_unclosed_object_infos(folder: Path) -> Path:
     return _emi_copy(folder, "unclosed", lambda b: b + b"<ObjectInfo>" * 250_000)
 
 
+def ser_huge_description(folder: Path) -> Path:
+    """A SER whose dimension array claims a 2 GB description (rosettasciio would allocate it)."""
+    emi = _emi_copy(folder, "huge_description", lambda b: b)
+    ser = folder / "huge_description_1.ser"
+    data = bytearray(ser.read_bytes())
+    header_end = 30 if struct.unpack_from("<H", data, 4)[0] == 0x0210 else 34
+    struct.pack_into("<I", data, header_end + 24, 2**31 - 1)
+    ser.write_bytes(bytes(data))
+    return emi
+
+
 # -- CZI -----------------------------------------------------------------------------
 
 _METADATA_POSITION = 92
@@ -313,6 +324,7 @@ CRAFTERS: dict[str, Callable[[Path], Path]] = {
     "epu_deep_xml": epu_deep_xml,
     "emi_deep_object_info": emi_deep_object_info,
     "emi_unclosed_object_infos": emi_unclosed_object_infos,
+    "ser_huge_description": ser_huge_description,
     "czi_deep_xml": czi_deep_xml,
     "czi_garbage_directory": czi_garbage_directory,
 }

@@ -75,6 +75,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "unclosed.emi",
         f"unclosed.emi has 250,001 metadata blocks, more than the 1,000 this tool accepts; {AGAIN}",
     ),
+    "ser_huge_description": (
+        "huge_description.emi",
+        "huge_description_1.ser is damaged or incomplete; copy it again from the microscope PC.",
+    ),
     "czi_deep_xml": ("deep_xml.czi", f"deep_xml.czi has metadata XML {DEEP}"),
     "czi_garbage_directory": (
         "garbage_directory.czi",

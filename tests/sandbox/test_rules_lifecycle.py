@@ -27,6 +27,7 @@ def gateway(sandbox: SandboxServer, token: str) -> Iterator[BlitzGateway]:
 def _start(gateway: BlitzGateway, data: bytes, *, dataset: int | None = None) -> Any:
     """importFileset + upload of one file, as a client does; returns the process."""
     fileset = omero.model.FilesetI()
+    fileset.linkJob(omero.model.UploadJobI())  # one UploadJob, as importers send
     entry = omero.model.FilesetEntryI()
     entry.setClientPath(rstring("C;/data/cells.czi"))
     fileset.addFilesetEntry(entry)
@@ -114,6 +115,7 @@ def test_rule_an_open_raw_file_store_also_blocks_the_switch(
     sandbox: SandboxServer, gateway: BlitzGateway
 ) -> None:
     fileset = omero.model.FilesetI()
+    fileset.linkJob(omero.model.UploadJobI())  # one UploadJob, as importers send
     entry = omero.model.FilesetEntryI()
     entry.setClientPath(rstring("d/f.czi"))
     fileset.addFilesetEntry(entry)
@@ -154,6 +156,7 @@ def test_rule_a_full_repository_fails_at_close(
     # RawFileBean.save/close: sanityCheckRepository raises ResourceError.
     sandbox.faults.repository_full = True
     fileset = omero.model.FilesetI()
+    fileset.linkJob(omero.model.UploadJobI())  # one UploadJob, as importers send
     entry = omero.model.FilesetEntryI()
     entry.setClientPath(rstring("d/f.czi"))
     fileset.addFilesetEntry(entry)
@@ -299,3 +302,66 @@ def test_rule_group_switch_is_refused_while_a_method_of_the_session_runs(
         _switch(second, sandbox.seed.core_group.id)
     finally:
         second.close(hard=False)
+
+
+def _fileset_with(*jobs: Any) -> Any:
+    fileset = omero.model.FilesetI()
+    entry = omero.model.FilesetEntryI()
+    entry.setClientPath(rstring("d/jobs.czi"))
+    fileset.addFilesetEntry(entry)
+    for job in jobs:
+        fileset.linkJob(job)
+    return fileset
+
+
+def _sha1_settings() -> Any:
+    settings = omero.grid.ImportSettings()
+    algorithm = omero.model.ChecksumAlgorithmI()
+    algorithm.setValue(rstring("SHA1-160"))
+    settings.checksumAlgorithm = algorithm
+    return settings
+
+
+def _running_job() -> Any:
+    job = omero.model.UploadJobI()
+    status = omero.model.JobStatusI()
+    status.setValue(rstring("Running"))
+    job.setStatus(status)
+    return job
+
+
+@pytest.mark.parametrize(
+    ("jobs", "error"),
+    [
+        ((), omero.ValidationException),
+        ((omero.model.UploadJobI(), omero.model.UploadJobI()), omero.ValidationException),
+        ((omero.model.MetadataImportJobI(),), omero.ValidationException),
+        ((_running_job(),), omero.ApiUsageException),
+    ],
+    ids=["no job", "two jobs", "not an upload job", "already running"],
+)
+def test_rule_an_import_carries_one_upload_job_not_yet_run(
+    gateway: BlitzGateway, jobs: tuple[Any, ...], error: type[Exception]
+) -> None:
+    # ManagedRepositoryI.createImportProcess checks the links; JobBean.submit the status.
+    with pytest.raises(error):
+        gateway.c.getManagedRepository().importFileset(_fileset_with(*jobs), _sha1_settings())
+
+
+def _upload_job_status(sandbox: SandboxServer) -> list[str]:
+    return [j.getStatus().getValue().getValue() for j in sandbox.objects("UploadJob")]
+
+
+def test_rule_verify_upload_finishes_the_upload_job(
+    sandbox: SandboxServer, gateway: BlitzGateway
+) -> None:
+    # JobBean.submit: "Submitted"; ManagedImportProcessI.verifyUpload: "Finished" once
+    # the checksums pass, before the import is submitted.
+    data = b"cells"
+    proc = _start(gateway, data)
+    assert _upload_job_status(sandbox) == ["Submitted"]
+    with pytest.raises(omero.ChecksumValidationException):
+        proc.verifyUpload(["0" * 40])
+    assert _upload_job_status(sandbox) == ["Submitted"]
+    proc.verifyUpload([hashlib.sha1(data).hexdigest()]).close()
+    assert _upload_job_status(sandbox) == ["Finished"]

@@ -62,6 +62,7 @@ def _import_fileset(sandbox: SandboxServer, token: str, client_paths: list[str])
     assert gateway.connect(sUuid=token)
     try:
         fileset = omero.model.FilesetI()
+        fileset.linkJob(omero.model.UploadJobI())  # one UploadJob, as importers send
         for path in client_paths:
             entry = omero.model.FilesetEntryI()
             entry.setClientPath(rstring(path))
@@ -99,6 +100,7 @@ def test_rule_import_fileset_needs_a_checksum_algorithm(sandbox: SandboxServer, 
     assert gateway.connect(sUuid=token)
     try:
         fileset = omero.model.FilesetI()
+        fileset.linkJob(omero.model.UploadJobI())  # one UploadJob, as importers send
         entry = omero.model.FilesetEntryI()
         entry.setClientPath(rstring("x/y.czi"))
         fileset.addFilesetEntry(entry)

@@ -46,6 +46,9 @@ _ITEM_SIZES = {1: 1, 2: 2, 3: 4, 4: 1, 5: 2, 6: 4, 7: 4, 8: 8, 9: 8, 10: 16}
 # different acquisitions.
 _MAX_CLOCK_GAP = dt.timedelta(hours=15)
 _READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError)
+# The header's dimension array: TIA writes at most two entries of a few dozen bytes.
+_MAX_DIMENSIONS = 8
+_MAX_DIMENSION_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,25 @@ def ser_files(emi: Path) -> list[Path]:
     return [candidate for _, candidate in sorted(found)]
 
 
+def _dimensions_fit(data: bytes, count: int) -> bool:
+    """Whether ``count`` dimension entries fit in ``data``, the bytes before the offset table.
+
+    rosettasciio makes a numpy field of each entry's description and units
+    length as the header states them: a length of 2**31 would allocate 2 GB.
+    """
+    if count > _MAX_DIMENSIONS:
+        return False
+    at = 0
+    for _ in range(count):
+        if at + 28 > len(data):
+            return False
+        at += 28 + struct.unpack_from("<I", data, at + 24)[0]  # past the description
+        if at + 4 > len(data):
+            return False
+        at += 4 + struct.unpack_from("<I", data, at)[0]  # past the units
+    return at <= len(data)
+
+
 def _check_ser(path: Path) -> _SerHeader:
     """Validate a SER's header against its size; raise :class:`FormatError` if damaged."""
     damaged = FormatError(
@@ -140,7 +162,12 @@ def _check_ser(path: Path) -> _SerHeader:
                 or tag_type not in _TAG_SIZES
                 or not 0 < valid <= total
                 or not header_end <= table <= size - 2 * total * step
+                or table - header_end > _MAX_DIMENSION_BYTES
             ):
+                raise damaged
+            dimensions = struct.unpack_from("<I", head, header_end - 4)[0]
+            fh.seek(header_end)
+            if not _dimensions_fit(fh.read(table - header_end), dimensions):
                 raise damaged
             fh.seek(table)
             offsets = np.frombuffer(fh.read(valid * step), dtype=offset_format)

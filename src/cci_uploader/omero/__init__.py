@@ -24,6 +24,7 @@ from cci_uploader.omero.errors import (
     StorageFull,
 )
 from cci_uploader.omero.orphans import clean_remembered as clean_unfinished_uploads
+from cci_uploader.omero.orphans import discard_upload, upload_verified
 from cci_uploader.omero.transfer import (
     STILL_IMPORTING,
     Imported,
@@ -65,6 +66,7 @@ __all__ = [
     "clean_unfinished_uploads",
     "client_path",
     "connect",
+    "discard_upload",
     "existing_values",
     "find_duplicate",
     "find_duplicates",
@@ -74,4 +76,5 @@ __all__ = [
     "server_url",
     "stored_name",
     "tag_text",
+    "upload_verified",
 ]

@@ -78,6 +78,14 @@ EMPTY_FILESET_OF_FILE = (
 )
 
 
+# The status of the UploadJob of the user's fileset holding this file: "Finished"
+# once verifyUpload passed and the import began (ManagedImportProcessI.verifyUpload).
+UPLOAD_JOB_OF_FILE = (
+    "select j.status.value from FilesetJobLink l, UploadJob j, FilesetEntry fe"
+    " where l.child.id = j.id and l.parent.id = fe.fileset.id"
+    " and fe.originalFile.id = :file and fe.fileset.details.owner.id = :owner"
+)
+
 # The fileset of each image, recorded in the upload history.
 FILESETS_OF_IMAGES = "select i.id, fs.id from Image i join i.fileset fs where i.id in (:ids)"
 

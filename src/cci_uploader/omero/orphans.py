@@ -7,7 +7,7 @@ server.  Java's importer leaves them too.  We delete that Fileset with
 ``Delete2`` at once; if that fails (often because the connection is what
 failed), its first file's id is remembered in a small file of the app's and
 the next connection deletes it.  Only a fileset without images, owned by
-the user, is ever deleted this way.
+the user, whose upload was never verified, is ever deleted this way.
 """
 
 from __future__ import annotations
@@ -73,8 +73,32 @@ def _delete(conn: Connection, file_id: int) -> None:
     found = _empty_fileset(conn, file_id)
     if found is not None:
         fileset, group = found
+        if upload_verified(conn, file_id):
+            # verifyUpload arrived after all (its answer was lost): OMERO imports
+            # it, and its images may not be there yet. Not an orphan: kept.
+            log.info("fileset %s was verified; OMERO imports it, so it is kept", fileset)
+            return
         delete_filesets(conn, {group: [fileset]})
         log.info("deleted fileset %s of an unfinished upload", fileset)
+
+
+def upload_verified(conn: Connection, file_id: int) -> bool:
+    """Whether the upload holding ``file_id`` passed ``verifyUpload`` (its import began).
+
+    ``verifyUpload`` sets the fileset's UploadJob to "Finished" before it
+    submits the import (omero-blitz ``ManagedImportProcessI.verifyUpload``);
+    until then it stays "Submitted" (omero-server ``JobBean.submit``). No
+    fileset at all (deleted since) began nothing either.
+    """
+    rows = project(
+        conn,
+        hql.UPLOAD_JOB_OF_FILE,
+        "asking whether an upload was verified",
+        all_groups=True,
+        file=file_id,
+        owner=conn.user_id,
+    )
+    return any(row[0] == "Finished" for row in rows)
 
 
 def discard_upload(conn: Connection, file_id: int) -> bool:

@@ -61,7 +61,11 @@ class Verifying:
 
     Once it is sent the server may import the file even if its answer never
     arrives (the app dies, the connection drops): the caller notes it now.
+    ``file_id`` is the first file's OriginalFile, by which a later run asks
+    whether the call arrived (:func:`~cci_uploader.omero.orphans.upload_verified`).
     """
+
+    file_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -321,7 +325,7 @@ def import_file(
             _check_unchanged(path, starts[index], sent, sha1, expected)
             hashes.append(sha1)
             done += sent
-        yield Verifying()
+        yield Verifying(file_id)
         with translate_errors("verifying the upload"):
             try:
                 handle = proc.verifyUpload(hashes)

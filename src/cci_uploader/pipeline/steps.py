@@ -216,6 +216,11 @@ class FileJob:
 
         Sending it again meanwhile would import it twice (see :mod:`.inflight`).
         """
+        began = inflight.import_began(self.conn, main, size, sha1)
+        if began is False:  # its verifyUpload never arrived: nothing is importing
+            log.info("%s was noted before a verifyUpload that never arrived: sent", main)
+            inflight.drop_unverified(self.conn, main, size, sha1)
+            return []
         deadline = time.monotonic() + RESUME_WAIT_S
         while time.monotonic() < deadline:
             self.due_at = time.monotonic() + RESUME_POLL_S
@@ -230,12 +235,11 @@ class FileJob:
                 return found
             if inflight.importing_since(self.conn, main, size, sha1) is None:
                 return []  # expired meanwhile
-        if not self.cancelled() and not inflight.verified(self.conn, main, size, sha1):
-            # Its verifyUpload was never answered and no image came in this wait:
-            # most likely the server never got it, so it is sent. (An import that
-            # had begun and takes longer than the wait would be sent twice.)
+        if began is None and not self.sent_before and not self.cancelled():
+            # An earlier run's note the server could not judge, and no image came
+            # in this wait: most likely its verifyUpload never arrived, so it is sent.
             log.info("%s was noted before verifyUpload and never appeared: sent", main)
-            inflight.forget(self.conn, main, size, sha1)
+            inflight.drop_unverified(self.conn, main, size, sha1)
             return []
         raise om.ImportStillRunning(
             f"OMERO is still importing {main.name}, sent by an earlier run, so it was not "
@@ -283,7 +287,7 @@ class FileJob:
                 elif isinstance(event, om.Verifying):
                     # Noted before verifyUpload goes: if its answer is lost, OMERO
                     # may import the file anyway, and a later run must wait for it.
-                    self._remember(main, sha1, verified=False)
+                    self._remember(main, sha1, verified=False, file_id=event.file_id)
                     importing = True
                 elif isinstance(event, om.Processing):
                     if not answered:
@@ -311,10 +315,12 @@ class FileJob:
             )
         )
 
-    def _remember(self, main: Path, sha1: str, *, verified: bool = True) -> None:
+    def _remember(
+        self, main: Path, sha1: str, *, verified: bool = True, file_id: int | None = None
+    ) -> None:
         entry = (main, self.sizes[main], sha1)
         try:
-            inflight.remember(self.conn, *entry, verified=verified)
+            inflight.remember(self.conn, *entry, verified=verified, file_id=file_id)
         except OSError:
             log.warning("could not note that OMERO is importing %s", main, exc_info=True)
         if entry not in self.importing:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterator
 from typing import TYPE_CHECKING, Any
 
+import omero.model
 from omero.rtypes import rlong, rstring
 
 from cci_uploader.omero import hql
@@ -183,6 +184,19 @@ def _empty_fileset_of_file(state: SandboxState, p: Params, user: int) -> list[An
     ]
 
 
+def _upload_job_of_file(state: SandboxState, p: Params, user: int) -> list[Any]:
+    # hql.UPLOAD_JOB_OF_FILE: the UploadJob's status of the user's filesets holding the
+    # file (ManagedImportProcessI.verifyUpload sets it Finished); a deleted one is absent.
+    return [
+        [rstring(link.getChild().getStatus().getValue().getValue())]
+        for fs in _seen(state, user, "Fileset")
+        if owner_id(fs) == p["owner"]
+        and any(e.getOriginalFile().getId().getValue() == p["file"] for e in fs.copyUsedFiles())
+        for link in fs.copyJobLinks()
+        if isinstance(link.getChild(), omero.model.UploadJob)
+    ]
+
+
 def _dataset_still_linked(state: SandboxState, p: Params, user: int) -> list[Any]:
     # hql.DATASET_STILL_LINKED as IQueryImpl.projection answers it: a deleted Dataset
     # (Delete2) or link is simply absent; rows are filtered by BasicACLVoter.allowLoad.
@@ -209,6 +223,7 @@ _PROJECTIONS: dict[str, Handler] = {
     hql.normalise(hql.IMAGE_PAIRS): _image_pairs,
     hql.normalise(hql.IMAGE_TAGS): _image_tags,
     hql.normalise(hql.EMPTY_FILESET_OF_FILE): _empty_fileset_of_file,
+    hql.normalise(hql.UPLOAD_JOB_OF_FILE): _upload_job_of_file,
     hql.normalise(hql.DATASET_STILL_LINKED): _dataset_still_linked,
     **stewardship.PROJECTIONS,
     **attachments.PROJECTIONS,

@@ -57,6 +57,41 @@ def _closed(ctx: ClientContext, servant: Any, current: Any) -> None:
         ctx.session.stateful.discard(f"{type(servant).__name__}:{current.id.name}")
 
 
+def job_status(value: str) -> Any:
+    """A JobStatus enumeration value ("Submitted", "Finished", ...)."""
+    status = omero.model.JobStatusI()
+    status.setValue(rstring(value))
+    return status
+
+
+def _check_upload_job(fileset: Any) -> None:
+    """The client's Fileset carries exactly one UploadJob, not yet run.
+
+    omero-blitz ``ManagedRepositoryI.createImportProcess`` refuses any other
+    job links; omero-server ``JobBean.submit`` gives a job without a status
+    "Submitted" and refuses one other than Submitted or Waiting. (The real
+    server saves the Fileset before it refuses; here nothing is saved.)
+    """
+    links = fileset.copyJobLinks()
+    if len(links) != 1:
+        raise omero.ValidationException(
+            message="Found more than one job link. Link only updateJob on creation!"
+        )
+    job = links[0].getChild()
+    if job is None:
+        raise omero.ValidationException(message="Found null-UploadJob on creation")
+    if not isinstance(job, omero.model.UploadJob):
+        raise omero.ValidationException(
+            message=f"Found non-UploadJob on creation: {type(job).__name__}"
+        )
+    status = job.getStatus()
+    value = None if status is None or status.getValue() is None else status.getValue().getValue()
+    if status is not None and value not in ("Submitted", "Waiting"):
+        raise omero.ApiUsageException(
+            message="Currently only SUBMITTED and WAITING are accepted as JobStatus"
+        )
+
+
 class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[misc]
     def __init__(self, ctx: ClientContext) -> None:
         self._ctx = ctx
@@ -70,6 +105,7 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
         algorithm = settings.checksumAlgorithm
         if algorithm is None or algorithm.getValue().getValue() != SHA1:
             raise omero.ApiUsageException(message="The stand-in supports only SHA1-160 checksums.")
+        _check_upload_job(fileset)
         stamp = time.strftime("%Y-%m/%d/%H-%M-%S", time.gmtime(state.now_ms() / 1000))
         prefix = f"{view.user_id}/{stamp}.{state.new_id()}/"
         # RepositoryDaoImpl.saveFileset: the Fileset, its entries, OriginalFiles
@@ -98,6 +134,10 @@ class ManagedRepository(loud(omero.grid.ManagedRepository)):  # type: ignore[mis
                 new_entry.setOriginalFile(ofile)
                 stored_fs.addFilesetEntry(new_entry)
                 files.append(ofile)
+            job = omero.model.UploadJobI()
+            job.setStatus(job_status("Submitted"))
+            state.store(job, view)
+            stored_fs.linkJob(job)
             state.store(stored_fs, view)
         process = ImportProcess(self._ctx, view, stored_fs, files, settings)
         return _stateful(self._ctx, process, omero.grid.ImportProcessPrx)
@@ -140,6 +180,10 @@ class ImportProcess(loud(omero.grid.ImportProcess)):  # type: ignore[misc]
                 message="Uploaded data does not match its checksum.",
                 failingChecksums=failing,
             )
+        with state.lock:
+            # ManagedImportProcessI.verifyUpload: the checksums passed, so the UploadJob
+            # is set Finished before the import request is submitted.
+            self._fileset.copyJobLinks()[0].getChild().setStatus(job_status("Finished"))
         handle = ImportHandle(self._ctx, self._view, self._fileset, self._files, self._settings)
         return omero.cmd.HandlePrx.uncheckedCast(
             self._ctx.registry.add(handle, self._ctx.session, self._ctx.category)
