@@ -132,7 +132,7 @@ def _check_date(info: Mapping[str, Any]) -> None:
 
 
 def summarise(ser: Path, info: Mapping[str, Any]) -> SerSummary:
-    """Describe the image series ``ser`` (already checked by ``tia._check_ser``).
+    """Describe the image series ``ser`` (already checked by ``_ser_header.check_ser``).
 
     ``info`` is its EMI ObjectInfo as rosettasciio parses it (a dict).
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cci_uploader.formats import limits
+from cci_uploader.formats._velox_limits import check_velox
 from cci_uploader.formats._velox_meta import PER_METRE as _PER_METRE
 from cci_uploader.formats._velox_meta import Unusual, summarise
 from cci_uploader.formats._velox_meta import skipped_parts as _skipped_parts
@@ -179,7 +180,7 @@ def _opened(path: Path) -> Iterator[_Contents]:
     with handle:
         try:
             _check_velox(handle, path)
-            limits.check_velox(handle, path)
+            check_velox(handle, path)
             reader = _images_only_reader()
             reader.read_file(handle)
             signals, skipped = [], _skipped_parts(handle["Data"])
@@ -310,7 +311,7 @@ def read_metadata(path: Path) -> FileMetadata:
     """
     if is_supported(path):
         try:
-            summary = summarise(path, limits.check_velox)
+            summary = summarise(path, check_velox)
         except (Unusual, *_READ_ERRORS):
             pass  # damaged or unusual: rosettasciio's reader decides, and says why
         else:

@@ -5,6 +5,7 @@ it expects (pages, planes, metadata size and nesting) and these checks turn
 anything beyond that into a :class:`FormatError` with a one-line reason,
 before the library that would have looped, recursed or allocated is called.
 The limits are documented for users in ``docs/limits.md``; keep both in step.
+The Velox EMD walk over HDF5 is in :mod:`._velox_limits`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ def _too_deep(path: Path, what: str) -> FormatError:
     return FormatError(
         f"{path.name} has {what} nested more than {MAX_NESTING} levels deep, which no "
         f"microscope writes; {_AGAIN}"
+    )
+
+
+def hollow(path: Path, declared: int, stored: int) -> FormatError:
+    """The error for pixels or metadata declared far beyond what the file stores."""
+    return FormatError(
+        f"{path.name} declares {declared:,} bytes but stores only {stored:,}; "
+        "it is damaged or incomplete, copy it again from the microscope PC."
     )
 
 
@@ -209,80 +218,6 @@ def check_emi(emi: Path) -> None:
         start = data.find(b"<ObjectInfo>", end)
 
 
-# -- HDF5 (Velox EMD) ---------------------------------------------------------
-
-
-def check_velox(handle: Any, path: Path) -> None:
-    """Check every dataset under ``Data/<kind>/<id>/`` before anything reads it.
-
-    A dataset may declare any shape while storing nothing (HDF5 fills
-    unwritten chunks), so each declared size is compared with the bytes the
-    file stores for it; the JSON metadata is also checked for size and nesting.
-    Library errors are left to the readers, which say the file is damaged.
-    The walk uses h5py's low-level objects: a Velox file of 18 images has 60
-    members, and h5py's ``Group.values()`` costs more than all the checks.
-    """
-    import h5py
-
-    data = handle.get("Data")
-    if not isinstance(data, h5py.Group):
-        return
-    for _, kind in _members(data.id):
-        if not isinstance(kind, h5py.h5g.GroupID):
-            continue
-        for name, item in _members(kind):
-            members = _members(item) if isinstance(item, h5py.h5g.GroupID) else [(name, item)]
-            for member, dataset in members:
-                if isinstance(dataset, h5py.h5d.DatasetID):
-                    _check_dataset(member, dataset, path)
-
-
-def _members(group_id: Any) -> list[tuple[bytes, Any]]:
-    """A group's members by name (h5py's order), each opened; a dangling link is left out.
-
-    ``Group.values()`` leaves out the same members: its ``get`` answers None.
-    """
-    import h5py
-
-    members = []
-    for name in group_id:
-        try:
-            members.append((name, h5py.h5o.open(group_id, name)))
-        except KeyError:
-            continue
-    return members
-
-
-def _check_dataset(name: bytes, dataset: Any, path: Path) -> None:
-    """Check one dataset, given as h5py's low-level ``DatasetID``."""
-    import h5py
-
-    shape = tuple(int(side) for side in dataset.shape)
-    stored = int(dataset.get_storage_size())
-    dtype = dataset.dtype
-    if name == b"Metadata":
-        declared = dtype.itemsize
-        for side in shape:
-            declared *= side
-        if declared > MAX_METADATA_BYTES:
-            raise too_large(path, "bytes of metadata in one image", declared, MAX_METADATA_BYTES)
-        if declared > max(stored, 1) * MAX_EXPANSION:
-            raise _hollow(path, declared, stored)
-        if len(shape) == 2 and dtype.kind == "u" and dtype.itemsize == 1:
-            check_json(strip_nul(bytes(h5py.Dataset(dataset)[:, 0])), path)
-    elif len(shape) >= 2:
-        # Velox stores images as (Y, X, frames): planes are the last axis.
-        order = (*shape[2:], *shape[:2])
-        check_image(path, order, dtype.itemsize, stored)
-
-
-def _hollow(path: Path, declared: int, stored: int) -> FormatError:
-    return FormatError(
-        f"{path.name} declares {declared:,} bytes but stores only {stored:,}; "
-        "it is damaged or incomplete, copy it again from the microscope PC."
-    )
-
-
 # -- TIFF --------------------------------------------------------------------
 
 
@@ -369,7 +304,7 @@ def check_unpacked(path: Path, compressed: bool, unpacked: int, stored: int) -> 
             "uncompressed (SmartSEM's default) to upload it."
         )
     if unpacked > max(stored, 1) * MAX_EXPANSION:
-        raise _hollow(path, unpacked, stored)
+        raise hollow(path, unpacked, stored)
 
 
 # -- images ------------------------------------------------------------------
@@ -424,4 +359,4 @@ def check_image(
     if planes > MAX_PLANES:
         raise too_large(path, "planes in one image", planes, MAX_PLANES)
     if stored is not None and total > max(stored, 1) * MAX_EXPANSION:
-        raise _hollow(path, total, stored)
+        raise hollow(path, total, stored)

@@ -9,7 +9,7 @@ ObjectInfo blocks and ``ser_reader`` for each SER. We pair them ourselves
 instead of calling ``rsciio.tia.file_reader`` on the ``.emi``, which finds the
 SERs with a glob: it misses ``_10.ser`` and above, and finds nothing when the
 name holds ``[`` (``grid [2].emi``). Before a SER reaches rosettasciio its
-header is checked against the file size (:func:`_check_ser`): rosettasciio
+header is checked against the file size (:func:`._ser_header.check_ser`): rosettasciio
 trusts the element count and offsets, so a damaged header would make it
 allocate gigabytes or loop for hours.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import struct
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cci_uploader.formats import _em_acquisition, _ser_summary, limits
+from cci_uploader.formats._ser_header import SerHeader, check_ser
 from cci_uploader.formats.base import Companions, FileMetadata, FormatDescriptor, FormatError
 
 if TYPE_CHECKING:
@@ -37,28 +37,11 @@ NAME = "emi_ser"
 EXTENSIONS = (".emi",)
 
 _SER_NAME = re.compile(r"^(?P<stem>.+)_(?P<index>[0-9]+)\.ser$", re.IGNORECASE)
-_SER_VERSIONS = {0x0210: ("<I", 30), 0x0220: ("<Q", 34)}  # offset format, header size
-_SPECTRUM, _IMAGE = 0x4120, 0x4122
-_TAG_SIZES = {0x4152: 8, 0x4142: 24}  # time only; time and stage position
-_ITEM_SIZES = {1: 1, 2: 2, 3: 4, 4: 1, 5: 2, 6: 4, 7: 4, 8: 8, 9: 8, 10: 16}
 # A SER's first time tag and the EMI's local date differ by the PC's UTC
 # offset (at most 14 h) plus the acquisition time; beyond this they are from
 # different acquisitions.
 _MAX_CLOCK_GAP = dt.timedelta(hours=15)
 _READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError)
-# The header's dimension array: TIA writes at most two entries of a few dozen bytes.
-_MAX_DIMENSIONS = 8
-_MAX_DIMENSION_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class _SerHeader:
-    """What :func:`_check_ser` learns from a SER's header and first element."""
-
-    images: bool
-    elements: int
-    pixel_size_m: tuple[float, float] | None
-    first_time: int
 
 
 @dataclass(frozen=True)
@@ -67,7 +50,7 @@ class _Series:
 
     name: str
     path: Path
-    header: _SerHeader
+    header: SerHeader
     signal: dict[str, Any] | None
     xy_units: frozenset[str | None]
 
@@ -112,98 +95,6 @@ def ser_files(emi: Path) -> list[Path]:
     return [candidate for _, candidate in sorted(found)]
 
 
-def _dimensions_fit(data: bytes, count: int) -> bool:
-    """Whether ``count`` dimension entries fit in ``data``, the bytes before the offset table.
-
-    rosettasciio makes a numpy field of each entry's description and units
-    length as the header states them: a length of 2**31 would allocate 2 GB.
-    """
-    if count > _MAX_DIMENSIONS:
-        return False
-    at = 0
-    for _ in range(count):
-        if at + 28 > len(data):
-            return False
-        at += 28 + struct.unpack_from("<I", data, at + 24)[0]  # past the description
-        if at + 4 > len(data):
-            return False
-        at += 4 + struct.unpack_from("<I", data, at)[0]  # past the units
-    return at <= len(data)
-
-
-def _check_ser(path: Path) -> _SerHeader:
-    """Validate a SER's header against its size; raise :class:`FormatError` if damaged."""
-    damaged = FormatError(
-        f"{path.name} is damaged or incomplete; copy it again from the microscope PC."
-    )
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(34)
-            if len(head) < 30 or head[:4] != b"II\x97\x01":
-                raise FormatError(
-                    f"{path.name} is not a TIA series (.ser) file; "
-                    "copy the right one from the microscope PC."
-                )
-            size = path.stat().st_size
-            version = struct.unpack_from("<H", head, 4)[0]
-            if version not in _SER_VERSIONS:
-                raise FormatError(
-                    f"{path.name} is a TIA series of a version this tool cannot read; "
-                    "export it as TIFF in TIA."
-                )
-            offset_format, header_end = _SER_VERSIONS[version]
-            if len(head) < header_end:
-                raise damaged
-            data_type, tag_type, total, valid = struct.unpack_from("<IIII", head, 6)
-            table = struct.unpack_from(offset_format, head, 22)[0]
-            step = struct.calcsize(offset_format)
-            if (
-                data_type not in (_SPECTRUM, _IMAGE)
-                or tag_type not in _TAG_SIZES
-                or not 0 < valid <= total
-                or not header_end <= table <= size - 2 * total * step
-                or table - header_end > _MAX_DIMENSION_BYTES
-            ):
-                raise damaged
-            dimensions = struct.unpack_from("<I", head, header_end - 4)[0]
-            fh.seek(header_end)
-            if not _dimensions_fit(fh.read(table - header_end), dimensions):
-                raise damaged
-            fh.seek(table)
-            offsets = np.frombuffer(fh.read(valid * step), dtype=offset_format)
-            fh.seek(table + total * step)
-            tag_offsets = np.frombuffer(fh.read(valid * step), dtype=offset_format)
-            header_size = 50 if data_type == _IMAGE else 26
-            fh.seek(int(offsets[0]))
-            element = fh.read(header_size)
-            if len(element) < header_size:
-                raise damaged
-            if data_type == _IMAGE:
-                dx, dy, kind, nx, ny = struct.unpack_from("<8xd4x8xd4xHII", element)
-                pixels, calibration = nx * ny, (dx, dy)
-            else:
-                kind, pixels = struct.unpack_from("<20xHI", element)
-                calibration = (0.0, 0.0)
-            if kind not in _ITEM_SIZES or pixels == 0:
-                raise damaged
-            span = header_size + pixels * _ITEM_SIZES[kind]
-            tag_span = _TAG_SIZES[tag_type]
-            if (
-                np.any(offsets < header_end)
-                or np.any(offsets > size - span - tag_span)
-                or np.any(tag_offsets > size - tag_span)
-            ):
-                raise damaged
-            fh.seek(int(tag_offsets[0]) + 4)
-            first_time = struct.unpack("<I", fh.read(4))[0]
-    except OSError as exc:
-        raise FormatError(f"{path.name} cannot be opened ({exc.strerror or exc}).") from exc
-    except (struct.error, ValueError) as exc:
-        raise damaged from exc
-    pixel_size = calibration if all(0 < d < 1 for d in calibration) else None
-    return _SerHeader(data_type == _IMAGE, valid, pixel_size, first_time)
-
-
 def _object_infos(emi: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Return the EMI's ObjectInfo blocks, as XML and as parsed by rosettasciio."""
     from rsciio.tia._api import convert_xml_to_dict, get_xml_info_from_emi
@@ -244,7 +135,7 @@ def _microscope(info: Mapping[str, Any]) -> str | None:
     return value.removeprefix("Microscope ").strip() or None
 
 
-def _check_pair(emi: Path, ser: Path, header: _SerHeader, acquired: dt.datetime | None) -> None:
+def _check_pair(emi: Path, ser: Path, header: SerHeader, acquired: dt.datetime | None) -> None:
     """Refuse a ``.ser`` whose clock says it belongs to another acquisition."""
     if acquired is None or header.first_time == 0:
         return
@@ -268,7 +159,7 @@ def _read(emi: Path, *, lazy: bool) -> _Pair:
     blocks, infos = _object_infos(emi)
     series, skipped = [], []
     for index, ser in enumerate(sers):
-        header = _check_ser(ser)
+        header = check_ser(ser)
         # TIA writes one ObjectInfo per signal, in .ser order.
         block = min(index, len(blocks) - 1)
         _check_pair(emi, ser, header, _acquired(infos[block]))
@@ -314,7 +205,7 @@ def _summary(ser: Path, block: str, info: Mapping[str, Any], *, lazy: bool) -> _
         with warnings.catch_warnings():
             # Without the EMI's imaging mode rosettasciio assumes real-space
             # units and warns; a reciprocal-space calibration (far above
-            # 1 m) is still refused as a pixel size by _check_ser.
+            # 1 m) is still refused as a pixel size by check_ser.
             warnings.filterwarnings(
                 "ignore", "The navigation axes units could not be determined", UserWarning
             )
