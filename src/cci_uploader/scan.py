@@ -298,11 +298,11 @@ def scan_batches(
     found = _candidates(paths)
     ahead = ReadAhead(_to_read(found, cache), workers)
     try:
-        for path, folder, module in found:
+        for path, folder, module, sniffed in found:
             resolved = path.resolve()
             if resolved in seen:
                 continue
-            entry = _scan_one(path, config, folder, ignored, cache, module, ahead)
+            entry = _scan_one(path, config, folder, ignored, cache, (module, sniffed), ahead)
             if entry is None:
                 continue
             seen.add(resolved)
@@ -325,9 +325,9 @@ def scan_batches(
     yield ScanResult([e for _, e in last], [i for i in ignored if i.path.resolve() not in claimed])
 
 
-# A path found, the folder it was found in (None: picked itself), and its format:
-# None when it has none, or when sniffing it raised (the scan then says why).
-type _Found = tuple[Path, Path | None, FormatDescriptor | None]
+# A path found, the folder it was found in (None: picked itself), its format (None
+# when it has none), and whether sniffing it worked (if not, the scan says why).
+type _Found = tuple[Path, Path | None, FormatDescriptor | None, bool]
 
 
 def _candidates(paths: Iterable[Path]) -> list[_Found]:
@@ -340,14 +340,15 @@ def _candidates(paths: Iterable[Path]) -> list[_Found]:
             try:
                 module = formats.detect(path) if _is_regular(path) else None
             except Exception:  # _scan_one sniffs it again, and its row says why
-                module = None
-            found.append((path, folder, module))
+                found.append((path, folder, None, False))
+            else:
+                found.append((path, folder, module, True))
     return found
 
 
 def _to_read(found: Sequence[_Found], cache: ScanCache) -> list[tuple[Path, FormatDescriptor]]:
     """The files whose metadata the cache does not hold: what worker processes may read."""
-    return [(p, m) for p, _, m in found if m is not None and not cache.holds(p, m.name)]
+    return [(p, m) for p, _, m, _ in found if m is not None and not cache.holds(p, m.name)]
 
 
 def _scan_one(
@@ -356,16 +357,19 @@ def _scan_one(
     folder: Path | None,
     ignored: list[Ignored],
     cache: ScanCache | None = None,
-    module: FormatDescriptor | None = None,
+    detected: tuple[FormatDescriptor | None, bool] = (None, False),
     ahead: ReadAhead | None = None,
 ) -> ScanEntry | None:
     """One file's entry, or ``None`` when a folder's file is not ours (added to ``ignored``).
 
-    ``module`` is the format found when the files were listed; without one the
-    file is sniffed again here, so a sniff that raised is reported.
+    ``detected`` is the format found when the files were listed, and whether
+    that sniff worked; if it did not, the file is sniffed again here, so what
+    it raised is reported.
     """
+    module, sniffed = detected
     try:
-        module = module or (formats.detect(path) if _is_regular(path) else None)
+        if not sniffed:
+            module = formats.detect(path) if _is_regular(path) else None
     except Exception as exc:  # a sniff that raised: this file's row says so
         return ScanEntry(path, UNSUPPORTED, unexpected(path, "read", exc), folder=folder)
     if folder is not None and module is None and not _orphan_reason(path):

@@ -112,9 +112,13 @@ class ReadAhead:
         self._pool: ProcessPoolExecutor | None = None
         self.from_workers = 0  # files a worker read
         workers = worker_count() if workers is None else workers
-        sendable = [(p, f) for p, f in files if _sendable(f.read_metadata)]
         least = MIN_FILES if min_files is None else min_files
-        if workers <= 0 or not sendable or len(sendable) < least:
+        if workers <= 0 or len(files) < least:
+            return
+        readers = {f.read_metadata for _, f in files}  # a few formats, many files
+        can_send = {reader: _sendable(reader) for reader in readers}
+        sendable = [(p, f) for p, f in files if can_send[f.read_metadata]]
+        if not sendable or len(sendable) < least:
             return
         self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
         for path, descriptor in reversed(sendable):  # the workers start from the end
